@@ -1,0 +1,63 @@
+// Collects in-flight concurrency per function from every gateway, found by
+// their registration Leases (label roost.dev/gateway=true, fresh renewTime).
+// A gateway that does not answer within the timeout is left out of this tick.
+import type { Lease } from '../kube/api/core.ts';
+import { Leases } from '../kube/api/resources.ts';
+import type { Informer } from '../kube/informer.ts';
+import { GATEWAY_LABEL, GATEWAY_URL_ANNOTATION } from '../kube/well-known.ts';
+import type { SharedInformers } from '../kube/shared-informers.ts';
+import type { Logger } from '../lib/log.ts';
+import { CONCURRENCY_PATH, type ConcurrencyReport } from '../gateway/concurrency-report.ts';
+
+export class ConcurrencyCollector {
+  readonly #leases: Informer<Lease>;
+  readonly #timeoutMs: number;
+  readonly #log: Logger;
+
+  constructor(options: { informers: SharedInformers; log: Logger; timeoutMs?: number }) {
+    this.#leases = options.informers.for(Leases, { labelSelector: `${GATEWAY_LABEL}=true` });
+    this.#timeoutMs = options.timeoutMs ?? 500;
+    this.#log = options.log;
+  }
+
+  /** URLs of gateways whose Lease is fresh. */
+  gateways(now = Date.now()): string[] {
+    return this.#leases.store
+      .list()
+      .filter((lease) => {
+        const renewed = Date.parse(lease.spec.renewTime ?? '');
+        return (
+          Number.isFinite(renewed) && renewed + (lease.spec.leaseDurationSeconds ?? 30) * 1000 > now
+        );
+      })
+      .map((lease) => lease.metadata.annotations?.[GATEWAY_URL_ANNOTATION])
+      .filter((url): url is string => Boolean(url));
+  }
+
+  /** Total average concurrency per function ("namespace/name") across gateways. */
+  async collect(): Promise<Map<string, number>> {
+    const totals = new Map<string, number>();
+    const reports = await Promise.all(
+      this.gateways().map(async (url) => {
+        try {
+          const response = await fetch(url + CONCURRENCY_PATH, {
+            signal: AbortSignal.timeout(this.#timeoutMs),
+          });
+          return (await response.json()) as ConcurrencyReport;
+        } catch (err) {
+          this.#log.debug({ gateway: url, err: String(err) }, 'cannot read gateway concurrency');
+          return undefined;
+        }
+      }),
+    );
+    for (const report of reports) {
+      for (const fn of report?.functions ?? []) {
+        const key = `${fn.namespace}/${fn.name}`;
+        // A request held for a cold function may have arrived after the last
+        // whole second closed; count it at once so scale-from-zero sees it.
+        totals.set(key, (totals.get(key) ?? 0) + Math.max(fn.averageConcurrency, fn.held));
+      }
+    }
+    return totals;
+  }
+}

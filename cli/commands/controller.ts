@@ -1,0 +1,114 @@
+// `roost controller`: the sandbox scheduler and the workload controllers in
+// one process, acting only while it holds the leader Lease, so that several
+// replicas can run and one takes over within seconds when the leader dies.
+import { Command } from 'commander';
+import { Namespaces } from '../../kube/api/resources.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { isAlreadyExists } from '../../kube/errors.ts';
+import { CONTROLLER_LEASE_NAME } from '../../kube/well-known.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { createLogger } from '../../lib/log.ts';
+import { exitWithParent } from '../../lib/parent-watch.ts';
+import { onShutdown } from '../../lib/shutdown.ts';
+import { durationOption } from '../options.ts';
+
+interface ControllerFlags {
+  kubeconfig?: string;
+  leaseNamespace: string;
+  leaseName: string;
+  identity?: string;
+  namespace?: string;
+  hostGrace: number;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+}
+
+export function controllerCommand(): Command {
+  return new Command('controller')
+    .description('Run the sandbox scheduler and the workload controllers (leader-elected).')
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig to use (default: KUBECONFIG, ~/.kube/config or in-cluster)',
+    )
+    .option('--lease-namespace <ns>', 'namespace of the leader Lease', 'roost-system')
+    .option('--lease-name <name>', 'name of the leader Lease', CONTROLLER_LEASE_NAME)
+    .option(
+      '--namespace <ns>',
+      'act in this namespace only, host pods included (default: every namespace)',
+    )
+    .option('--identity <id>', 'this process in the Lease (default: hostname_pid_random)')
+    .option(
+      '--host-grace <duration>',
+      'how long a host Lease may go unrenewed before its Sandboxes move',
+      durationOption,
+      20_000,
+    )
+    .option(
+      '--lease-duration <duration>',
+      'how long the leader Lease holds without renewal',
+      durationOption,
+      10_000,
+    )
+    .option(
+      '--renew-deadline <duration>',
+      'a leader that cannot renew for this long stops acting',
+      durationOption,
+      7_000,
+    )
+    .option(
+      '--retry-period <duration>',
+      'how often to try to take or renew the Lease',
+      durationOption,
+      2_000,
+    )
+    .action(async (flags: ControllerFlags) => {
+      // Loaded here, not at the top: the user's verbs need none of the controllers.
+      const { defaultComponents } = await import('../../controllers/components.ts');
+      const { runManager } = await import('../../controllers/manager.ts');
+      const log = createLogger('controller');
+      const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-controller' });
+      await ensureNamespace(client, flags.leaseNamespace);
+      const stop = new AbortController();
+      const done = runManager(
+        {
+          client,
+          components: defaultComponents({ hostGraceMs: flags.hostGrace }),
+          log,
+          namespace: flags.namespace,
+          // For whoever started us (roost dev, tests), whatever the log level.
+          onActing: () => console.log('roost controller leading: caches synced, acting'),
+          lease: {
+            namespace: flags.leaseNamespace,
+            name: flags.leaseName,
+            identity: flags.identity,
+            durationMs: flags.leaseDuration,
+            renewDeadlineMs: flags.renewDeadline,
+            retryPeriodMs: flags.retryPeriod,
+          },
+        },
+        stop.signal,
+      );
+      const shutdown = async () => {
+        stop.abort();
+        await done;
+        client.close();
+      };
+      onShutdown(shutdown);
+      exitWithParent(() => void shutdown().finally(() => process.exit(0)));
+      await done;
+    });
+}
+
+async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  try {
+    await client.create(Namespaces, { metadata: { name } });
+  } catch (err) {
+    if (isAlreadyExists(err)) return;
+    // Without rights to create namespaces, it must exist already; the Lease calls will say if not.
+    createLogger('controller').debug(
+      { err: errorMessage(err) },
+      'cannot create the Lease namespace',
+    );
+  }
+}

@@ -1,0 +1,98 @@
+// `roost gateway`: the HTTP front door. In a cluster it runs as a Deployment
+// behind a Service; in `roost dev` as a local process on 127.0.0.1:8080.
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { RoostError } from '../../lib/errors.ts';
+import { exitWithParent } from '../../lib/parent-watch.ts';
+import { onShutdown } from '../../lib/shutdown.ts';
+import { durationOption, integerOption } from '../options.ts';
+
+interface GatewayOptions {
+  host: string;
+  port: number;
+  kubeconfig?: string;
+  tokenFile?: string;
+  namespace: string;
+  name?: string;
+  activationWait: number;
+  asyncRetryDelay: number;
+  advertiseUrl?: string;
+}
+
+export function gatewayCommand(): Command {
+  return new Command('gateway')
+    .description('Serve functions over HTTP at /fn/<namespace>/<name>, routing to ready Sandboxes.')
+    .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option(
+      '--port <port>',
+      'port to listen on (0 picks a free one)',
+      integerOption('--port'),
+      8080,
+    )
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)',
+    )
+    .addOption(
+      new Option(
+        '--token-file <path>',
+        'file holding the invoke token (or set ROOST_INVOKE_TOKEN)',
+      ).env('ROOST_INVOKE_TOKEN_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--namespace <namespace>',
+        'namespace of the registration Lease the autoscaler finds gateways by',
+      )
+        .env('POD_NAMESPACE')
+        .default('roost-system'),
+    )
+    .addOption(
+      new Option('--name <name>', 'name of that Lease (default: from host name and port)').env(
+        'POD_NAME',
+      ),
+    )
+    .option(
+      '--activation-wait <duration>',
+      'longest a request waits for a function scaled to zero',
+      durationOption,
+      30_000,
+    )
+    .option(
+      '--async-retry-delay <duration>',
+      'back-off before the first retry of a failed asynchronous invocation; it doubles after',
+      durationOption,
+      1000,
+    )
+    .option(
+      '--advertise-url <url>',
+      'URL the autoscaler reaches this gateway at (default: http://<host>:<port>)',
+    )
+    .action(async (options: GatewayOptions) => {
+      const token = options.tokenFile
+        ? readFileSync(options.tokenFile, 'utf8').trim()
+        : process.env.ROOST_INVOKE_TOKEN;
+      if (!token)
+        throw new RoostError(
+          'ROOST_USAGE',
+          'Cannot start the gateway: no invoke token; set ROOST_INVOKE_TOKEN or --token-file',
+        );
+      // Loaded here, not at the top: the user's verbs need none of the gateway.
+      const { startGateway } = await import('../../gateway/gateway.ts');
+      const gateway = await startGateway({
+        host: options.host,
+        port: options.port,
+        kubeconfig: options.kubeconfig,
+        token,
+        namespace: options.namespace,
+        name: options.name,
+        activationWaitMs: options.activationWait,
+        asyncRetryDelayMs: options.asyncRetryDelay,
+        advertiseUrl: options.advertiseUrl,
+      });
+      console.log(`roost gateway ready on ${gateway.url}`);
+      const stop = () => gateway.stop();
+      onShutdown(stop);
+      exitWithParent(() => void stop().finally(() => process.exit(0)));
+    });
+}

@@ -1,0 +1,111 @@
+// `roost host add|remove`: host pods for a running `roost dev`. A host pod is
+// a Pod object bound to the dev node; roost dev's kubelet starts its sidecar
+// when it appears and stops it when it goes, as a kubelet would.
+import { Command } from 'commander';
+import { join } from 'node:path';
+import { Pods } from '../../kube/api/resources.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
+import { ALLOWED_NAMESPACES_ANNOTATION, HOST_LABEL } from '../../kube/well-known.ts';
+import { RoostError } from '../../lib/errors.ts';
+import { hostPodSpec } from '../../testenv/host-pods.ts';
+import { DEV_NAMESPACE, DEV_NODE } from '../dev/state.ts';
+import { currentSurroundings, readDevState } from '../context.ts';
+import { integerOption, listOption } from '../options.ts';
+
+function devClient(kubeconfig: string | undefined): KubeClient {
+  const state = readDevState(currentSurroundings());
+  const path =
+    kubeconfig ?? (state?.kubeconfig ? join(process.cwd(), state.kubeconfig) : undefined);
+  if (!path)
+    throw new RoostError(
+      'ROOST_NO_CLUSTER',
+      'No running roost dev here (no .roost/dev.json); start one with `npm start`, or pass --kubeconfig',
+    );
+  return KubeClient.load(path, { fieldManager: 'roost-cli' });
+}
+
+export function hostCommand(): Command {
+  const host = new Command('host').description('Add or remove host pods of a running roost dev.');
+  host
+    .command('add')
+    .description('Add a host pod; roost dev starts its sidecar.')
+    .option('--name <name>', 'pod name (default: the next free host-N)')
+    .option('--memory <MiB>', 'memory it offers Sandboxes', integerOption('--memory', 64), 2048)
+    .option('--cpu <millis>', 'CPU it offers Sandboxes', integerOption('--cpu', 100), 2000)
+    .option('--runtimes <list>', 'runtimes it offers', listOption(['nodejs', 'java'] as const), [
+      'nodejs',
+    ])
+    .option('--kubeconfig <path>', 'kubeconfig (default: the running roost dev)')
+    .action(
+      async (options: {
+        name?: string;
+        memory: number;
+        cpu: number;
+        runtimes: ('nodejs' | 'java')[];
+        kubeconfig?: string;
+      }) => {
+        const client = devClient(options.kubeconfig);
+        const existing = new Set(
+          (
+            await client.list(Pods, {
+              namespace: DEV_NAMESPACE,
+              labelSelector: `${HOST_LABEL}=true`,
+            })
+          ).items.map((p) => p.metadata.name),
+        );
+        let n = 1;
+        while (existing.has(`host-${n}`)) n++;
+        const name = options.name ?? `host-${n}`;
+        try {
+          await client.create(Pods, {
+            metadata: {
+              name,
+              namespace: DEV_NAMESPACE,
+              labels: { [HOST_LABEL]: 'true', 'app.kubernetes.io/name': 'roost-host' },
+              annotations: { [ALLOWED_NAMESPACES_ANNOTATION]: '*' },
+            },
+            spec: hostPodSpec({
+              nodeName: DEV_NODE,
+              memoryMiB: options.memory,
+              cpuMillis: options.cpu,
+              runtimes: options.runtimes,
+            }),
+          });
+        } catch (err) {
+          if (isAlreadyExists(err))
+            throw new RoostError(
+              'ROOST_EXISTS',
+              `Host pod ${DEV_NAMESPACE}/${name} already exists`,
+            );
+          throw err;
+        }
+        console.log(
+          `host pod ${DEV_NAMESPACE}/${name} added (${options.memory} MiB, ${options.runtimes.join(', ')})`,
+        );
+        client.close();
+      },
+    );
+  host
+    .command('remove <name>')
+    .description('Remove a host pod; its Sandboxes move to the others.')
+    .option('--force', 'stop its sidecar at once instead of letting it drain')
+    .option('--kubeconfig <path>', 'kubeconfig (default: the running roost dev)')
+    .action(async (name: string, options: { force?: boolean; kubeconfig?: string }) => {
+      const client = devClient(options.kubeconfig);
+      try {
+        await client.delete(
+          Pods,
+          { namespace: DEV_NAMESPACE, name },
+          options.force ? { gracePeriodSeconds: 0 } : {},
+        );
+      } catch (err) {
+        if (isNotFound(err))
+          throw new RoostError('ROOST_NOT_FOUND', `No host pod ${DEV_NAMESPACE}/${name}`);
+        throw err;
+      }
+      console.log(`host pod ${DEV_NAMESPACE}/${name} removed`);
+      client.close();
+    });
+  return host;
+}

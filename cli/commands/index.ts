@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { controllerCommand } from './controller.ts';
+import { deployCommand } from './deploy.ts';
+import { devCommand } from './dev.ts';
+import { gatewayCommand } from './gateway.ts';
+import { getCommand } from './get.ts';
+import { hostCommand } from './host.ts';
+import { initCommand } from './init.ts';
+import { invokeCommand } from './invoke.ts';
+import { logsCommand } from './logs.ts';
+import { rolloutCommand } from './rollout.ts';
+import { sidecarCommand } from './sidecar.ts';
+import { statsCommand } from './stats.ts';
+
+/** Every `roost` subcommand: the user's verbs, then the components they drive. */
+export function commands(): Command[] {
+  return [
+    initCommand(),
+    deployCommand(),
+    invokeCommand(),
+    logsCommand(),
+    statsCommand(),
+    getCommand(),
+    rolloutCommand(),
+    devCommand(),
+    hostCommand(),
+    controllerCommand(),
+    gatewayCommand(),
+    sidecarCommand(),
+  ];
+}

@@ -1,0 +1,108 @@
+// `roost stats <name>`: what each Sandbox of a function has done since it
+// started (from its sidecar's Stats), and the function's total.
+import { Command } from 'commander';
+import type { SandboxStatsMessage } from '../../proto/sandbox-host.ts';
+import { CliContext, type GlobalFlags } from '../context.ts';
+import { OUTPUT_FORMATS, withClusterOptions, type OutputFormat } from '../options.ts';
+import { formatMiB, formatMs, printResult } from '../output.ts';
+import {
+  closeAll,
+  connect,
+  requireDeployment,
+  sandboxesOf,
+  sidecarError,
+  sidecarTargets,
+} from '../sidecars.ts';
+import { totalOf, type FunctionStats, type SandboxStats, type StatsTotal } from '../stats-total.ts';
+
+interface StatsFlags extends GlobalFlags {
+  output: OutputFormat;
+}
+
+export function statsCommand(): Command {
+  const command = new Command('stats')
+    .description(
+      'Invocations, errors, timeouts, cold starts, p50/p99 duration, CPU and memory of a function, per Sandbox and in total.',
+    )
+    .argument('<name>', 'the function (SandboxDeployment) name')
+    .addHelpText(
+      'after',
+      `
+Counts start when a Sandbox starts. The total's p50 is the invocation-weighted
+mean of the Sandboxes' p50s and its p99 the largest of their p99s (an upper
+bound): percentiles of separate Sandboxes cannot be combined exactly.`,
+    );
+  return withClusterOptions(command, { output: OUTPUT_FORMATS, token: true }).action(
+    async (name: string, flags: StatsFlags) => {
+      const context = new CliContext(flags);
+      try {
+        await stats(context, name, flags);
+      } finally {
+        context.close();
+      }
+    },
+  );
+}
+
+async function stats(context: CliContext, name: string, flags: StatsFlags): Promise<void> {
+  const { client, namespace } = context;
+  await requireDeployment(client, namespace, name);
+  const sandboxes = await sandboxesOf(client, namespace, name);
+  const targets = await sidecarTargets(client, sandboxes, { allHosts: false });
+  const token = targets.length > 0 ? await context.token() : '';
+  const connections = connect(targets, token);
+  const rows: SandboxStats[] = [];
+  try {
+    for (const [target, connection] of connections) {
+      let reported: SandboxStatsMessage[];
+      try {
+        reported = (await connection.stats({ namespace, deployment: name })).sandboxes;
+      } catch (err) {
+        throw sidecarError(target, err);
+      }
+      for (const s of reported) rows.push({ ...s, pod: target.pod });
+    }
+  } finally {
+    closeAll(connections);
+  }
+  rows.sort((a, b) => a.sandbox.localeCompare(b.sandbox));
+  const result: FunctionStats = { namespace, name, sandboxes: rows, total: totalOf(rows) };
+  printResult(flags.output, result, toTable);
+  if (rows.length === 0 && flags.output !== 'json' && flags.output !== 'yaml')
+    process.stderr.write(
+      `${namespace}/${name} has no running Sandbox (at zero?): nothing counted\n`,
+    );
+}
+
+function toTable(result: FunctionStats) {
+  const row = (label: string, pod: string, s: Omit<StatsTotal, 'sandboxes'>) => [
+    label,
+    pod,
+    String(s.invocations),
+    String(s.errors),
+    String(s.timeouts),
+    String(s.coldStarts),
+    formatMs(s.p50Ms),
+    formatMs(s.p99Ms),
+    `${s.cpuSeconds.toFixed(2)}s`,
+    formatMiB(s.rssBytes),
+  ];
+  return {
+    headers: [
+      'sandbox',
+      'host',
+      'invocations',
+      'errors',
+      'timeouts',
+      'cold starts',
+      'p50',
+      'p99',
+      'cpu',
+      'rss',
+    ],
+    rows: [
+      ...result.sandboxes.map((s) => row(s.sandbox, s.pod, s)),
+      row('TOTAL', '', result.total),
+    ],
+  };
+}

@@ -1,0 +1,264 @@
+// A complete Roost on this machine, the way `roost dev` runs it: the real
+// control plane, the CRDs, `roost controller`, `roost gateway`, host pods with
+// their sidecars (this process plays their kubelet) and the example
+// functions. Everything is a real process; stop() leaves none behind.
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Namespaces, SandboxDeployments, Secrets } from '../../kube/api/resources.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { isAlreadyExists } from '../../kube/errors.ts';
+import { INVOKE_TOKEN_KEY, INVOKE_TOKEN_SECRET } from '../../kube/well-known.ts';
+import { RoostError, errorMessage } from '../../lib/errors.ts';
+import { formatDuration, sleep } from '../../lib/duration.ts';
+import { createLogger } from '../../lib/log.ts';
+import { startControlPlane, type ControlPlane } from '../../testenv/control-plane.ts';
+import { HostPodKubelet, type HostPod } from '../../testenv/host-pods.ts';
+import { ensureJavaBuild, javaToolsPresent } from '../../testenv/java-build.ts';
+import { ComponentProcess } from './component-process.ts';
+import { deployExamples, type DeployedExample } from './examples.ts';
+import { DEV_NAMESPACE, DEV_NODE, STATE_DIR, type DevState } from './state.ts';
+
+export interface LocalRoostOptions {
+  cwd: string;
+  gatewayPort: number;
+  hosts: number;
+  /** Memory of each host pod, in MiB. */
+  hostMemoryMiB: number;
+  examples: boolean;
+  java: 'auto' | 'on' | 'off';
+  progress: (line: string) => void;
+}
+
+export interface LocalRoost {
+  state: DevState;
+  examples: DeployedExample[];
+  hostPods: HostPod[];
+  stop(): Promise<void>;
+}
+
+export async function startLocalRoost(options: LocalRoostOptions): Promise<LocalRoost> {
+  const { progress } = options;
+  const stateDir = join(options.cwd, STATE_DIR);
+  const logDir = join(stateDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+
+  try {
+    const java = await javaAvailable(options.java, progress);
+
+    let step = Date.now();
+    const controlPlane: ControlPlane = await startControlPlane({
+      progress: (line) => progress(`  ${line}`),
+    });
+    stops.push(() => controlPlane.stop());
+    const kubeconfig = join(stateDir, 'kubeconfig');
+    copyFileSync(controlPlane.kubeconfigPath, kubeconfig);
+    progress(
+      `✓ control plane: Kubernetes ${controlPlane.binaries.kubernetesVersion} at ${controlPlane.server} (${formatDuration(Date.now() - step)})`,
+    );
+
+    const client = controlPlane.client().withFieldManager('roost-dev');
+    stops.push(async () => client.close());
+    const token = await createInvokeToken(client);
+
+    step = Date.now();
+    const componentEnv = {
+      ROOST_INVOKE_TOKEN: token,
+      ROOST_LOG_LEVEL: process.env.ROOST_LOG_LEVEL ?? 'info',
+    };
+    const onRestart = (message: string) => progress(`! ${message}`);
+    const controller = new ComponentProcess({
+      name: 'roost controller',
+      args: ['controller', `--kubeconfig=${kubeconfig}`, `--lease-namespace=${DEV_NAMESPACE}`],
+      env: componentEnv,
+      logFile: join(logDir, 'controller.log'),
+      ready: /roost controller leading/,
+      onRestart,
+    });
+    stops.push(() => controller.stop());
+    await controller.start();
+    progress(
+      `✓ roost controller (pid ${controller.pid}, leader; log ${relative(options.cwd, join(logDir, 'controller.log'))})`,
+    );
+
+    const gateway = new ComponentProcess({
+      name: 'roost gateway',
+      args: [
+        'gateway',
+        '--host=127.0.0.1',
+        `--port=${options.gatewayPort}`,
+        `--kubeconfig=${kubeconfig}`,
+        `--namespace=${DEV_NAMESPACE}`,
+      ],
+      env: componentEnv,
+      logFile: join(logDir, 'gateway.log'),
+      ready: /roost gateway ready on (\S+)/,
+      onRestart,
+    });
+    stops.push(() => gateway.stop());
+    const gatewayUrl = await gateway.start().catch((err: Error) => {
+      throw /EADDRINUSE/.test(err.message)
+        ? new RoostError(
+            'ROOST_DEV_PORT_IN_USE',
+            `Cannot start the gateway: port ${options.gatewayPort} is in use; choose another with --port`,
+          )
+        : err;
+    });
+    progress(`✓ roost gateway at ${gatewayUrl} (pid ${gateway.pid})`);
+
+    step = Date.now();
+    const kubelet = new HostPodKubelet({
+      kubeconfigPath: kubeconfig,
+      token,
+      dir: join(stateDir, 'hosts'),
+      nodeName: DEV_NODE,
+      env: { ROOST_LOG_LEVEL: componentEnv.ROOST_LOG_LEVEL },
+      log: createLogger('kubelet'),
+    });
+    stops.push(() => kubelet.stop());
+    await kubelet.start();
+    const runtimes = java ? (['nodejs', 'java'] as const) : (['nodejs'] as const);
+    const hostPods = await Promise.all(
+      Array.from({ length: options.hosts }, (_, i) =>
+        kubelet.addHostPod({
+          name: `host-${i + 1}`,
+          namespace: DEV_NAMESPACE,
+          memoryMiB: options.hostMemoryMiB,
+          runtimes: [...runtimes],
+          allowedNamespaces: '*',
+        }),
+      ),
+    );
+    progress(
+      `✓ ${hostPods.length} host pods (${runtimes.join(', ')}): ${hostPods.map((p) => `${p.name} ${p.address}`).join(', ')} (${formatDuration(Date.now() - step)})`,
+    );
+
+    let examples: DeployedExample[] = [];
+    if (options.examples) {
+      step = Date.now();
+      await ensureNamespace(client, 'default');
+      examples = await deployExamples(client, { namespace: 'default', java });
+      await waitForExamples(client, gatewayUrl, examples);
+      progress(
+        `✓ examples: ${examples.map((e) => `${e.namespace}/${e.name} (${e.runtime})`).join(', ')} (${formatDuration(Date.now() - step)})`,
+      );
+    }
+
+    const state: DevState = {
+      kubeconfig: relative(options.cwd, kubeconfig),
+      gateway: { url: gatewayUrl, pid: gateway.pid },
+      token,
+      components: [
+        {
+          name: 'kube-apiserver',
+          pid: controlPlane.pids['kube-apiserver'],
+          address: controlPlane.server,
+        },
+        { name: 'etcd', pid: controlPlane.pids.etcd, address: controlPlane.etcdUrl },
+        {
+          name: 'kube-controller-manager',
+          pid: controlPlane.pids['kube-controller-manager'],
+          address: '',
+        },
+        { name: 'roost controller', pid: controller.pid, address: '' },
+        { name: 'roost gateway', pid: gateway.pid, address: gatewayUrl },
+        ...kubelet.list().map((pod) => ({
+          name: `sidecar ${pod.namespace}/${pod.name}`,
+          pid: pod.process.pid,
+          address: pod.address,
+        })),
+      ],
+      startedAt: new Date().toISOString(),
+    };
+    return { state, examples, hostPods, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function javaAvailable(
+  mode: LocalRoostOptions['java'],
+  progress: (line: string) => void,
+): Promise<boolean> {
+  if (mode === 'off') return false;
+  const tools = javaToolsPresent();
+  if (!tools.java) {
+    if (mode === 'on')
+      throw new RoostError('ROOST_DEV_NO_JAVA', 'Cannot offer the java runtime: no `java` on PATH');
+    progress('  (no `java` on PATH: host pods offer nodejs only)');
+    return false;
+  }
+  const built = await ensureJavaBuild((line) => progress(`  ${line}`));
+  if (!built && mode === 'on')
+    throw new RoostError(
+      'ROOST_DEV_NO_JAVA',
+      'Cannot offer the java runtime: the JVM bridge is not built and Maven is missing',
+    );
+  return built;
+}
+
+/** The token gateways present to sidecars, in the Secret a real installation keeps it in. */
+async function createInvokeToken(client: KubeClient): Promise<string> {
+  await ensureNamespace(client, DEV_NAMESPACE);
+  const token = randomBytes(24).toString('hex');
+  await client.create(Secrets, {
+    metadata: { name: INVOKE_TOKEN_SECRET, namespace: DEV_NAMESPACE },
+    type: 'Opaque',
+    stringData: { [INVOKE_TOKEN_KEY]: token },
+  });
+  return token;
+}
+
+async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  try {
+    await client.create(Namespaces, { metadata: { name } });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+}
+
+/** Until every example is available and answers through the gateway. */
+async function waitForExamples(
+  client: KubeClient,
+  gatewayUrl: string,
+  examples: DeployedExample[],
+): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (const example of examples) {
+    let last: string;
+    for (;;) {
+      try {
+        const deployment = await client.get(SandboxDeployments, {
+          namespace: example.namespace,
+          name: example.name,
+        });
+        const available =
+          (deployment.status?.availableReplicas ?? 0) >= Math.min(1, deployment.spec.replicas ?? 1);
+        if (available) {
+          const response = await fetch(`${gatewayUrl}/fn/${example.namespace}/${example.name}`, {
+            signal: AbortSignal.timeout(10_000),
+          });
+          await response.arrayBuffer();
+          if (response.status < 500) break;
+          last = `HTTP ${response.status}`;
+        } else {
+          last = `${deployment.status?.availableReplicas ?? 0} available`;
+        }
+      } catch (err) {
+        last = errorMessage(err);
+      }
+      if (Date.now() > deadline)
+        throw new RoostError(
+          'ROOST_DEV_EXAMPLES',
+          `Example ${example.namespace}/${example.name} did not become ready in 2 minutes (${last})`,
+        );
+      await sleep(200);
+    }
+  }
+}

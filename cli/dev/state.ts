@@ -1,0 +1,42 @@
+// .roost/dev.json: what `roost dev` runs and where, for people and for the
+// CLI (which finds the gateway and the invoke token here). Written once
+// everything answers; removed when roost dev stops.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface DevComponent {
+  /** Such as "kube-apiserver", "roost gateway", "sidecar roost-system/host-1". */
+  name: string;
+  pid: number | undefined;
+  address: string;
+}
+
+export interface DevState {
+  /** Path of the kubeconfig, relative to the directory roost dev runs in. */
+  kubeconfig: string;
+  gateway: { url: string; pid: number | undefined };
+  /** The invoke token sidecars require (also in Secret roost-system/roost-invoke-token). */
+  token: string;
+  components: DevComponent[];
+  startedAt: string;
+}
+
+export const STATE_DIR = '.roost';
+
+/** Where roost dev runs its host pods and keeps its Secret and Leases. */
+export const DEV_NAMESPACE = 'roost-system';
+
+/** The node roost dev's kubelet plays: host pods bound to it get a sidecar. */
+export const DEV_NODE = 'roost-dev';
+
+export function statePath(cwd = process.cwd()): string {
+  return join(cwd, STATE_DIR, 'dev.json');
+}
+
+export function writeDevState(state: DevState, cwd = process.cwd()): void {
+  writeFileSync(statePath(cwd), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function removeDevState(cwd = process.cwd()): void {
+  rmSync(statePath(cwd), { force: true });
+}

@@ -1,0 +1,26 @@
+// Everything `roost controller` runs under one leader election. To add a
+// component (such as the autoscaler), write a Component (kube/component.ts)
+// and list it here.
+import type { Component } from '../kube/component.ts';
+import { autoscalerComponent } from '../autoscaler/autoscaler.ts';
+import { schedulerComponent } from '../scheduler/scheduler.ts';
+import { deploymentController } from './deployment/controller.ts';
+import { endpointsController } from './endpoints/controller.ts';
+import { hostLifecycleController } from './hostlifecycle/controller.ts';
+import { replicaSetController } from './replicaset/controller.ts';
+
+export interface ComponentOptions {
+  /** A host pod whose Lease has not been renewed for this long is lost (default 20 s). */
+  hostGraceMs?: number;
+}
+
+export function defaultComponents(options: ComponentOptions = {}): Component[] {
+  return [
+    schedulerComponent({ staleAfterMs: options.hostGraceMs }),
+    replicaSetController(),
+    deploymentController(),
+    endpointsController(),
+    hostLifecycleController({ graceMs: options.hostGraceMs }),
+    autoscalerComponent(),
+  ];
+}

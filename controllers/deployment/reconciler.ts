@@ -1,0 +1,313 @@
+// Reconciles one SandboxDeployment, top to bottom:
+//   1. a requested rollback rewrites the template and ends this pass;
+//   2. observe the ReplicaSets it owns (adopting and releasing by selector);
+//   3. find or create the ReplicaSet of the current template (giving a
+//      reused one the newest revision number);
+//   4. take one step of the strategy (RollingUpdate or Recreate);
+//   5. clean up old revisions beyond revisionHistoryLimit once done;
+//   6. record status and conditions, with Events on transitions.
+import type { Sandbox, SandboxDeployment, SandboxReplicaSet } from '../../kube/api/roost.ts';
+import { SandboxDeployments, SandboxReplicaSets } from '../../kube/api/resources.ts';
+import { cacheKey, keyOf, splitKey, type KubeClient } from '../../kube/client.ts';
+import type { ReconcileResult } from '../../kube/controller.ts';
+import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import type { Store } from '../../kube/informer.ts';
+import { REVISION_ANNOTATION, ROLLBACK_TO_ANNOTATION } from '../../kube/well-known.ts';
+import { NameCollisionError } from '../errors.ts';
+import { claimChildren, controllerRefOf } from '../shared/owners.ts';
+import { sameStatus } from '../shared/status.ts';
+import { makeReplicaSet, maxRevision, revisionOf, rollbackTarget } from './resources/replicaset.ts';
+import {
+  newReplicaSetReplicas,
+  planRecreate,
+  planRollingUpdate,
+  rolloutComplete,
+  type ScaleAction,
+} from './resources/rollout.ts';
+import { computeDeploymentStatus } from './resources/status.ts';
+import {
+  deploymentSelector,
+  normalizedTemplate,
+  sameTemplate,
+  templateHash,
+  withoutHashLabel,
+} from './resources/template.ts';
+
+export const BY_NAMESPACE = 'namespace';
+
+export interface DeploymentReconcilerOptions {
+  client: KubeClient;
+  recorder: EventRecorder;
+  deployments: Store<SandboxDeployment>;
+  /** With index BY_NAMESPACE. */
+  replicaSets: Store<SandboxReplicaSet>;
+  /** With index BY_NAMESPACE. */
+  sandboxes: Store<Sandbox>;
+}
+
+export class DeploymentReconciler {
+  readonly #options: DeploymentReconcilerOptions;
+
+  constructor(options: DeploymentReconcilerOptions) {
+    this.#options = options;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const deployment = this.#options.deployments.get(key);
+    if (!deployment || deployment.metadata.deletionTimestamp) return;
+    if (deployment.metadata.annotations?.[ROLLBACK_TO_ANNOTATION] !== undefined) {
+      await this.#rollback(deployment);
+      return;
+    }
+    const all = await this.#observe(deployment);
+    const { newRS, oldRSs } = this.#splitRevisions(deployment, all);
+
+    let current = newRS;
+    let actions: ScaleAction[] = [];
+    if (!deployment.spec.paused) {
+      current = await this.#ensureNewReplicaSet(deployment, newRS, oldRSs);
+      actions = this.#plan(deployment, current, oldRSs);
+      await this.#scale(deployment, [current, ...oldRSs], actions);
+      const all = [current, ...oldRSs];
+      const counts = {
+        updatedReplicas: current.status?.replicas ?? 0,
+        replicas: all.reduce((n, rs) => n + (rs.status?.replicas ?? 0), 0),
+        availableReplicas: all.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0),
+      };
+      if (actions.length === 0 && rolloutComplete(deployment, counts))
+        await this.#cleanupHistory(deployment, oldRSs);
+    } else if (newRS && oldRSs.every((rs) => (rs.spec.replicas ?? 0) === 0)) {
+      // Paused: no new revision rolls out, but scaling still works.
+      actions =
+        newRS.spec.replicas === deployment.spec.replicas
+          ? []
+          : [
+              {
+                name: newRS.metadata.name!,
+                from: newRS.spec.replicas ?? 0,
+                to: deployment.spec.replicas ?? 1,
+              },
+            ];
+      await this.#scale(deployment, [newRS], actions);
+    }
+    return this.#recordStatus(
+      deployment,
+      current,
+      current ? [current, ...oldRSs] : oldRSs,
+      actions.length > 0 || current !== newRS,
+    );
+  }
+
+  /** Copies the target revision's template into the spec and drops the annotation, in one write. */
+  async #rollback(deployment: SandboxDeployment): Promise<void> {
+    const { client, recorder } = this.#options;
+    const requested = deployment.metadata.annotations![ROLLBACK_TO_ANNOTATION]!;
+    const to = Number(requested);
+    const owned = await this.#observe(deployment);
+    const target = Number.isInteger(to) && to >= 0 ? rollbackTarget(owned, to) : undefined;
+    const { [ROLLBACK_TO_ANNOTATION]: _, ...annotations } = deployment.metadata.annotations!;
+    const next: SandboxDeployment = {
+      ...deployment,
+      metadata: { ...deployment.metadata, annotations },
+    };
+    if (!target) {
+      recorder.warning(
+        deployment,
+        'RollbackRevisionNotFound',
+        to === 0
+          ? 'Unable to find last revision.'
+          : `Unable to find the revision to roll back to: ${requested}.`,
+      );
+    } else if (sameTemplate(target.spec.template, normalizedTemplate(deployment))) {
+      recorder.warning(
+        deployment,
+        'RollbackTemplateUnchanged',
+        `The rollback revision contains the same template as the current deployment "${deployment.metadata.name}".`,
+      );
+    } else {
+      next.spec = { ...deployment.spec, template: withoutHashLabel(target.spec.template) };
+      recorder.normal(
+        deployment,
+        'RollbackDone',
+        `Rolled back deployment "${deployment.metadata.name}" to revision ${revisionOf(target)}`,
+      );
+    }
+    // A replace carries the resourceVersion: a concurrent edit makes it fail and retry.
+    await client.replace(SandboxDeployments, next);
+  }
+
+  async #observe(deployment: SandboxDeployment): Promise<SandboxReplicaSet[]> {
+    const candidates = this.#options.replicaSets.byIndex(
+      BY_NAMESPACE,
+      deployment.metadata.namespace!,
+    );
+    const owned = await claimChildren({
+      client: this.#options.client,
+      owner: deployment,
+      ownerType: SandboxDeployments,
+      childType: SandboxReplicaSets,
+      selector: deploymentSelector(deployment),
+      children: candidates,
+    });
+    return owned.filter((rs) => !rs.metadata.deletionTimestamp);
+  }
+
+  #splitRevisions(deployment: SandboxDeployment, all: SandboxReplicaSet[]) {
+    const template = normalizedTemplate(deployment);
+    // The oldest one with the same template, if (after a collision) there are two.
+    const matching = all
+      .filter((rs) => sameTemplate(rs.spec.template, template))
+      .sort((a, b) =>
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
+      );
+    const newRS = matching[0];
+    return { newRS, oldRSs: all.filter((rs) => rs !== newRS) };
+  }
+
+  async #ensureNewReplicaSet(
+    deployment: SandboxDeployment,
+    newRS: SandboxReplicaSet | undefined,
+    oldRSs: SandboxReplicaSet[],
+  ): Promise<SandboxReplicaSet> {
+    const { client, recorder } = this.#options;
+    const revision = maxRevision(oldRSs) + 1;
+    if (newRS) {
+      // A reused older revision (a rollback) becomes the newest again.
+      if (
+        revisionOf(newRS) >= revision &&
+        newRS.spec.minReadySeconds === (deployment.spec.minReadySeconds ?? 0)
+      )
+        return newRS;
+      return client.patch(SandboxReplicaSets, keyOf(newRS), {
+        metadata: {
+          annotations: { [REVISION_ANNOTATION]: String(Math.max(revision, revisionOf(newRS))) },
+        },
+        spec: { minReadySeconds: deployment.spec.minReadySeconds ?? 0 },
+      });
+    }
+    const collisionCount = deployment.status?.collisionCount ?? 0;
+    const hash = templateHash(normalizedTemplate(deployment), collisionCount);
+    const replicas =
+      deployment.spec.strategy?.type === 'Recreate'
+        ? 0
+        : newReplicaSetReplicas(deployment, oldRSs, 0);
+    const wanted = makeReplicaSet(deployment, { hash, revision, replicas });
+    try {
+      const created = await client.create(SandboxReplicaSets, wanted);
+      recorder.normal(
+        deployment,
+        'ScalingReplicaSet',
+        `Scaled up replica set ${created.metadata.name} from 0 to ${replicas}`,
+      );
+      return created;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = await client.get(SandboxReplicaSets, keyOf(wanted));
+      if (
+        controllerRefOf(existing)?.uid === deployment.metadata.uid &&
+        sameTemplate(existing.spec.template, wanted.spec.template)
+      )
+        return existing;
+      // Its name is taken by something else: the next hash will differ.
+      await client.patch(
+        SandboxDeployments,
+        keyOf(deployment),
+        { status: { collisionCount: collisionCount + 1 } },
+        { subresource: 'status' },
+      );
+      throw new NameCollisionError('SandboxReplicaSet', wanted.metadata.name!, { cause: err });
+    }
+  }
+
+  #plan(
+    deployment: SandboxDeployment,
+    newRS: SandboxReplicaSet,
+    oldRSs: SandboxReplicaSet[],
+  ): ScaleAction[] {
+    if (deployment.spec.strategy?.type === 'Recreate') {
+      const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
+      const left = this.#options.sandboxes
+        .byIndex(BY_NAMESPACE, deployment.metadata.namespace!)
+        .filter((s) => oldUids.has(controllerRefOf(s)?.uid)).length;
+      return planRecreate(deployment, newRS, oldRSs, left);
+    }
+    return planRollingUpdate(deployment, newRS, oldRSs);
+  }
+
+  async #scale(
+    deployment: SandboxDeployment,
+    replicaSets: SandboxReplicaSet[],
+    actions: ScaleAction[],
+  ): Promise<void> {
+    const { client, recorder } = this.#options;
+    for (const action of actions) {
+      const rs = replicaSets.find((r) => r.metadata.name === action.name)!;
+      await client.patch(SandboxReplicaSets, keyOf(rs), { spec: { replicas: action.to } });
+      rs.spec = { ...rs.spec, replicas: action.to };
+      recorder.normal(
+        deployment,
+        'ScalingReplicaSet',
+        `Scaled ${action.to > action.from ? 'up' : 'down'} replica set ${action.name} from ${action.from} to ${action.to}`,
+      );
+    }
+  }
+
+  /** Deletes the oldest empty revisions beyond revisionHistoryLimit. */
+  async #cleanupHistory(deployment: SandboxDeployment, oldRSs: SandboxReplicaSet[]): Promise<void> {
+    const limit = deployment.spec.revisionHistoryLimit ?? 10;
+    const empty = oldRSs
+      .filter((rs) => (rs.spec.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0)
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
+    for (const rs of empty.slice(0, Math.max(0, empty.length - limit))) {
+      try {
+        await this.#options.client.delete(SandboxReplicaSets, keyOf(rs), {
+          preconditions: { uid: rs.metadata.uid },
+        });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  async #recordStatus(
+    deployment: SandboxDeployment,
+    newRS: SandboxReplicaSet | undefined,
+    all: SandboxReplicaSet[],
+    acted: boolean,
+  ): Promise<ReconcileResult | void> {
+    const { client, recorder } = this.#options;
+    const { status, transition, requeueAfterMs } = computeDeploymentStatus({
+      deployment,
+      newRS,
+      all,
+      acted,
+      now: Date.now(),
+    });
+    if (transition === 'RolloutComplete')
+      recorder.normal(
+        deployment,
+        'RolloutComplete',
+        `Deployment "${deployment.metadata.name}" rolled out revision ${status.revision} (${status.ready} ready).`,
+      );
+    if (transition === 'ProgressDeadlineExceeded')
+      recorder.warning(
+        deployment,
+        'ProgressDeadlineExceeded',
+        `Deployment "${deployment.metadata.name}" has timed out progressing: ${status.ready} ready, ${status.updatedReplicas} up to date.`,
+      );
+    if (!sameStatus(deployment.status ?? {}, status)) {
+      try {
+        await client.patch(
+          SandboxDeployments,
+          splitKey(cacheKey(deployment)),
+          { status },
+          { subresource: 'status' },
+        );
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
+  }
+}

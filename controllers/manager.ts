@@ -1,0 +1,87 @@
+// Runs the components of `roost controller` (the scheduler, the controllers,
+// later the autoscaler) only while this process holds the leader Lease. Each
+// term gets fresh informers and queues: a process that lost the Lease and
+// wins it back starts from a clean cache rather than from whatever it saw
+// before, and nothing from the old term can act in the new one.
+import type { KubeClient } from '../kube/client.ts';
+import type { Component, ComponentContext } from '../kube/component.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
+import { SharedInformers } from '../kube/shared-informers.ts';
+import { errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+
+export interface ManagerOptions {
+  client: KubeClient;
+  components: Component[];
+  log: Logger;
+  /** Act in this namespace only (host pods included); every namespace by default. */
+  namespace?: string;
+  /** Called each time this process starts acting as leader, caches synced. */
+  onActing?: () => void;
+  lease: {
+    namespace: string;
+    name: string;
+    identity?: string;
+    durationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+}
+
+/** Runs every component for as long as `signal` allows and leadership lasts. */
+export async function runComponents(
+  options: Pick<ManagerOptions, 'client' | 'components' | 'log' | 'namespace' | 'onActing'>,
+  signal: AbortSignal,
+): Promise<void> {
+  const { client, log } = options;
+  const informers = new SharedInformers(client, log, { namespace: options.namespace });
+  const recorder = new EventRecorder({ client, component: 'roost-controller', log });
+  const context: ComponentContext = { client, informers, recorder, log, signal };
+  const running = options.components.map((component) => ({
+    component,
+    running: component.setup(context),
+  }));
+  await Promise.race([
+    informers.start(),
+    new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })),
+  ]);
+  if (!signal.aborted) {
+    log.info({ components: options.components.map((c) => c.name) }, 'caches synced; acting');
+    options.onActing?.();
+  }
+  try {
+    await Promise.all(
+      running.map(async ({ component, running }) => {
+        try {
+          if (!signal.aborted) await running.run();
+        } catch (err) {
+          log.error({ component: component.name, err: errorMessage(err) }, 'component failed');
+        }
+      }),
+    );
+  } finally {
+    await informers.stop();
+    await recorder.flush();
+  }
+}
+
+/** Campaigns for the Lease and runs the components in each term won, until `signal` aborts. */
+export async function runManager(options: ManagerOptions, signal: AbortSignal): Promise<void> {
+  const elector = new LeaderElector({
+    client: options.client,
+    namespace: options.lease.namespace,
+    name: options.lease.name,
+    identity: options.lease.identity,
+    leaseDurationMs: options.lease.durationMs ?? 10_000,
+    renewDeadlineMs: options.lease.renewDeadlineMs ?? 7_000,
+    retryPeriodMs: options.lease.retryPeriodMs ?? 2_000,
+    log: options.log,
+    onStartedLeading: (term) => runComponents(options, term),
+  });
+  options.log.info(
+    { identity: elector.identity, lease: `${options.lease.namespace}/${options.lease.name}` },
+    'campaigning for leadership',
+  );
+  await elector.run(signal);
+}

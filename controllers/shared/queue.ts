@@ -1,0 +1,26 @@
+// The work queue and worker loop every controller runs, bound to a
+// component's lifetime: workers start after the informers have synced and
+// stop when leadership ends.
+import { runWorkers, type Reconcile } from '../../kube/controller.ts';
+import { WorkQueue } from '../../kube/workqueue.ts';
+import type { Logger } from '../../lib/log.ts';
+
+export class ControllerQueue {
+  readonly queue = new WorkQueue<string>({ baseDelayMs: 50, maxDelayMs: 30_000 });
+
+  add(key: string | undefined): void {
+    if (key) this.queue.add(key);
+  }
+
+  async run(options: { reconcile: Reconcile; workers: number; log: Logger; signal: AbortSignal }) {
+    const stop = () => this.queue.shutDown();
+    options.signal.addEventListener('abort', stop, { once: true });
+    if (options.signal.aborted) stop();
+    await runWorkers({
+      queue: this.queue,
+      reconcile: options.reconcile,
+      workers: options.workers,
+      log: options.log,
+    });
+  }
+}

@@ -1,0 +1,27 @@
+// How the controllers read a Sandbox's state: ready, available, terminating.
+import type { Sandbox } from '../../kube/api/roost.ts';
+import { findCondition } from '../../kube/conditions.ts';
+
+export function isTerminating(sandbox: Sandbox): boolean {
+  return !!sandbox.metadata.deletionTimestamp;
+}
+
+/** Ready=True and not being deleted: it takes requests. */
+export function isReady(sandbox: Sandbox): boolean {
+  return (
+    !isTerminating(sandbox) && findCondition(sandbox.status?.conditions, 'Ready')?.status === 'True'
+  );
+}
+
+/** Since when it has been Ready, in ms; undefined when it is not. */
+export function readySince(sandbox: Sandbox): number | undefined {
+  if (!isReady(sandbox)) return undefined;
+  const at = findCondition(sandbox.status?.conditions, 'Ready')?.lastTransitionTime;
+  return at ? Date.parse(at) : 0;
+}
+
+/** Ready for at least minReadySeconds at `now`. */
+export function isAvailable(sandbox: Sandbox, minReadySeconds: number, now: number): boolean {
+  const since = readySince(sandbox);
+  return since !== undefined && (minReadySeconds === 0 || since + minReadySeconds * 1000 <= now);
+}

@@ -1,0 +1,484 @@
+// The four CustomResourceDefinitions of the roost.dev API. `npm run generate:crds`
+// writes them to crds/*.yaml, the files that get installed; a test checks that
+// the YAML is current and that the TypeScript types in kube/api/ match.
+import {
+  array,
+  boolean,
+  conditions,
+  integer,
+  intOrString,
+  labelMap,
+  number,
+  object,
+  string,
+  stringMap,
+  timestamp,
+  type Schema,
+} from './schema.ts';
+import { sandboxTemplateSpecProperties, templateMetadata } from './function-spec.ts';
+
+export const GROUP = 'roost.dev';
+export const VERSION = 'v1alpha1';
+
+interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'date' | 'boolean' | 'number';
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+}
+
+interface CrdOptions {
+  kind: string;
+  plural: string;
+  shortNames: string[];
+  description: string;
+  spec?: Schema;
+  status: Schema;
+  columns: PrinterColumn[];
+  scale?: boolean;
+  selectableFields?: string[];
+}
+
+export interface CustomResourceDefinition {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string; labels: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+function crd(options: CrdOptions): CustomResourceDefinition {
+  const properties: Record<string, Schema> = {
+    apiVersion: string('The versioned schema of this object.'),
+    kind: string('The REST resource this object represents.'),
+    // The API server allows no description (or anything else) on metadata.
+    metadata: { type: 'object' } as Schema,
+  };
+  if (options.spec) properties.spec = options.spec;
+  properties.status = options.status;
+  const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${options.plural}.${GROUP}`,
+      labels: { 'app.kubernetes.io/part-of': 'roost' },
+    },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: {
+        kind: options.kind,
+        listKind: `${options.kind}List`,
+        plural: options.plural,
+        singular: options.kind.toLowerCase(),
+        shortNames: options.shortNames,
+        categories: ['roost'],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: options.description,
+              properties,
+              ...(options.spec ? { required: ['spec'] } : {}),
+            },
+          },
+          subresources: {
+            status: {},
+            ...(options.scale
+              ? {
+                  scale: {
+                    specReplicasPath: '.spec.replicas',
+                    statusReplicasPath: '.status.replicas',
+                    labelSelectorPath: '.status.selector',
+                  },
+                }
+              : {}),
+          },
+          additionalPrinterColumns: [
+            ...options.columns.filter((c) => !c.priority),
+            age,
+            ...options.columns.filter((c) => c.priority),
+          ],
+          ...(options.selectableFields
+            ? { selectableFields: options.selectableFields.map((jsonPath) => ({ jsonPath })) }
+            : {}),
+        },
+      ],
+    },
+  };
+}
+
+const selector = object(
+  'Which Sandboxes belong to this object. Defaults to roost.dev/deployment=<name> for a SandboxDeployment; a SandboxReplicaSet requires it.',
+  { matchLabels: labelMap('Labels a Sandbox must carry, all of them.', { minProperties: 1 }) },
+  { required: ['matchLabels'] },
+);
+
+const selectorMatchesTemplate = {
+  rule: `!has(self.selector) || self.selector.matchLabels.all(k, has(self.template.metadata) && has(self.template.metadata.labels) && k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])`,
+  message: 'template.metadata.labels must carry every label of selector.matchLabels',
+  fieldPath: '.template.metadata.labels',
+};
+
+const template = object(
+  'The Sandbox to stamp out for each replica.',
+  {
+    metadata: templateMetadata,
+    spec: object('The Sandbox spec, without podName.', sandboxTemplateSpecProperties, {
+      required: ['function'],
+    }),
+  },
+  { required: ['spec'] },
+);
+
+const replicas = integer('How many Sandboxes to keep.', { minimum: 0, maximum: 10000, default: 1 });
+
+const minReadySeconds = integer('How long a Sandbox must be Ready before it counts as available.', {
+  minimum: 0,
+  maximum: 3600,
+  default: 0,
+});
+
+const statusCounters = {
+  observedGeneration: integer('The metadata.generation this status describes.', { minimum: 0 }),
+  replicas: integer('Sandboxes that exist, of any state.', { minimum: 0 }),
+  readyReplicas: integer('Sandboxes whose Ready condition is True.', { minimum: 0 }),
+  availableReplicas: integer('Sandboxes Ready for at least minReadySeconds.', { minimum: 0 }),
+  selector: string('The label selector as a string, for the scale subresource.'),
+};
+
+const sandbox = crd({
+  kind: 'Sandbox',
+  plural: 'sandboxes',
+  shortNames: ['sbx'],
+  description:
+    'One instance of a function, plugged into a host pod the way a Pod runs on a Node. The scheduler sets spec.podName; the sidecar of that pod starts the function and reports status.',
+  spec: object(
+    'What to run and where.',
+    {
+      podName: string(
+        'The host pod this Sandbox is bound to. Set once by the scheduler (or by hand); it cannot change after.',
+        { maxLength: 253 },
+      ),
+      ...sandboxTemplateSpecProperties,
+    },
+    {
+      required: ['function'],
+      'x-kubernetes-validations': [
+        {
+          rule: `!has(oldSelf.podName) || oldSelf.podName == '' || (has(self.podName) && self.podName == oldSelf.podName)`,
+          message: 'podName cannot change once the Sandbox is bound to a pod',
+          fieldPath: '.podName',
+          reason: 'FieldValueForbidden',
+        },
+      ],
+    },
+  ),
+  status: object('What the sidecar observed.', {
+    phase: string('Pending, Starting, Running, Failed or Terminating.', {
+      enum: ['Pending', 'Starting', 'Running', 'Failed', 'Terminating'],
+    }),
+    conditions: conditions('Scheduled, CodeReady and Ready.'),
+    observedGeneration: integer('The metadata.generation this status describes.', { minimum: 0 }),
+    podName: string('The host pod that runs this Sandbox.'),
+    podIP: string('IP of that host pod.'),
+    address: string('host:port of the sidecar serving this Sandbox over gRPC.'),
+    restartCount: integer('Times the function process was restarted.', { minimum: 0 }),
+    hibernated: boolean(
+      'True while an idle Sandbox has no process; the next invocation resumes it.',
+    ),
+    startTime: timestamp('When the sidecar started the function.'),
+    reason: string(
+      'One CamelCase word on why the Sandbox is in this phase, such as CodeFetchFailed or OOMKilled.',
+    ),
+    message: string('Details for a human.'),
+    lastTermination: object('How the function process last ended, if it did.', {
+      reason: string('Such as Error, OOMKilled, Timeout or Completed.'),
+      message: string('Details, such as the error the function threw.'),
+      exitCode: integer('Exit code of the process, if it exited.'),
+      signal: string('Signal that ended the process, if one did.'),
+      finishedAt: timestamp('When it ended.'),
+    }),
+  }),
+  columns: [
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Status', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Restarts', type: 'integer', jsonPath: '.status.restartCount' },
+    { name: 'Pod', type: 'string', jsonPath: '.spec.podName' },
+    { name: 'IP', type: 'string', jsonPath: '.status.podIP', priority: 1 },
+    { name: 'Runtime', type: 'string', jsonPath: '.spec.function.runtime', priority: 1 },
+    { name: 'Reason', type: 'string', jsonPath: '.status.reason', priority: 1 },
+  ],
+  selectableFields: ['.spec.podName', '.spec.function.runtime'],
+});
+
+const sandboxReplicaSet = crd({
+  kind: 'SandboxReplicaSet',
+  plural: 'sandboxreplicasets',
+  shortNames: ['sbxrs'],
+  description:
+    'Keeps a number of identical Sandboxes of one template revision, as a ReplicaSet keeps Pods.',
+  spec: object(
+    'The Sandboxes to keep.',
+    { replicas, minReadySeconds, selector, template },
+    { required: ['selector', 'template'], 'x-kubernetes-validations': [selectorMatchesTemplate] },
+  ),
+  status: object('What the controller observed.', {
+    ...statusCounters,
+    fullyLabeledReplicas: integer('Sandboxes whose labels match the template.', { minimum: 0 }),
+    conditions: conditions('ReplicaFailure when Sandboxes cannot be created or deleted.'),
+  }),
+  columns: [
+    { name: 'Desired', type: 'integer', jsonPath: '.spec.replicas' },
+    { name: 'Current', type: 'integer', jsonPath: '.status.replicas' },
+    { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas' },
+    { name: 'Selector', type: 'string', jsonPath: '.status.selector', priority: 1 },
+  ],
+  scale: true,
+});
+
+const percentOrCount = (what: string) =>
+  intOrString(`${what} An absolute number (5) or a percentage of replicas ("25%").`, {
+    pattern: '^(100|[1-9]?[0-9])%$',
+    'x-kubernetes-validations': [
+      {
+        rule: `type(self) == string || int(self) >= 0`,
+        message: 'must not be negative',
+      },
+    ],
+  });
+
+const sandboxDeployment = crd({
+  kind: 'SandboxDeployment',
+  plural: 'sandboxdeployments',
+  shortNames: ['sbxdeploy', 'sbxd'],
+  description:
+    'A function: its Sandboxes, their revisions and rollouts, autoscaling and gateway settings, as a Deployment manages ReplicaSets.',
+  spec: object(
+    'The desired state of the function.',
+    {
+      replicas: integer(
+        'How many Sandboxes to run. With autoscaling set, the autoscaler owns this field through the scale subresource.',
+        { minimum: 0, maximum: 10000, default: 1 },
+      ),
+      selector,
+      template,
+      minReadySeconds,
+      strategy: object(
+        'How to replace old Sandboxes with new ones.',
+        {
+          type: string('RollingUpdate (default) or Recreate.', {
+            enum: ['RollingUpdate', 'Recreate'],
+            default: 'RollingUpdate',
+          }),
+          rollingUpdate: object(
+            'Bounds of a rolling update.',
+            {
+              maxSurge: percentOrCount(
+                'Most Sandboxes above replicas during a rollout (default 25%).',
+              ),
+              maxUnavailable: percentOrCount(
+                'Most Sandboxes below replicas that may be unavailable during a rollout (default 25%).',
+              ),
+            },
+            {
+              'x-kubernetes-validations': [
+                {
+                  rule: `!(has(self.maxSurge) && has(self.maxUnavailable) && (self.maxSurge == 0 || self.maxSurge == '0%') && (self.maxUnavailable == 0 || self.maxUnavailable == '0%'))`,
+                  message: 'maxSurge and maxUnavailable cannot both be zero',
+                },
+              ],
+            },
+          ),
+        },
+        {
+          default: {},
+          'x-kubernetes-validations': [
+            {
+              rule: `!has(self.type) || self.type != 'Recreate' || !has(self.rollingUpdate)`,
+              message: 'rollingUpdate may only be set when type is RollingUpdate',
+              fieldPath: '.rollingUpdate',
+            },
+          ],
+        },
+      ),
+      revisionHistoryLimit: integer('How many old SandboxReplicaSets to keep for rollback.', {
+        minimum: 0,
+        maximum: 100,
+        default: 10,
+      }),
+      progressDeadlineSeconds: integer(
+        'How long a rollout may make no progress before Progressing turns False.',
+        { minimum: 1, default: 600 },
+      ),
+      paused: boolean('Stops rolling out template changes while true.'),
+      autoscaling: object(
+        'Scale on in-flight requests. Without this section, replicas stays where it is set.',
+        {
+          minReplicas: integer(
+            'Fewest Sandboxes, kept warm even without traffic (the reserved instances). 0 allows scale to zero.',
+            { minimum: 0, maximum: 10000, default: 0 },
+          ),
+          maxReplicas: integer('Most Sandboxes.', { minimum: 1, maximum: 10000, default: 10 }),
+          targetConcurrency: integer(
+            'In-flight requests each Sandbox should carry. Defaults to the function concurrency.',
+            { minimum: 1, maximum: 1000 },
+          ),
+          targetUtilization: number('Fraction of targetConcurrency to aim for, leaving headroom.', {
+            minimum: 0.1,
+            maximum: 1,
+            default: 0.7,
+          }),
+          scaleToZeroGraceSeconds: integer(
+            'How long without traffic before scaling to zero when minReplicas is 0.',
+            { minimum: 0, maximum: 86400, default: 60 },
+          ),
+          stableWindowSeconds: integer(
+            'Concurrency is averaged over this window to decide the replica count (and to scale down).',
+            { minimum: 6, maximum: 3600, default: 60 },
+          ),
+          panicWindowSeconds: integer(
+            'A shorter window: when concurrency over it reaches twice what the current replicas can take, the autoscaler scales up at once and does not scale down.',
+            { minimum: 1, maximum: 600, default: 6 },
+          ),
+        },
+        {
+          'x-kubernetes-validations': [
+            {
+              rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
+              message: 'minReplicas must not exceed maxReplicas',
+              fieldPath: '.minReplicas',
+            },
+            {
+              rule: '!has(self.panicWindowSeconds) || !has(self.stableWindowSeconds) || self.panicWindowSeconds <= self.stableWindowSeconds',
+              message: 'panicWindowSeconds must not exceed stableWindowSeconds',
+              fieldPath: '.panicWindowSeconds',
+            },
+          ],
+        },
+      ),
+      gateway: object('How the gateway treats requests for this function.', {
+        timeoutSeconds: integer(
+          'Longest the gateway waits for a response. Defaults to the function timeoutSeconds.',
+          { minimum: 1, maximum: 900 },
+        ),
+        maxConcurrency: integer(
+          'Most requests in flight through the gateway; more are refused with 429.',
+          { minimum: 1, maximum: 100000 },
+        ),
+        maxBodyBytes: integer(
+          'Largest request body accepted (default 6 MB); larger ones get 413.',
+          {
+            minimum: 1,
+            maximum: 104857600,
+          },
+        ),
+        rateLimit: object(
+          'A token bucket per gateway: requestsPerSecond refill, up to burst at once.',
+          {
+            requestsPerSecond: number('Sustained requests per second.', { minimum: 0.001 }),
+            burst: integer(
+              'Requests allowed at once above the rate. Defaults to requestsPerSecond.',
+              {
+                minimum: 1,
+              },
+            ),
+          },
+          { required: ['requestsPerSecond'] },
+        ),
+        fallback: object('Returned instead of a 5xx while the function is failing (degradation).', {
+          statusCode: integer('HTTP status of the fallback response.', {
+            minimum: 100,
+            maximum: 599,
+            default: 200,
+          }),
+          headers: stringMap('Headers of the fallback response.'),
+          body: string('Body of the fallback response.', { maxLength: 65536 }),
+        }),
+      }),
+    },
+    {
+      required: ['template'],
+      'x-kubernetes-validations': [
+        selectorMatchesTemplate,
+        {
+          rule: `!has(self.autoscaling) || !has(self.autoscaling.maxReplicas) || self.autoscaling.maxReplicas >= 1`,
+          message: 'maxReplicas must be at least 1',
+          fieldPath: '.autoscaling.maxReplicas',
+        },
+      ],
+    },
+  ),
+  status: object('What the controller observed.', {
+    ...statusCounters,
+    updatedReplicas: integer('Sandboxes of the current template revision.', { minimum: 0 }),
+    unavailableReplicas: integer('Sandboxes still needed for replicas to be available.', {
+      minimum: 0,
+    }),
+    ready: string('readyReplicas/replicas, for kubectl get.'),
+    revision: integer('The revision number of the current template.', { minimum: 0 }),
+    collisionCount: integer('Template-hash collisions seen, to make new names.', { minimum: 0 }),
+    conditions: conditions('Available and Progressing, as for a Deployment.'),
+  }),
+  columns: [
+    { name: 'Ready', type: 'string', jsonPath: '.status.ready' },
+    { name: 'Up-to-date', type: 'integer', jsonPath: '.status.updatedReplicas' },
+    { name: 'Available', type: 'integer', jsonPath: '.status.availableReplicas' },
+    {
+      name: 'Runtime',
+      type: 'string',
+      jsonPath: '.spec.template.spec.function.runtime',
+      priority: 1,
+    },
+    {
+      name: 'Handler',
+      type: 'string',
+      jsonPath: '.spec.template.spec.function.handler',
+      priority: 1,
+    },
+    { name: 'Selector', type: 'string', jsonPath: '.status.selector', priority: 1 },
+  ],
+  scale: true,
+});
+
+const sandboxEndpoints = crd({
+  kind: 'SandboxEndpoints',
+  plural: 'sandboxendpoints',
+  shortNames: ['sbxep'],
+  description:
+    'The Sandboxes of one SandboxDeployment (same name) that can take requests, with their addresses. The gateway routes on it.',
+  status: object('Maintained by the controller.', {
+    endpoints: array(
+      'Sandboxes that are ready, or terminating and still finishing requests.',
+      object(
+        'One Sandbox and where to reach it.',
+        {
+          sandbox: string('Name of the Sandbox.'),
+          address: string('host:port of the sidecar that serves it.'),
+          podName: string('Host pod that runs it.'),
+          revision: string('Template hash of the revision it runs.'),
+          ready: boolean('Takes new requests.'),
+          terminating: boolean('Is being deleted; takes no new requests.'),
+        },
+        { required: ['sandbox', 'address', 'podName'] },
+      ),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['sandbox'] },
+    ),
+    readyCount: integer('How many endpoints are ready.', { minimum: 0 }),
+    summary: string('The ready addresses, for kubectl get.'),
+  }),
+  columns: [{ name: 'Endpoints', type: 'string', jsonPath: '.status.summary' }],
+});
+
+export const customResourceDefinitions: CustomResourceDefinition[] = [
+  sandbox,
+  sandboxReplicaSet,
+  sandboxDeployment,
+  sandboxEndpoints,
+];

@@ -1,0 +1,88 @@
+// Holds requests for a function that has no ready Sandbox (scaled to zero, or
+// all starting) until one is ready, and asks the autoscaler to scale it from
+// zero at once instead of at its next tick. A held request is released exactly
+// once: to route, or with 503 when the wait runs out. The queue per function
+// is bounded, so a flood against a cold function cannot exhaust the gateway.
+import { SandboxDeployments } from '../kube/api/resources.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { ACTIVATION_ANNOTATION } from '../kube/well-known.ts';
+import { errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { noCapacity, overloaded } from './errors.ts';
+import type { FunctionEntry } from './function-table.ts';
+
+export interface ActivatorOptions {
+  client: KubeClient;
+  /** Longest a request is held (default 30 s). */
+  waitMs?: number;
+  /** Most requests held per function (default 1000). */
+  maxHeldPerFunction?: number;
+  log: Logger;
+  /** Observes how long each held request waited, for the cold-start metric. */
+  onReleased?: (entry: FunctionEntry, waitedMs: number) => void;
+}
+
+/** How often one gateway may ask for the same function to be activated. */
+const ASK_INTERVAL_MS = 2000;
+
+export class Activator {
+  readonly #options: ActivatorOptions;
+  readonly #askedAt = new Map<string, number>();
+
+  constructor(options: ActivatorOptions) {
+    this.#options = options;
+  }
+
+  get waitMs(): number {
+    return this.#options.waitMs ?? 30_000;
+  }
+
+  /**
+   * Resolves once the function has an available endpoint, before `deadline`
+   * (performance.now() time) and the activator's own wait; else throws 503.
+   */
+  async waitForEndpoint(entry: FunctionEntry, deadline: number): Promise<void> {
+    if (entry.available().length > 0) return;
+    if (entry.held >= (this.#options.maxHeldPerFunction ?? 1000)) {
+      throw overloaded(
+        `Function ${entry.key} is starting and already has ${entry.held} requests waiting`,
+      );
+    }
+    const started = performance.now();
+    const until = Math.min(deadline, started + this.waitMs);
+    entry.held++;
+    try {
+      this.#askToActivate(entry);
+      while (entry.available().length === 0) {
+        const remaining = until - performance.now();
+        if (remaining <= 0)
+          throw noCapacity(entry.namespace, entry.name, performance.now() - started);
+        // Endpoints set aside after a refusal come back on their own: look again at least every 250 ms.
+        await entry.waitForEndpointsChange(Math.min(remaining, 250));
+      }
+      this.#options.onReleased?.(entry, performance.now() - started);
+    } finally {
+      entry.held--;
+    }
+  }
+
+  /** Marks the SandboxDeployment so that the autoscaler scales it from zero now. */
+  #askToActivate(entry: FunctionEntry): void {
+    if (!entry.settings.autoscaled || (entry.deployment?.spec.replicas ?? 0) > 0) return;
+    const now = Date.now();
+    if (now - (this.#askedAt.get(entry.key) ?? 0) < ASK_INTERVAL_MS) return;
+    this.#askedAt.set(entry.key, now);
+    this.#options.client
+      .patch(
+        SandboxDeployments,
+        { namespace: entry.namespace, name: entry.name },
+        { metadata: { annotations: { [ACTIVATION_ANNOTATION]: new Date(now).toISOString() } } },
+      )
+      .catch((err: unknown) =>
+        this.#options.log.warn(
+          { function: entry.key, err: errorMessage(err) },
+          'cannot ask for activation',
+        ),
+      );
+  }
+}

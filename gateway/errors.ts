@@ -1,0 +1,87 @@
+// Every way the gateway can refuse or fail a request: an HTTP status, a stable
+// code for scripts, and a message a person can act on. Errors reach clients as
+// JSON: {"error": {"code", "message", "requestId"}}.
+import { RoostError } from '../lib/errors.ts';
+
+export class GatewayError extends RoostError {
+  readonly status: number;
+  /** Seconds a client should wait before retrying (429, 503). */
+  readonly retryAfterSeconds: number | undefined;
+  /** Extra response headers, such as x-roost-function-error. */
+  readonly headers: Record<string, string>;
+  /** A function's own error, returned as the body instead of Roost's. */
+  readonly functionError: { errorType: string; errorMessage: string; trace: string[] } | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: {
+      retryAfterSeconds?: number;
+      headers?: Record<string, string>;
+      functionError?: GatewayError['functionError'];
+    } = {},
+  ) {
+    super(code, message);
+    this.status = status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
+    this.functionError = options.functionError;
+  }
+}
+
+export const badRequest = (message: string) => new GatewayError(400, 'ROOST_BAD_REQUEST', message);
+export const functionNotFound = (namespace: string, name: string) =>
+  new GatewayError(
+    404,
+    'ROOST_FUNCTION_NOT_FOUND',
+    `No function ${namespace}/${name}: there is no SandboxDeployment of that name`,
+  );
+export const payloadTooLarge = (limit: number) =>
+  new GatewayError(
+    413,
+    'ROOST_PAYLOAD_TOO_LARGE',
+    `The request body is larger than the ${limit} bytes this function accepts`,
+  );
+export const rateLimited = (namespace: string, name: string, retryAfterSeconds: number) =>
+  new GatewayError(
+    429,
+    'ROOST_RATE_LIMITED',
+    `Function ${namespace}/${name} is over its rate limit`,
+    { retryAfterSeconds },
+  );
+export const overloaded = (what: string) =>
+  new GatewayError(429, 'ROOST_OVERLOADED', what, { retryAfterSeconds: 1 });
+export const noCapacity = (namespace: string, name: string, waitedMs: number) =>
+  new GatewayError(
+    503,
+    'ROOST_NO_CAPACITY',
+    `Function ${namespace}/${name} has no ready instance after waiting ${Math.round(waitedMs / 1000)} s`,
+    { retryAfterSeconds: 5 },
+  );
+export const functionTimeout = (timeoutMs: number) =>
+  new GatewayError(
+    504,
+    'ROOST_FUNCTION_TIMEOUT',
+    `The function did not answer within ${timeoutMs / 1000} s`,
+    { headers: { 'x-roost-function-error': 'Unhandled' } },
+  );
+export const functionFailed = (errorType: string, errorMessage: string, trace: string[]) =>
+  new GatewayError(
+    502,
+    'ROOST_FUNCTION_ERROR',
+    `The function failed: ${errorType}: ${errorMessage}`,
+    {
+      headers: { 'x-roost-function-error': 'Unhandled' },
+      functionError: { errorType, errorMessage, trace },
+    },
+  );
+export const badFunctionResponse = (message: string) =>
+  new GatewayError(
+    502,
+    'ROOST_BAD_FUNCTION_RESPONSE',
+    `The function returned a response the gateway cannot send: ${message}`,
+    {
+      headers: { 'x-roost-function-error': 'Unhandled' },
+    },
+  );

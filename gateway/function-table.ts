@@ -1,0 +1,177 @@
+// What the gateway knows about each function, kept current by informers on
+// SandboxDeployments (settings) and SandboxEndpoints (where its ready
+// Sandboxes are). Endpoint objects survive updates, so that in-flight counts
+// stay true while the list changes under them.
+import type { SandboxDeployment, SandboxEndpoints } from '../kube/api/roost.ts';
+import { SandboxDeployments, SandboxEndpointsType } from '../kube/api/resources.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { cacheKey } from '../kube/client.ts';
+import { Informer } from '../kube/informer.ts';
+import type { Logger } from '../lib/log.ts';
+import { ConcurrencyTracker } from './concurrency.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+export interface Endpoint {
+  sandbox: string;
+  /** host:port of the sidecar. */
+  address: string;
+  inFlight: number;
+  /** A refusal before the function ran puts it aside until then (performance.now()). */
+  suspectUntil: number;
+}
+
+export interface FunctionSettings {
+  timeoutMs: number;
+  maxBodyBytes: number;
+  maxConcurrency: number | undefined;
+  fallback: { statusCode: number; headers: Record<string, string>; body: string } | undefined;
+  autoscaled: boolean;
+}
+
+export class FunctionEntry {
+  readonly namespace: string;
+  readonly name: string;
+  readonly concurrency = new ConcurrencyTracker();
+  deployment: SandboxDeployment | undefined;
+  settings: FunctionSettings;
+  endpoints: Endpoint[] = [];
+  rateLimit: TokenBucket | undefined;
+  /** Requests held by the activator. */
+  held = 0;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(namespace: string, name: string) {
+    this.namespace = namespace;
+    this.name = name;
+    this.settings = settingsOf(undefined);
+  }
+
+  get key(): string {
+    return `${this.namespace}/${this.name}`;
+  }
+
+  /** Ready endpoints not set aside. */
+  available(now = performance.now()): Endpoint[] {
+    return this.endpoints.filter((e) => e.suspectUntil <= now);
+  }
+
+  /** Resolves when the endpoints change, or after timeoutMs, whichever comes first. */
+  waitForEndpointsChange(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#waiters.add(wake);
+    });
+  }
+
+  setDeployment(deployment: SandboxDeployment | undefined): void {
+    this.deployment = deployment;
+    this.settings = settingsOf(deployment);
+    const limit = deployment?.spec.gateway?.rateLimit;
+    if (!limit) this.rateLimit = undefined;
+    else if (
+      this.rateLimit?.ratePerSecond !== limit.requestsPerSecond ||
+      this.rateLimit.burst !== (limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond)))
+    ) {
+      this.rateLimit = new TokenBucket({
+        ratePerSecond: limit.requestsPerSecond,
+        burst: limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond)),
+      });
+    }
+  }
+
+  setEndpoints(object: SandboxEndpoints | undefined): void {
+    const previous = new Map(this.endpoints.map((e) => [e.sandbox, e]));
+    this.endpoints = (object?.status?.endpoints ?? [])
+      .filter((e) => e.ready !== false && !e.terminating && e.address)
+      .map((e) => {
+        const kept = previous.get(e.sandbox);
+        if (kept && kept.address === e.address) return kept;
+        return { sandbox: e.sandbox, address: e.address, inFlight: 0, suspectUntil: 0 };
+      });
+    for (const wake of [...this.#waiters]) wake();
+  }
+}
+
+function settingsOf(deployment: SandboxDeployment | undefined): FunctionSettings {
+  const gateway = deployment?.spec.gateway;
+  const functionTimeout = deployment?.spec.template.spec.function.timeoutSeconds ?? 30;
+  const fallback = gateway?.fallback;
+  return {
+    timeoutMs: (gateway?.timeoutSeconds ?? functionTimeout) * 1000,
+    maxBodyBytes: gateway?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxConcurrency: gateway?.maxConcurrency,
+    fallback: fallback
+      ? {
+          statusCode: fallback.statusCode ?? 200,
+          headers: fallback.headers ?? {},
+          body: fallback.body ?? '',
+        }
+      : undefined,
+    autoscaled: deployment?.spec.autoscaling !== undefined,
+  };
+}
+
+export class FunctionTable {
+  readonly #entries = new Map<string, FunctionEntry>();
+  readonly #deployments: Informer<SandboxDeployment>;
+  readonly #endpoints: Informer<SandboxEndpoints>;
+
+  constructor(client: KubeClient, log: Logger) {
+    this.#deployments = new Informer(client, SandboxDeployments, { log });
+    this.#endpoints = new Informer(client, SandboxEndpointsType, { log });
+    this.#deployments.addHandlers({
+      onAdd: (d) => this.#entry(cacheKey(d)).setDeployment(d),
+      onUpdate: (_, d) => this.#entry(cacheKey(d)).setDeployment(d),
+      onDelete: (d) => this.#entry(cacheKey(d)).setDeployment(undefined),
+    });
+    this.#endpoints.addHandlers({
+      onAdd: (e) => this.#entry(cacheKey(e)).setEndpoints(e),
+      onUpdate: (_, e) => this.#entry(cacheKey(e)).setEndpoints(e),
+      onDelete: (e) => this.#entry(cacheKey(e)).setEndpoints(undefined),
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.#deployments.start(), this.#endpoints.start()]);
+  }
+
+  get synced(): boolean {
+    return this.#deployments.synced && this.#endpoints.synced;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.#deployments.stop(), this.#endpoints.stop()]);
+  }
+
+  /** The function, if a SandboxDeployment of that name exists. */
+  get(namespace: string, name: string): FunctionEntry | undefined {
+    const entry = this.#entries.get(`${namespace}/${name}`);
+    return entry?.deployment ? entry : undefined;
+  }
+
+  all(): FunctionEntry[] {
+    return [...this.#entries.values()].filter((e) => e.deployment);
+  }
+
+  /** Every address some function routes to, for closing idle channels. */
+  addresses(): Set<string> {
+    return new Set([...this.#entries.values()].flatMap((e) => e.endpoints.map((p) => p.address)));
+  }
+
+  #entry(key: string): FunctionEntry {
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      const [namespace, name] = key.split('/') as [string, string];
+      entry = new FunctionEntry(namespace, name);
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+}

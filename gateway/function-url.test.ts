@@ -1,0 +1,113 @@
+import { describe, expect, test } from 'vitest';
+import { fromFunctionResult, toFunctionUrlEvent, type HttpRequestInfo } from './function-url.ts';
+
+const request = (overrides: Partial<HttpRequestInfo> = {}): HttpRequestInfo => ({
+  method: 'POST',
+  path: '/items/7',
+  query: 'a=1&b=2&a=3',
+  headers: {
+    host: 'fn.example.com',
+    'content-type': 'application/json',
+    cookie: 'c1=v1; c2=v2',
+    'user-agent': 'curl/8',
+    'x-multi': ['one', 'two'] as unknown as string,
+  },
+  body: Buffer.from('{"x":1}'),
+  sourceIp: '10.0.0.9',
+  requestId: 'req-1',
+  time: Date.UTC(2020, 2, 12, 19, 3, 58),
+  apiId: 'default/hello',
+  ...overrides,
+});
+
+describe('toFunctionUrlEvent', () => {
+  test('builds the payload 2.0 event of a JSON request', () => {
+    const event = toFunctionUrlEvent(request());
+    expect(event).toMatchObject({
+      version: '2.0',
+      rawPath: '/items/7',
+      rawQueryString: 'a=1&b=2&a=3',
+      cookies: ['c1=v1', 'c2=v2'],
+      queryStringParameters: { a: '1,3', b: '2' },
+      body: '{"x":1}',
+      isBase64Encoded: false,
+      requestContext: {
+        http: { method: 'POST', path: '/items/7', sourceIp: '10.0.0.9', userAgent: 'curl/8' },
+        requestId: 'req-1',
+        time: '12/Mar/2020:19:03:58 +0000',
+        domainName: 'fn.example.com',
+        domainPrefix: 'fn',
+      },
+    });
+    expect(event.headers['x-multi']).toBe('one,two');
+    expect(event.headers.cookie).toBeUndefined();
+  });
+
+  test('a binary body travels base64', () => {
+    const event = toFunctionUrlEvent(
+      request({
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.from([0, 255, 1]),
+      }),
+    );
+    expect(event).toMatchObject({ isBase64Encoded: true, body: 'AP8B' });
+  });
+
+  test('an empty request has no body and no query parameters', () => {
+    const event = toFunctionUrlEvent(request({ method: 'GET', query: '', body: Buffer.alloc(0) }));
+    expect(event.body).toBeUndefined();
+    expect(event.queryStringParameters).toBeUndefined();
+  });
+});
+
+describe('fromFunctionResult', () => {
+  const result = (value: unknown) => fromFunctionResult(Buffer.from(JSON.stringify(value)));
+
+  test('a plain value becomes a 200 JSON response', () => {
+    expect(result({ hello: 'world' })).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"hello":"world"}'),
+    });
+    expect(result('text').body.toString()).toBe('"text"');
+  });
+
+  test('a structured result sets status, headers, cookies and body', () => {
+    const response = result({
+      statusCode: 201,
+      headers: { 'Content-Type': 'text/plain', 'X-A': 1 },
+      cookies: ['a=1', 'b=2'],
+      body: 'created',
+    });
+    expect(response).toEqual({
+      statusCode: 201,
+      headers: { 'content-type': 'text/plain', 'x-a': '1', 'set-cookie': ['a=1', 'b=2'] },
+      body: Buffer.from('created'),
+    });
+  });
+
+  test('a base64 body is decoded', () => {
+    expect(
+      result({
+        statusCode: 200,
+        isBase64Encoded: true,
+        body: 'AP8B',
+        headers: { 'content-type': 'image/png' },
+      }).body,
+    ).toEqual(Buffer.from([0, 255, 1]));
+  });
+
+  test('no result is an empty 200', () => {
+    expect(fromFunctionResult(Buffer.alloc(0))).toEqual({
+      statusCode: 200,
+      headers: {},
+      body: Buffer.alloc(0),
+    });
+  });
+
+  test('a statusCode that is not an HTTP status is refused with a 502', () => {
+    expect(() => result({ statusCode: 'abc' })).toThrow(
+      expect.objectContaining({ status: 502, code: 'ROOST_BAD_FUNCTION_RESPONSE' }),
+    );
+  });
+});

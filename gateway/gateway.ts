@@ -1,0 +1,147 @@
+// The gateway, assembled: an HTTP/1.1 keep-alive server in front of the
+// function table, the invoker with its activator, the asynchronous queue and
+// the metrics; it registers itself so that the autoscaler can read the
+// concurrency it sees.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeClient } from '../kube/client.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { createLogger } from '../lib/log.ts';
+import { Activator } from './activator.ts';
+import { AsyncInvoker } from './async-invoker.ts';
+import { SidecarChannels } from './channels.ts';
+import { FunctionTable } from './function-table.ts';
+import { handleRequest } from './handle-request.ts';
+import { Invoker } from './invoker.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { GatewayRegistration } from './registration.ts';
+import { CONCURRENCY_PATH, type ConcurrencyReport } from './concurrency-report.ts';
+
+export interface GatewayConfig {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  kubeconfig?: string;
+  /** The invoke token sidecars require. */
+  token: string;
+  /** Namespace of the gateway's registration Lease (default roost-system). */
+  namespace: string;
+  /** Name of the registration Lease (default from host name and port). */
+  name?: string;
+  /** Longest a request waits for a function at zero (default 30 s). */
+  activationWaitMs?: number;
+  /** Back-off before the first retry of an asynchronous event (default 1 s). */
+  asyncRetryDelayMs?: number;
+  /** URL the autoscaler reaches this gateway at (default http://host:port). */
+  advertiseUrl?: string;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+  const log = createLogger('gateway');
+  const client = KubeClient.load(config.kubeconfig, { fieldManager: 'roost-gateway' });
+  const table = new FunctionTable(client, log);
+  const metrics = new GatewayMetrics();
+  const channels = new SidecarChannels(config.token);
+  const activator = new Activator({
+    client,
+    waitMs: config.activationWaitMs,
+    log,
+    onReleased: (entry, waitedMs) =>
+      metrics.forFunction(entry.namespace, entry.name).coldStart.observe(waitedMs / 1000),
+  });
+  const invoker = new Invoker(channels, activator);
+  const asyncInvoker = new AsyncInvoker({ log, retryDelayMs: config.asyncRetryDelayMs });
+  await table.start();
+
+  const serveOther = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return reply(res, 200, 'text/plain', 'ok\n');
+    if (path === '/readyz')
+      return table.synced
+        ? reply(res, 200, 'text/plain', 'ok\n')
+        : reply(res, 503, 'text/plain', 'informers not synced\n');
+    if (path === '/metrics') {
+      void metrics.registry
+        .metrics()
+        .then((text) => reply(res, 200, metrics.registry.contentType, text));
+      return true;
+    }
+    if (path === CONCURRENCY_PATH) {
+      const report: ConcurrencyReport = {
+        gateway: registrationName,
+        functions: table.all().map((e) => ({
+          namespace: e.namespace,
+          name: e.name,
+          // Requests held for a cold function are demand too.
+          averageConcurrency: e.concurrency.average,
+          inFlight: e.concurrency.inFlight,
+          held: e.held,
+          requests: e.concurrency.requests,
+        })),
+      };
+      return reply(res, 200, 'application/json', JSON.stringify(report));
+    }
+    return false;
+  };
+
+  const server: Server = createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) => {
+    handleRequest({ table, invoker, asyncInvoker, metrics, serveOther }, req, res).catch(
+      (err: unknown) => {
+        log.error({ err: errorMessage(err) }, 'request handling failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host}:${port}`;
+  const registrationName = config.name ?? GatewayRegistration.defaultName(port);
+  const registration = new GatewayRegistration({
+    client,
+    namespace: config.namespace,
+    name: registrationName,
+    url: config.advertiseUrl ?? url,
+    log,
+  });
+  await registration.start();
+
+  const ticker = setInterval(() => {
+    for (const entry of table.all()) entry.concurrency.tick();
+    channels.prune(table.addresses());
+  }, 1000);
+  ticker.unref();
+  log.info({ url }, 'gateway ready');
+
+  return {
+    url,
+    port,
+    async stop() {
+      clearInterval(ticker);
+      await registration.stop();
+      asyncInvoker.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      });
+      await table.stop();
+      channels.closeAll();
+      client.close();
+    },
+  };
+}
+
+function reply(res: ServerResponse, status: number, contentType: string, body: string): true {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+  return true;
+}

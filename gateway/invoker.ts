@@ -1,0 +1,94 @@
+// Sends one invocation to one of a function's ready Sandboxes. A refusal that
+// happened before any function ran (no connection, the Sandbox unknown, not
+// ready, draining, or its queue full) is retried on another Sandbox; once a
+// function has run, its outcome is final, so nothing runs twice.
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { InvokeResponse } from '../proto/sandbox-host.ts';
+import type { Activator } from './activator.ts';
+import { pickTwoChoices } from './balancer.ts';
+import {
+  ChannelBroken,
+  ChannelTimeout,
+  InvocationRejected,
+  type SidecarChannels,
+} from './channels.ts';
+import { GatewayError, badRequest, functionTimeout } from './errors.ts';
+import type { Endpoint, FunctionEntry } from './function-table.ts';
+
+export interface Invocation {
+  requestId: string;
+  /** The event as JSON. */
+  payload: Buffer;
+  metadata: Record<string, string>;
+  timeoutMs: number;
+}
+
+/** An endpoint that refused is left aside this long before it is tried again. */
+const SUSPECT_MS = 1000;
+/** A Sandbox whose queue was full is left aside only briefly: it drains fast. */
+const BUSY_MS = 50;
+
+export class Invoker {
+  readonly #channels: SidecarChannels;
+  readonly #activator: Activator;
+
+  constructor(channels: SidecarChannels, activator: Activator) {
+    this.#channels = channels;
+    this.#activator = activator;
+  }
+
+  async invoke(entry: FunctionEntry, invocation: Invocation): Promise<InvokeResponse> {
+    const started = performance.now();
+    const deadline = started + invocation.timeoutMs;
+    const tried = new Set<Endpoint>();
+    for (;;) {
+      const candidates = entry.available().filter((e) => !tried.has(e));
+      if (candidates.length === 0) {
+        // Nothing ready (at zero, starting, every one busy or refusing): the
+        // activator holds the request, as demand the autoscaler sees, until
+        // an endpoint is available again or the wait runs out (503); only a
+        // full hold queue refuses with 429.
+        await this.#activator.waitForEndpoint(entry, deadline);
+        tried.clear();
+        continue;
+      }
+      const endpoint = pickTwoChoices(candidates)!;
+      endpoint.inFlight++;
+      try {
+        const remaining = Math.max(1, Math.round(deadline - performance.now()));
+        return await this.#channels.get(endpoint.address).invoke(
+          {
+            namespace: entry.namespace,
+            sandbox: endpoint.sandbox,
+            requestId: invocation.requestId,
+            payload: invocation.payload,
+            metadata: invocation.metadata,
+            timeoutMs: remaining,
+          },
+          // The function enforces its own timeout; the margin lets its answer arrive.
+          remaining + 1000,
+        );
+      } catch (err) {
+        if (err instanceof ChannelTimeout) throw functionTimeout(invocation.timeoutMs);
+        if (err instanceof InvocationRejected && err.grpcCode === GrpcStatus.INVALID_ARGUMENT)
+          throw badRequest(err.message);
+        const notInvoked =
+          (err instanceof InvocationRejected || err instanceof ChannelBroken) && err.notInvoked;
+        if (!notInvoked)
+          throw new GatewayError(
+            502,
+            'ROOST_UPSTREAM_FAILED',
+            `The Sandbox failed mid-request: ${(err as Error).message}`,
+          );
+        tried.add(endpoint);
+        if (err instanceof InvocationRejected && err.grpcCode === GrpcStatus.RESOURCE_EXHAUSTED) {
+          endpoint.suspectUntil = performance.now() + BUSY_MS;
+        } else {
+          endpoint.suspectUntil = performance.now() + SUSPECT_MS;
+        }
+      } finally {
+        endpoint.inFlight--;
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// The gateway's Prometheus metrics (prom-client), in a registry of its own so
+// that two gateways in one process (tests) never share counters.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One function's metric series, looked up once rather than on every request. */
+export interface FunctionMetrics {
+  inflight: { inc(): void; dec(): void };
+  duration: { observe(seconds: number): void };
+  requests(code: number): { inc(): void };
+  coldStart: { observe(seconds: number): void };
+}
+
+export class GatewayMetrics {
+  readonly #byFunction = new Map<string, FunctionMetrics>();
+  readonly registry = new Registry();
+  readonly requests: Counter<'namespace' | 'function' | 'code'>;
+  readonly duration: Histogram<'namespace' | 'function'>;
+  readonly inflight: Gauge<'namespace' | 'function'>;
+  readonly coldStart: Histogram<'namespace' | 'function'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'roost_gateway_process_' });
+    this.requests = new Counter({
+      name: 'roost_gateway_requests_total',
+      help: 'Requests answered, by function and HTTP status code.',
+      labelNames: ['namespace', 'function', 'code'],
+      registers: [this.registry],
+    });
+    this.duration = new Histogram({
+      name: 'roost_gateway_request_duration_seconds',
+      help: 'Time from a request arriving to its response, including any wait for a cold function.',
+      labelNames: ['namespace', 'function'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.inflight = new Gauge({
+      name: 'roost_gateway_inflight',
+      help: 'Requests in flight through this gateway, including ones held for a cold function.',
+      labelNames: ['namespace', 'function'],
+      registers: [this.registry],
+    });
+    this.coldStart = new Histogram({
+      name: 'roost_gateway_cold_start_duration_seconds',
+      help: 'How long requests were held because their function had no ready Sandbox.',
+      labelNames: ['namespace', 'function'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [this.registry],
+    });
+  }
+
+  /** The series of one function, made on first use. */
+  forFunction(namespace: string, name: string): FunctionMetrics {
+    const key = `${namespace}/${name}`;
+    let metrics = this.#byFunction.get(key);
+    if (!metrics) {
+      const byCode = new Map<number, { inc(): void }>();
+      metrics = {
+        inflight: this.inflight.labels(namespace, name),
+        duration: this.duration.labels(namespace, name),
+        coldStart: this.coldStart.labels(namespace, name),
+        requests: (code) => {
+          let counter = byCode.get(code);
+          if (!counter)
+            byCode.set(code, (counter = this.requests.labels(namespace, name, String(code))));
+          return counter;
+        },
+      };
+      this.#byFunction.set(key, metrics);
+    }
+    return metrics;
+  }
+}

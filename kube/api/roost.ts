@@ -1,0 +1,202 @@
+// The roost.dev/v1alpha1 API as TypeScript types. crds/definitions.ts is the
+// source of truth; kube/api/roost.test.ts checks these types against it.
+import type { Condition, KubeObject, LabelSelector } from './meta.ts';
+
+export type Runtime = 'nodejs' | 'java';
+
+export interface InlineCode {
+  /** Relative path to file text. */
+  files: Record<string, string>;
+}
+
+export interface ConfigMapCode {
+  name: string;
+  /** Defaults to the only key of the ConfigMap. */
+  key?: string;
+}
+
+export interface UrlCode {
+  url: string;
+  /** 64 lowercase hex digits. */
+  sha256: string;
+}
+
+/** Exactly one source is set. */
+export interface FunctionCode {
+  inline?: InlineCode;
+  configMap?: ConfigMapCode;
+  url?: UrlCode;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export interface FunctionSpec {
+  runtime: Runtime;
+  /** nodejs: `index.handler`; java: `com.example.Hello::handleRequest`. */
+  handler: string;
+  code: FunctionCode;
+  env?: EnvVar[];
+  /** 1..900, default 30. */
+  timeoutSeconds?: number;
+  /** 16..10240, default 128. */
+  memoryMiB?: number;
+  /** Default 100. */
+  cpuMillis?: number;
+  /** 1..1000, default 1. */
+  concurrency?: number;
+}
+
+export interface SandboxTemplateSpec {
+  function: FunctionSpec;
+  /** Default 30. */
+  terminationGracePeriodSeconds?: number;
+}
+
+export interface SandboxSpec extends SandboxTemplateSpec {
+  /** Set once by the scheduler. */
+  podName?: string;
+}
+
+export type SandboxPhase = 'Pending' | 'Starting' | 'Running' | 'Failed' | 'Terminating';
+
+export type SandboxConditionType = 'Scheduled' | 'CodeReady' | 'Ready';
+
+export interface Termination {
+  reason?: string;
+  message?: string;
+  exitCode?: number;
+  signal?: string;
+  finishedAt?: string;
+}
+
+export interface SandboxStatus {
+  phase?: SandboxPhase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  podName?: string;
+  podIP?: string;
+  /** host:port of the sidecar's gRPC server. */
+  address?: string;
+  restartCount?: number;
+  hibernated?: boolean;
+  startTime?: string;
+  reason?: string;
+  message?: string;
+  lastTermination?: Termination;
+}
+
+export interface Sandbox extends KubeObject {
+  spec: SandboxSpec;
+  status?: SandboxStatus;
+}
+
+export interface SandboxTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: SandboxTemplateSpec;
+}
+
+export interface WorkloadStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  /** The selector as a string, for the scale subresource. */
+  selector?: string;
+  conditions?: Condition[];
+}
+
+export interface SandboxReplicaSet extends KubeObject {
+  spec: {
+    replicas?: number;
+    minReadySeconds?: number;
+    selector: LabelSelector;
+    template: SandboxTemplate;
+  };
+  status?: WorkloadStatus & { fullyLabeledReplicas?: number };
+}
+
+/** An absolute count or a percentage such as "25%". */
+export type IntOrPercent = number | string;
+
+export interface DeploymentStrategy {
+  type?: 'RollingUpdate' | 'Recreate';
+  rollingUpdate?: { maxSurge?: IntOrPercent; maxUnavailable?: IntOrPercent };
+}
+
+export interface AutoscalingSpec {
+  /** Default 0 (scale to zero allowed). */
+  minReplicas?: number;
+  /** Default 10. */
+  maxReplicas?: number;
+  /** Defaults to the function concurrency. */
+  targetConcurrency?: number;
+  /** Default 0.7. */
+  targetUtilization?: number;
+  /** Default 60. */
+  scaleToZeroGraceSeconds?: number;
+  /** Default 60. */
+  stableWindowSeconds?: number;
+  /** Default 6. */
+  panicWindowSeconds?: number;
+}
+
+export interface FallbackResponse {
+  statusCode?: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface GatewaySpec {
+  timeoutSeconds?: number;
+  maxConcurrency?: number;
+  maxBodyBytes?: number;
+  rateLimit?: { requestsPerSecond: number; burst?: number };
+  fallback?: FallbackResponse;
+}
+
+export interface SandboxDeploymentSpec {
+  replicas?: number;
+  selector?: LabelSelector;
+  template: SandboxTemplate;
+  minReadySeconds?: number;
+  strategy?: DeploymentStrategy;
+  /** Default 10. */
+  revisionHistoryLimit?: number;
+  /** Default 600. */
+  progressDeadlineSeconds?: number;
+  paused?: boolean;
+  autoscaling?: AutoscalingSpec;
+  gateway?: GatewaySpec;
+}
+
+export interface SandboxDeployment extends KubeObject {
+  spec: SandboxDeploymentSpec;
+  status?: WorkloadStatus & {
+    updatedReplicas?: number;
+    unavailableReplicas?: number;
+    /** "ready/replicas", for kubectl get. */
+    ready?: string;
+    revision?: number;
+    collisionCount?: number;
+  };
+}
+
+export interface Endpoint {
+  sandbox: string;
+  address: string;
+  podName: string;
+  revision?: string;
+  ready?: boolean;
+  terminating?: boolean;
+}
+
+export interface SandboxEndpoints extends KubeObject {
+  status?: {
+    endpoints?: Endpoint[];
+    readyCount?: number;
+    summary?: string;
+  };
+}

@@ -1,0 +1,469 @@
+// The one way Roost talks to the API server: typed get, list, create, replace,
+// patch (merge, JSON, server-side apply), delete and watch over a keep-alive
+// HTTPS agent. @kubernetes/client-node loads the kubeconfig and supplies the
+// credentials; requests are plain JSON so that every kind, built-in or Roost's,
+// goes through the same small code path.
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, request, type RequestOptions } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { createInterface } from 'node:readline';
+import type { KubeList, KubeObject, Status } from './api/meta.ts';
+import { apiVersionOf, type ResourceType } from './api/resources.ts';
+import { KubeApiError, KubeConnectionError } from './errors.ts';
+
+export interface ObjectKey {
+  namespace?: string;
+  name: string;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface WriteOptions {
+  fieldManager?: string;
+  dryRun?: boolean;
+  /** Write a subresource such as "status" or "scale". */
+  subresource?: string;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
+
+export interface PatchOptions extends WriteOptions {
+  /** Default "merge". */
+  patchType?: PatchType;
+  /** Server-side apply only: take ownership of conflicting fields. */
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  object: T;
+}
+
+export interface WatchOptions extends Omit<ListOptions, 'limit' | 'continue'> {
+  allowWatchBookmarks?: boolean;
+  /** The server ends the watch after this long; the caller starts another. */
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+const CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+interface Transport {
+  server: URL;
+  options: RequestOptions;
+}
+
+export interface KubeClientOptions {
+  /** Default "roost"; names the writer in managedFields. */
+  fieldManager?: string;
+  /** Default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+export class KubeClient {
+  readonly config: KubeConfig;
+  readonly fieldManager: string;
+  readonly #requestTimeoutMs: number;
+  #transport: Promise<Transport> | undefined;
+  #agent: Agent | HttpAgent | undefined;
+  #watchAgent: Agent | HttpAgent | undefined;
+
+  constructor(config: KubeConfig, options: KubeClientOptions = {}) {
+    this.config = config;
+    this.fieldManager = options.fieldManager ?? 'roost';
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  /** From a kubeconfig file, or from the usual places (KUBECONFIG, ~/.kube/config, in-cluster) without one. */
+  static load(kubeconfigPath?: string, options?: KubeClientOptions): KubeClient {
+    const config = new KubeConfig();
+    if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+    else config.loadFromDefault();
+    return new KubeClient(config, options);
+  }
+
+  /** The same credentials, another field manager (one per component). */
+  withFieldManager(fieldManager: string): KubeClient {
+    return new KubeClient(this.config, { fieldManager, requestTimeoutMs: this.#requestTimeoutMs });
+  }
+
+  get server(): string {
+    return this.config.getCurrentCluster()?.server ?? '(no cluster in kubeconfig)';
+  }
+
+  close(): void {
+    this.#agent?.destroy();
+    this.#watchAgent?.destroy();
+  }
+
+  async get<T extends KubeObject>(type: ResourceType<T>, key: ObjectKey): Promise<T> {
+    return this.#json<T>(
+      'GET',
+      pathOf(type, key.namespace, key.name),
+      `Cannot get ${describe(type, key)}`,
+    );
+  }
+
+  async list<T extends KubeObject>(
+    type: ResourceType<T>,
+    options: ListOptions = {},
+  ): Promise<KubeList<T>> {
+    const query = new URLSearchParams();
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    if (options.limit) query.set('limit', String(options.limit));
+    if (options.continue) query.set('continue', options.continue);
+    if (options.resourceVersion !== undefined)
+      query.set('resourceVersion', options.resourceVersion);
+    const list = await this.#json<KubeList<T>>(
+      'GET',
+      withQuery(pathOf(type, options.namespace), query),
+      `Cannot list ${type.plural}`,
+    );
+    // Items of a list carry no kind; fill it in so that every object looks the same.
+    for (const item of list.items) {
+      item.apiVersion ??= apiVersionOf(type);
+      item.kind ??= type.kind;
+    }
+    return list;
+  }
+
+  async create<T extends KubeObject>(
+    type: ResourceType<T>,
+    object: T,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    const namespace = object.metadata.namespace;
+    const path = pathOf(
+      type,
+      namespace,
+      options.subresource ? object.metadata.name : undefined,
+      options.subresource,
+    );
+    const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
+    return this.#json<T>(
+      'POST',
+      withQuery(path, this.#writeQuery(options)),
+      `Cannot create ${describe(type, { namespace, name: object.metadata.name ?? object.metadata.generateName ?? '' })}`,
+      body,
+    );
+  }
+
+  /** PUT: fails with Conflict if object.metadata.resourceVersion is stale. */
+  async replace<T extends KubeObject>(
+    type: ResourceType<T>,
+    object: T,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    const key = keyOf(object);
+    const path = pathOf(type, key.namespace, key.name, options.subresource);
+    const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
+    return this.#json<T>(
+      'PUT',
+      withQuery(path, this.#writeQuery(options)),
+      `Cannot update ${describe(type, key)}`,
+      body,
+    );
+  }
+
+  async patch<T extends KubeObject>(
+    type: ResourceType<T>,
+    key: ObjectKey,
+    patch: unknown,
+    options: PatchOptions = {},
+  ): Promise<T> {
+    const patchType = options.patchType ?? 'merge';
+    const query = this.#writeQuery(options);
+    if (patchType === 'apply') {
+      query.set('fieldManager', options.fieldManager ?? this.fieldManager);
+      if (options.force) query.set('force', 'true');
+    }
+    const path = withQuery(pathOf(type, key.namespace, key.name, options.subresource), query);
+    return this.#json<T>(
+      'PATCH',
+      path,
+      `Cannot patch ${describe(type, key)}`,
+      patch,
+      CONTENT_TYPES[patchType],
+    );
+  }
+
+  /** Server-side apply of a complete object that this field manager owns. */
+  async apply<T extends KubeObject>(
+    type: ResourceType<T>,
+    object: T,
+    options: Omit<PatchOptions, 'patchType'> = {},
+  ): Promise<T> {
+    const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
+    return this.patch(type, keyOf(object), body, { ...options, patchType: 'apply' });
+  }
+
+  /**
+   * Server-side apply of status alone, forcing ownership of the fields given:
+   * each component (scheduler, sidecar, controller) owns the status fields it
+   * sends and leaves the others' alone.
+   */
+  async applyStatus<T extends KubeObject & { status?: unknown }>(
+    type: ResourceType<T>,
+    key: ObjectKey,
+    status: T['status'],
+    options: { fieldManager: string },
+  ): Promise<T> {
+    const body = {
+      apiVersion: apiVersionOf(type),
+      kind: type.kind,
+      metadata: { name: key.name, namespace: key.namespace },
+      status,
+    };
+    return this.patch(type, key, body, {
+      patchType: 'apply',
+      subresource: 'status',
+      fieldManager: options.fieldManager,
+      force: true,
+    });
+  }
+
+  async delete(
+    type: ResourceType<KubeObject>,
+    key: ObjectKey,
+    options: DeleteOptions = {},
+  ): Promise<void> {
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...options };
+    await this.#json(
+      'DELETE',
+      pathOf(type, key.namespace, key.name),
+      `Cannot delete ${describe(type, key)}`,
+      body,
+    );
+  }
+
+  /**
+   * Streams watch events to `onEvent` until the server ends the watch, the
+   * signal aborts, or an error arrives. A watch ERROR event (such as 410 Gone
+   * for a resourceVersion too old) is thrown as a KubeApiError.
+   */
+  async watch<T extends KubeObject>(
+    type: ResourceType<T>,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<void> {
+    const query = new URLSearchParams({ watch: 'true' });
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    if (options.resourceVersion) query.set('resourceVersion', options.resourceVersion);
+    if (options.allowWatchBookmarks) query.set('allowWatchBookmarks', 'true');
+    if (options.timeoutSeconds) query.set('timeoutSeconds', String(options.timeoutSeconds));
+    const path = withQuery(pathOf(type, options.namespace), query);
+    const response = await this.#send('GET', path, undefined, undefined, {
+      watch: true,
+      signal: options.signal,
+    });
+    if ((response.statusCode ?? 0) >= 300) {
+      throw await errorFrom(response, `Cannot watch ${type.plural}`);
+    }
+    const lines = createInterface({ input: response, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (!line) continue;
+        const event = JSON.parse(line) as { type: WatchEventType | 'ERROR'; object: T & Status };
+        if (event.type === 'ERROR') {
+          const status = event.object as Status;
+          throw new KubeApiError(status.code ?? 500, status, `Watch of ${type.plural} ended`);
+        }
+        onEvent(event as WatchEvent<T>);
+      }
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      throw err;
+    } finally {
+      response.destroy();
+    }
+  }
+
+  /** Any request, for paths the typed methods do not cover (/readyz, /version). */
+  async raw<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#json<T>(method, path, `${method} ${path} failed`, body);
+  }
+
+  #writeQuery(options: WriteOptions): URLSearchParams {
+    const query = new URLSearchParams();
+    query.set('fieldManager', options.fieldManager ?? this.fieldManager);
+    if (options.dryRun) query.set('dryRun', 'All');
+    return query;
+  }
+
+  async #json<T>(
+    method: string,
+    path: string,
+    what: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
+    const response = await this.#send(method, path, body, contentType);
+    if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response, what);
+    const text = await readBody(response);
+    if (!text) return undefined as T;
+    // Health endpoints such as /readyz answer plain text.
+    const json = response.headers['content-type']?.includes('json') ?? false;
+    return (json ? JSON.parse(text) : text) as T;
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    contentType: string | undefined,
+    options: { watch?: boolean; signal?: AbortSignal } = {},
+  ): Promise<IncomingMessage> {
+    const transport = await this.#connect();
+    const payload =
+      body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const url = new URL(transport.server.pathname.replace(/\/$/, '') + path, transport.server);
+    const requestOptions: RequestOptions = {
+      ...transport.options,
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      agent: options.watch ? this.#watchAgent : this.#agent,
+      headers: {
+        ...transport.options.headers,
+        accept: 'application/json',
+        ...(payload !== undefined
+          ? {
+              'content-type': contentType ?? 'application/json',
+              'content-length': Buffer.byteLength(payload),
+            }
+          : {}),
+      },
+      signal: options.signal,
+    };
+    const send = url.protocol === 'https:' ? request : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(requestOptions, resolve);
+      if (!options.watch) {
+        req.setTimeout(this.#requestTimeoutMs, () =>
+          req.destroy(new Error(`no response in ${this.#requestTimeoutMs} ms`)),
+        );
+      }
+      req.on('error', (err) => {
+        if (options.signal?.aborted) reject(err);
+        else reject(new KubeConnectionError(this.server, err));
+      });
+      req.end(payload);
+    });
+  }
+
+  #connect(): Promise<Transport> {
+    this.#transport ??= (async () => {
+      const cluster = this.config.getCurrentCluster();
+      if (!cluster)
+        throw new KubeConnectionError(
+          '(none)',
+          new Error('the kubeconfig names no current cluster'),
+        );
+      const options: RequestOptions = { headers: {} };
+      await this.config.applyToHTTPSOptions(
+        options as Parameters<KubeConfig['applyToHTTPSOptions']>[0],
+      );
+      const server = new URL(cluster.server);
+      const tls = {
+        ca: options.ca,
+        cert: options.cert,
+        key: options.key,
+        rejectUnauthorized: options.rejectUnauthorized,
+      };
+      if (server.protocol === 'https:') {
+        this.#agent = new Agent({ keepAlive: true, maxSockets: 64, ...tls });
+        this.#watchAgent = new Agent({ keepAlive: false, ...tls });
+      } else {
+        this.#agent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+        this.#watchAgent = new HttpAgent({ keepAlive: false });
+      }
+      return { server, options: { headers: options.headers } };
+    })();
+    return this.#transport;
+  }
+}
+
+export function keyOf(object: KubeObject): ObjectKey {
+  const name = object.metadata.name;
+  if (!name) throw new TypeError('object has no metadata.name');
+  return { namespace: object.metadata.namespace, name };
+}
+
+/** "namespace/name", the cache and work-queue key of a namespaced object. */
+export function cacheKey(object: KubeObject): string {
+  const { namespace, name } = object.metadata;
+  return namespace ? `${namespace}/${name}` : (name ?? '');
+}
+
+export function splitKey(key: string): ObjectKey {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+function pathOf(
+  type: ResourceType<KubeObject>,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
+  let path = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+  if (type.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
+  path += `/${type.plural}`;
+  if (name) path += `/${encodeURIComponent(name)}`;
+  if (subresource) path += `/${subresource}`;
+  return path;
+}
+
+function withQuery(path: string, query: URLSearchParams): string {
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function describe(type: ResourceType<KubeObject>, key: ObjectKey): string {
+  return `${type.kind} ${key.namespace ? `${key.namespace}/` : ''}${key.name}`;
+}
+
+function readBody(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', reject);
+  });
+}
+
+async function errorFrom(response: IncomingMessage, what: string): Promise<KubeApiError> {
+  const text = await readBody(response).catch(() => '');
+  let status: Status | undefined;
+  try {
+    status = JSON.parse(text) as Status;
+  } catch {
+    status = { message: text.trim() || undefined };
+  }
+  return new KubeApiError(response.statusCode ?? 0, status, what);
+}

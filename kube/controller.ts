@@ -1,0 +1,59 @@
+// The loop every Roost controller runs: take a key, reconcile it, and decide
+// what happens next. Reconciliation is level-based; a thrown error means
+// "retry with back-off" (so that a failing key never hot-loops), a TerminalError
+// means "do not retry until something changes", and requeueAfterMs is for an
+// expected wait such as minReadySeconds.
+import { RoostError, errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import type { WorkQueue } from './workqueue.ts';
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export type Reconcile = (key: string) => Promise<ReconcileResult | void>;
+
+/** An error retrying cannot fix; the key waits for the next change. */
+export class TerminalError extends RoostError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ROOST_TERMINAL', message, options);
+  }
+}
+
+export interface RunWorkersOptions {
+  queue: WorkQueue<string>;
+  reconcile: Reconcile;
+  workers: number;
+  log: Logger;
+}
+
+/** Runs `workers` loops until the queue shuts down; resolves when all have stopped. */
+export async function runWorkers(options: RunWorkersOptions): Promise<void> {
+  const { queue, reconcile, log } = options;
+  const worker = async () => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        const result = await reconcile(key);
+        // Success: the next failure of this key starts its back-off afresh.
+        queue.forget(key);
+        if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+      } catch (err) {
+        if (err instanceof TerminalError) {
+          queue.forget(key);
+          log.warn({ key, err: err.message }, 'reconcile failed; not retrying');
+        } else {
+          log.warn(
+            { key, err: errorMessage(err), failures: queue.failures(key) + 1 },
+            'reconcile failed; retrying',
+          );
+          queue.addRateLimited(key);
+        }
+      } finally {
+        queue.done(key);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.workers }, worker));
+}

@@ -1,0 +1,40 @@
+// Errors from the API server, with the reason Kubernetes gives (NotFound,
+// Conflict, AlreadyExists, Invalid, Gone, ...) as part of a stable code.
+import { RoostError } from '../lib/errors.ts';
+import type { Status } from './api/meta.ts';
+
+export class KubeApiError extends RoostError {
+  /** HTTP status code. */
+  readonly status: number;
+  /** metav1.Status reason, such as NotFound or Conflict. */
+  readonly reason: string;
+  readonly causes: { field?: string; message?: string; reason?: string }[];
+
+  constructor(status: number, body: Status | undefined, what: string) {
+    const reason = body?.reason || `HTTP${status}`;
+    super(`ROOST_KUBE_${reason.toUpperCase()}`, `${what}: ${body?.message || `HTTP ${status}`}`);
+    this.status = status;
+    this.reason = reason;
+    this.causes = body?.details?.causes ?? [];
+  }
+}
+
+export class KubeConnectionError extends RoostError {
+  constructor(server: string, cause: unknown) {
+    super(
+      'ROOST_KUBE_UNREACHABLE',
+      `Cannot reach the Kubernetes API server at ${server}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+export const isNotFound = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 404;
+export const isConflict = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 409 && err.reason === 'Conflict';
+export const isAlreadyExists = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.reason === 'AlreadyExists';
+export const isGone = (err: unknown): boolean => err instanceof KubeApiError && err.status === 410;
+export const isInvalid = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 422;

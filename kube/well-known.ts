@@ -1,0 +1,75 @@
+// Every label, annotation, condition and finalizer name Roost puts on objects,
+// in one place: they are contracts between components (the sidecar publishes,
+// the scheduler reads) and with users (kubectl -l roost.dev/deployment=hello).
+
+/** Marks a Pod as a host pod that takes Sandboxes. Value "true". */
+export const HOST_LABEL = 'roost.dev/host';
+
+/** The readiness gate of a host pod; its sidecar sets the condition. */
+export const HOST_READY_CONDITION = 'roost.dev/host-ready';
+
+/** Annotations a sidecar publishes on its own pod for the scheduler. */
+export const HostAnnotations = {
+  /** Memory for Sandboxes, in MiB. */
+  capacityMemoryMiB: 'roost.dev/capacity-memory-mib',
+  /** CPU for Sandboxes, in millicores. */
+  capacityCpuMillis: 'roost.dev/capacity-cpu-millis',
+  /** Most Sandboxes the pod takes, whatever their size. */
+  maxSandboxes: 'roost.dev/max-sandboxes',
+  /** Runtimes offered, comma-separated: "nodejs,java". */
+  runtimes: 'roost.dev/runtimes',
+  /** Port of the sidecar's gRPC server on the pod IP. */
+  sidecarPort: 'roost.dev/sidecar-port',
+} as const;
+
+/**
+ * Set by whoever runs the pool, not by the sidecar: the namespaces whose
+ * Sandboxes this host pod takes, comma-separated, or "*" for all. Without it a
+ * host pod takes only Sandboxes of its own namespace: the tenancy boundary.
+ */
+export const ALLOWED_NAMESPACES_ANNOTATION = 'roost.dev/allowed-namespaces';
+
+/** On every Sandbox the sidecar has plugged; removed once it is unplugged. */
+export const SIDECAR_FINALIZER = 'roost.dev/sidecar';
+
+/** On every Sandbox and SandboxReplicaSet made from a SandboxDeployment: its name. */
+export const DEPLOYMENT_LABEL = 'roost.dev/deployment';
+
+/**
+ * On a code ConfigMap made by `roost deploy` (named <deployment>-code-<digest
+ * prefix>): the full hex SHA-256 of the archive it holds.
+ */
+export const CODE_SHA256_ANNOTATION = 'roost.dev/code-sha256';
+
+/** Hash of the template a SandboxReplicaSet and its Sandboxes were made from. */
+export const TEMPLATE_HASH_LABEL = 'roost.dev/template-hash';
+
+/** Revision number of a SandboxReplicaSet within its deployment, as deployment.kubernetes.io/revision. */
+export const REVISION_ANNOTATION = 'roost.dev/revision';
+
+/**
+ * Set on a SandboxDeployment by a gateway holding requests for it while it has
+ * no ready Sandbox; the autoscaler scales it from zero as soon as it sees it.
+ */
+export const ACTIVATION_ANNOTATION = 'roost.dev/activation-requested-at';
+
+/** Label on gateway pods (or processes' registrations) the autoscaler scrapes. */
+export const GATEWAY_LABEL = 'roost.dev/gateway';
+
+/** The Secret (in the host pod namespace) whose `token` key authorises calls to sidecars. */
+export const INVOKE_TOKEN_SECRET = 'roost-invoke-token';
+export const INVOKE_TOKEN_KEY = 'token';
+
+/** On a gateway's registration Lease: the base URL its stats are served at. */
+export const GATEWAY_URL_ANNOTATION = 'roost.dev/gateway-url';
+
+/**
+ * Set on a SandboxDeployment to roll it back, as `kubectl rollout undo` does
+ * for a Deployment: the revision number to return to, or "0" for the one
+ * before the current. The controller copies that revision's template into the
+ * spec and removes the annotation.
+ */
+export const ROLLBACK_TO_ANNOTATION = 'roost.dev/rollback-to';
+
+/** The Lease that elects the one `roost controller` process that acts. */
+export const CONTROLLER_LEASE_NAME = 'roost-controller';

@@ -1,0 +1,259 @@
+// One runtime-node child process: started generic (the warm pool), then
+// specialised into one function, then invoked. It runs under Node's permission
+// model: it may read the runtime and its own code link, write its own tmp
+// directory, and nothing else; it may not spawn processes or workers; its
+// environment starts empty. Its slot directory is fixed at start, because
+// permission flags are, and the function's code is linked into it later
+// (slot/code/function -> the shared code cache).
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { RoostError } from '../../lib/errors.ts';
+import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
+import type { FromRuntime, FunctionFailure, ToRuntime } from '../../runtime-node/protocol.ts';
+
+export const RUNTIME_DIR = join(import.meta.dirname, '..', '..', 'runtime-node');
+
+export interface RuntimeProcessOptions {
+  /** A directory of its own: code/ is linked in at specialisation, tmp/ is writable. */
+  slotDir: string;
+  /** V8 old-space limit. */
+  memoryMiB: number;
+  nodeBinary?: string;
+}
+
+export interface FunctionIdentity {
+  functionName: string;
+  functionVersion: string;
+  memoryMiB: number;
+}
+
+export type InvokeReply =
+  | { ok: true; result: Uint8Array | undefined; durationMs: number }
+  | ({ ok: false; durationMs: number } & FunctionFailure);
+
+export type LogMessage = Extract<FromRuntime, { type: 'log' }>;
+
+export class ProcessExitedError extends RoostError {
+  readonly exit: Exit;
+  readonly outOfMemory: boolean;
+  constructor(exit: Exit, outOfMemory: boolean, detail: string) {
+    super(
+      'ROOST_RUNTIME_EXITED',
+      `the function process exited (${describeExit(exit)})${detail ? `: ${detail}` : ''}`,
+    );
+    this.exit = exit;
+    this.outOfMemory = outOfMemory;
+  }
+}
+
+export class SpecializeError extends RoostError {
+  readonly failure: FunctionFailure;
+  constructor(failure: FunctionFailure) {
+    super('ROOST_FUNCTION_LOAD', `${failure.errorType}: ${failure.errorMessage}`);
+    this.failure = failure;
+  }
+}
+
+/** The line of a dying process's stderr that says why: "Error: boom", "FATAL ERROR: ... heap out of memory". */
+export function crashSummary(stderr: string[]): string {
+  const lines = stderr.map((l) => l.trim()).filter(Boolean);
+  const why = lines.findLast((l) => /^(\w+(Error|Exception)|Error|FATAL ERROR|Uncaught)\b/.test(l));
+  return (
+    why ?? lines.filter((l) => !l.startsWith('Node.js v') && !l.startsWith('at ')).at(-1) ?? ''
+  );
+}
+
+export function describeExit(exit: Exit): string {
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+let nextId = 0;
+/** The pending-request id of the one specialisation a process ever does. */
+const SPECIALIZE_ID = 0;
+
+export class RuntimeProcess {
+  readonly slotDir: string;
+  readonly memoryMiB: number;
+  readonly booted: Promise<void>;
+  readonly exited: Promise<ProcessExitedError>;
+  /** Lines the function printed, and what the process wrote outside the runtime's capture. */
+  onLog: (message: LogMessage) => void = () => {};
+  readonly #process: ManagedProcess;
+  readonly #pending = new Map<
+    number,
+    { resolve: (value: never) => void; reject: (err: Error) => void }
+  >();
+  #onBooted: (() => void) | undefined;
+  #exitError: ProcessExitedError | undefined;
+  /** Set by the owner to name the request a raw stderr line most likely belongs to. */
+  currentRequestId: () => string = () => '';
+
+  constructor(options: RuntimeProcessOptions) {
+    this.slotDir = options.slotDir;
+    this.memoryMiB = options.memoryMiB;
+    // Both directories must exist before the process starts: the permission
+    // model treats a path that does not exist yet as a single file, not a tree.
+    mkdirSync(join(this.slotDir, 'tmp'), { recursive: true });
+    mkdirSync(join(this.slotDir, 'code'), { recursive: true });
+    const tmp = join(this.slotDir, 'tmp');
+    this.#process = startProcess({
+      name: `runtime-node ${this.slotDir}`,
+      command: options.nodeBinary ?? process.execPath,
+      args: [
+        '--permission',
+        `--allow-fs-read=${RUNTIME_DIR}`,
+        `--allow-fs-read=${join(this.slotDir, 'code')}`,
+        `--allow-fs-read=${tmp}`,
+        `--allow-fs-write=${tmp}`,
+        `--max-old-space-size=${options.memoryMiB}`,
+        // The code link must stay the path the permission model was given;
+        // resolving it to the shared cache would be refused.
+        '--preserve-symlinks',
+        '--preserve-symlinks-main',
+        '--disable-warning=ExperimentalWarning',
+        join(RUNTIME_DIR, 'runtime.js'),
+      ],
+      env: { HOME: tmp, TMPDIR: tmp, LANG: 'C.UTF-8' },
+      cwd: tmp,
+      ipc: true,
+      keepStderrLines: 30,
+      onLine: (line) =>
+        this.onLog({
+          type: 'log',
+          time: Date.now(),
+          level: 'error',
+          requestId: this.currentRequestId(),
+          message: line,
+          stream: 'stderr',
+        }),
+    });
+    this.booted = new Promise((resolve, reject) => {
+      this.#onBooted = resolve;
+      void this.#process.exited.then(() => reject(this.#exitError));
+    });
+    this.booted.catch(() => {});
+    this.#process.child.on('message', (message: FromRuntime) => this.#onMessage(message));
+    this.exited = this.#process.exited.then((exit) => {
+      const tail = this.#process.stderrTail.join('\n');
+      const outOfMemory = /heap out of memory|heap limit|Allocation failed/i.test(tail);
+      const detail = crashSummary(this.#process.stderrTail);
+      this.#exitError = new ProcessExitedError(exit, outOfMemory, detail);
+      for (const pending of this.#pending.values()) pending.reject(this.#exitError);
+      this.#pending.clear();
+      rmSync(this.slotDir, { recursive: true, force: true });
+      return this.#exitError;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  get alive(): boolean {
+    return !this.#exitError && this.#process.exit === undefined;
+  }
+
+  /** Links the code into the slot and loads the handler; throws SpecializeError or ProcessExitedError. */
+  async specialize(
+    codeDir: string,
+    handler: string,
+    env: Record<string, string>,
+    identity: FunctionIdentity,
+  ): Promise<number> {
+    await this.booted;
+    const link = join(this.slotDir, 'code', 'function');
+    symlinkSync(codeDir, link, 'dir');
+    const reply = await this.#request<
+      Extract<FromRuntime, { type: 'specialized' | 'specialize-failed' }>
+    >({ type: 'specialize', codeDir: link, handler, env, ...identity }, (resolve, reject) =>
+      this.#pending.set(SPECIALIZE_ID, { resolve, reject }),
+    );
+    if (reply.type === 'specialize-failed') throw new SpecializeError(reply);
+    return reply.loadMs;
+  }
+
+  invoke(requestId: string, payload: Uint8Array, deadline: number): Promise<InvokeReply> {
+    const id = ++nextId;
+    return this.#request({ type: 'invoke', id, requestId, payload, deadline }, (resolve, reject) =>
+      this.#pending.set(id, { resolve, reject }),
+    );
+  }
+
+  /** True if the process answers within timeoutMs (its event loop is not blocked). */
+  async ping(timeoutMs: number): Promise<boolean> {
+    const id = ++nextId;
+    const answered = this.#request<true>({ type: 'ping', id }, (resolve, reject) =>
+      this.#pending.set(id, { resolve, reject }),
+    ).catch(() => false);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>(
+      (resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)),
+    );
+    const result = await Promise.race([answered, timedOut]);
+    clearTimeout(timer);
+    this.#pending.delete(id);
+    return result;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#process.kill(signal);
+  }
+
+  async stop(graceMs = 1000): Promise<void> {
+    await this.#process.stop(graceMs);
+    await this.exited;
+  }
+
+  #request<T>(
+    message: ToRuntime,
+    register: (resolve: (value: T) => void, reject: (err: Error) => void) => void,
+  ): Promise<T> {
+    if (this.#exitError || this.#process.exit)
+      return Promise.reject(this.#exitError ?? new Error('the function process has exited'));
+    return new Promise<T>((resolve, reject) => {
+      register(resolve, reject);
+      try {
+        this.#process.child.send(message);
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  }
+
+  #onMessage(message: FromRuntime): void {
+    switch (message.type) {
+      case 'booted':
+        this.#onBooted?.();
+        return;
+      case 'specialized':
+      case 'specialize-failed':
+        this.#settle(SPECIALIZE_ID, message);
+        return;
+      case 'log':
+        this.onLog(message);
+        return;
+      case 'pong':
+        this.#settle(message.id, true);
+        return;
+      case 'result':
+        this.#settle(message.id, {
+          ok: true,
+          result: message.result,
+          durationMs: message.durationMs,
+        });
+        return;
+      case 'error': {
+        const { type: _, id, ...failure } = message;
+        this.#settle(id, { ok: false, ...failure });
+        return;
+      }
+    }
+  }
+
+  #settle(id: number, value: unknown): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    pending.resolve(value as never);
+  }
+}

@@ -1,0 +1,181 @@
+// A host pod's sidecar, assembled: it learns its pod, publishes what the pod
+// can hold, plugs the Sandboxes bound to it, serves them over gRPC, and renews
+// its heartbeat. stop() undoes all of it in the reverse order.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pod } from '../kube/api/core.ts';
+import { Pods } from '../kube/api/resources.ts';
+import type { Runtime } from '../kube/api/roost.ts';
+import { KubeClient } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { RoostError, errorMessage } from '../lib/errors.ts';
+import { createLogger } from '../lib/log.ts';
+import { discoverCapacity, type Capacity, type CapacityOverrides } from './capacity.ts';
+import { CodeCache } from './code/code-cache.ts';
+import { SidecarGrpcServer } from './grpc-server.ts';
+import { HostRegistration } from './host-registration.ts';
+import { SharedBridge } from './java/shared-bridge.ts';
+import { LogStore } from './log-store.ts';
+import { WarmPool } from './node/process-pool.ts';
+import { UsageSampler } from './node/usage-sampler.ts';
+import { createRuntimeFactory } from './runtime-factory.ts';
+import { SandboxManager } from './sandbox-manager.ts';
+
+export interface SidecarConfig {
+  podName: string;
+  podNamespace: string;
+  podIP: string;
+  /** gRPC port on podIP (7070 in a real pod; 0 picks a free one). */
+  port: number;
+  /** Without one: the usual places (KUBECONFIG, in-cluster). */
+  kubeconfig?: string;
+  /** The invoke token every gRPC call must carry. */
+  token: string;
+  /** Code cache, function slots and logs. */
+  dataDir: string;
+  runtimes: Runtime[];
+  /** Idle processes kept per memory size (default 2; 0 disables the warm pool). */
+  warmPoolSize: number;
+  /** Idle time before a Node function's process is stopped (default 5 min; 0 never). */
+  hibernateAfterMs: number;
+  /** Memory a Node.js process may use beyond memoryMiB before it is OOMKilled (default 64). */
+  nodeOverheadMiB: number;
+  /** -Xmx of the JVM bridge, in MiB (default: the JVM's own choice, a quarter of the memory it sees). */
+  javaMaxHeapMiB?: number;
+  /** How long code that no Sandbox uses stays on disk (default 30 s). */
+  keepUnusedCodeMs?: number;
+  capacity: CapacityOverrides;
+  leaseRenewMs?: number;
+}
+
+export interface RunningSidecar {
+  port: number;
+  capacity: Capacity;
+  manager: SandboxManager;
+  stop(): Promise<void>;
+}
+
+export class SidecarStartError extends RoostError {
+  constructor(message: string, cause?: unknown) {
+    super('ROOST_SIDECAR_START', message, { cause });
+  }
+}
+
+export async function startSidecar(config: SidecarConfig): Promise<RunningSidecar> {
+  const log = createLogger('sidecar', { pod: `${config.podNamespace}/${config.podName}` });
+  const client = KubeClient.load(config.kubeconfig, { fieldManager: 'roost-sidecar' });
+  let pod: Pod;
+  try {
+    pod = await client.get(Pods, { namespace: config.podNamespace, name: config.podName });
+  } catch (err) {
+    throw new SidecarStartError(
+      `Cannot start the sidecar: cannot read its pod ${config.podNamespace}/${config.podName}: ${errorMessage(err)}`,
+      err,
+    );
+  }
+  // The JVM bridge starts now, beside the rest of start-up, and not at the first
+  // Java plug: its few hundred milliseconds of JVM start would otherwise land
+  // on the first Java Sandbox of the pod.
+  const javaBridge = config.runtimes.includes('java')
+    ? SharedBridge.start({
+        log: log.child({ component: 'java-bridge' }),
+        bridge: { maxHeapMiB: config.javaMaxHeapMiB },
+      })
+    : undefined;
+  // Its failure is awaited below; should start-up fail before that, the JVM
+  // still ends with this process (it watches its parent).
+  javaBridge?.catch(() => undefined);
+  const capacity = await discoverCapacity(pod, config.capacity);
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const events = new EventRecorder({
+    client,
+    component: 'roost-sidecar',
+    host: config.podName,
+    log,
+  });
+  const logs = new LogStore({ dir: join(config.dataDir, 'logs') });
+  const codeCache = new CodeCache({
+    dir: join(config.dataDir, 'code'),
+    client,
+    keepUnusedMs: config.keepUnusedCodeMs,
+  });
+  const pool = new WarmPool({
+    dir: join(config.dataDir, 'slots'),
+    size: config.runtimes.includes('nodejs') ? config.warmPoolSize : 0,
+    log,
+  });
+  const sampler = new UsageSampler({ log });
+  await codeCache.warmUp();
+  let bridge: SharedBridge | undefined;
+  try {
+    bridge = await javaBridge;
+  } catch (err) {
+    throw new SidecarStartError(
+      `Cannot start the sidecar, which offers java (leave java out of --runtimes to run without it): ${errorMessage(err)}`,
+      err,
+    );
+  }
+
+  const grpc = new SidecarGrpcServer({
+    logs,
+    token: config.token,
+    podName: config.podName,
+    runtimes: config.runtimes,
+    sampleUsage: () => sampler.sampleNow(),
+    log,
+  });
+  const port = await grpc.listen(config.podIP, config.port);
+  const manager = new SandboxManager({
+    client,
+    host: { podName: config.podName, podIP: config.podIP, address: `${config.podIP}:${port}` },
+    codeCache,
+    createRuntime: createRuntimeFactory({
+      runtimes: config.runtimes,
+      pool,
+      sampler,
+      nodeOverheadMiB: config.nodeOverheadMiB,
+      javaBridge: bridge,
+      log,
+    }),
+    logs,
+    events,
+    log,
+    hibernateAfterMs: config.hibernateAfterMs,
+  });
+  grpc.attach(manager);
+  const host = new HostRegistration({
+    client,
+    pod,
+    capacity,
+    runtimes: config.runtimes,
+    port,
+    renewIntervalMs: config.leaseRenewMs,
+    log,
+  });
+
+  await manager.start();
+  await host.register();
+  await host.setReady(true, `serving ${config.runtimes.join(', ')} on ${config.podIP}:${port}`);
+  log.info({ port, capacity }, 'sidecar ready');
+
+  return {
+    port,
+    capacity,
+    manager,
+    async stop() {
+      host.stop();
+      await host.setReady(false, 'the sidecar is stopping').catch(() => undefined);
+      await grpc.close();
+      await manager.stop();
+      // After the manager: stopping it unloads every Java Sandbox from the bridge.
+      await bridge?.stop();
+      await pool.close();
+      sampler.close();
+      await codeCache.close();
+      logs.closeAll();
+      await events.flush();
+      client.close();
+    },
+  };
+}

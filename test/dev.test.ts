@@ -1,0 +1,148 @@
+// `roost dev` as a person runs it: a subprocess in a directory of its own,
+// waited on for its "ready" line, then used with kubectl and curl exactly as
+// it says, stopped with SIGTERM, and checked for leftovers.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { freePort } from '../lib/ports.ts';
+import { startProcess, type ManagedProcess } from '../lib/process.ts';
+import type { DevState } from '../cli/dev/state.ts';
+import { eventually } from './support/cluster.ts';
+
+const ROOST = join(import.meta.dirname, '..', 'cli', 'roost.ts');
+const run = promisify(execFile);
+let dir: string;
+let dev: ManagedProcess;
+const output: string[] = [];
+let state: DevState;
+
+const alive = (pid: number | undefined) => pid !== undefined && existsSync(`/proc/${pid}`);
+
+/** Every process whose command line mentions `text`. */
+function processesMentioning(text: string): string[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .map((pid) => {
+      try {
+        return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`;
+      } catch {
+        return '';
+      }
+    })
+    .filter((line) => line.includes(text));
+}
+
+const kubectl = (...args: string[]) =>
+  run('kubectl', ['--kubeconfig', join(dir, '.roost', 'kubeconfig'), ...args], { cwd: dir });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'roost-dev-test-'));
+  const port = await freePort();
+  dev = startProcess({
+    name: 'roost dev',
+    command: process.execPath,
+    args: [ROOST, 'dev', `--port=${port}`, '--hosts=2', '--java=off'],
+    cwd: dir,
+    env: { ...process.env, ROOST_LOG_LEVEL: 'warn' },
+    onLine: (line) => output.push(line),
+  });
+  await eventually(() => output.some((line) => line.includes('ready')) || dev.exit !== undefined, {
+    what: 'roost dev to say ready',
+    timeoutMs: 170_000,
+    intervalMs: 200,
+  });
+  expect(dev.exit, output.join('\n')).toBeUndefined();
+  state = JSON.parse(readFileSync(join(dir, '.roost', 'dev.json'), 'utf8')) as DevState;
+}, 180_000);
+
+afterAll(async () => {
+  await dev?.stop(20_000);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('it writes .roost/kubeconfig and .roost/dev.json with every component', () => {
+  expect(existsSync(join(dir, '.roost', 'kubeconfig'))).toBe(true);
+  const names = state.components.map((c) => c.name);
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'kube-apiserver',
+      'etcd',
+      'kube-controller-manager',
+      'roost controller',
+      'roost gateway',
+      'sidecar roost-system/host-1',
+      'sidecar roost-system/host-2',
+    ]),
+  );
+  for (const component of state.components) expect(alive(component.pid), component.name).toBe(true);
+});
+
+test('the curl line it prints returns the example answer, and kubectl works as printed', async () => {
+  const curlLine = output
+    .map((l) => l.trim())
+    .find((l) => l.startsWith('curl') && l.includes('/fn/default/hello'));
+  expect(curlLine).toBeDefined();
+  const { stdout } = await run('sh', ['-c', curlLine!], { cwd: dir });
+  expect(JSON.parse(stdout)).toMatchObject({ message: 'Hello, Roost!' });
+  const exportLine = output.find((l) => l.includes('export KUBECONFIG='))!.trim();
+  const { stdout: listed } = await run(
+    'sh',
+    ['-c', `${exportLine} && kubectl get sbxdeploy -n default`],
+    { cwd: dir },
+  );
+  expect(listed).toMatch(/hello\s+1\/1/);
+});
+
+test('a second roost dev in the same directory says plainly that one is running', async () => {
+  const second = await run(process.execPath, [ROOST, 'dev', '--port=1'], { cwd: dir }).catch(
+    (err: { code: number; stderr: string }) => err,
+  );
+  expect(second).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('roost dev is already running here'),
+  });
+});
+
+test("kubectl delete pod stops that host pod's sidecar, and roost host add starts another", async () => {
+  const sidecar = state.components.find((c) => c.name === 'sidecar roost-system/host-2')!;
+  await kubectl('delete', 'pod', 'host-2', '-n', 'roost-system');
+  await eventually(() => !alive(sidecar.pid), {
+    what: 'the sidecar of host-2 to stop',
+    timeoutMs: 30_000,
+  });
+  const added = await run(process.execPath, [ROOST, 'host', 'add', '--name=host-9'], { cwd: dir });
+  expect(added.stdout).toContain('host pod roost-system/host-9 added');
+  await eventually(
+    async () => {
+      const { stdout } = await kubectl(
+        'get',
+        'pod',
+        'host-9',
+        '-n',
+        'roost-system',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      );
+      return stdout === 'True';
+    },
+    { what: 'host-9 to be Ready', timeoutMs: 30_000 },
+  );
+});
+
+test('SIGTERM stops everything and leaves no process behind', async () => {
+  const pids = state.components.map((c) => c.pid);
+  dev.kill('SIGTERM');
+  const exit = await dev.exited;
+  expect(exit.code).toBe(0);
+  expect(output.join('\n')).toContain('roost dev stopped');
+  for (const pid of pids) expect(alive(pid)).toBe(false);
+  await eventually(() => processesMentioning(dir).length === 0, {
+    what: 'no process mentioning the dev directory',
+    timeoutMs: 10_000,
+  }).catch(() => undefined);
+  expect(processesMentioning(dir)).toEqual([]);
+  expect(existsSync(join(dir, '.roost', 'dev.json'))).toBe(false);
+});

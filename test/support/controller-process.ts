@@ -1,0 +1,65 @@
+// `roost controller` as a real child process for end-to-end tests: scoped to
+// the test's namespace (so test files running side by side do not act on
+// each other's objects), with its own leader Lease there, logging to a file.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startProcess, type ManagedProcess } from '../../lib/process.ts';
+import { kubeconfigPath } from './cluster.ts';
+
+const ROOST = join(import.meta.dirname, '..', '..', 'cli', 'roost.ts');
+
+export interface ControllerProcess {
+  identity: string;
+  process: ManagedProcess;
+  logFile: string;
+  /** The log so far, for failure messages. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export function startController(options: {
+  namespace: string;
+  identity: string;
+  /** --host-grace, such as "5s". */
+  hostGrace?: string;
+  extraArgs?: string[];
+}): ControllerProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'roost-controller-'));
+  const logFile = join(dir, `${options.identity}.log`);
+  const child = startProcess({
+    name: `roost controller ${options.identity}`,
+    command: process.execPath,
+    args: [
+      ROOST,
+      'controller',
+      '--kubeconfig',
+      kubeconfigPath(),
+      '--namespace',
+      options.namespace,
+      '--lease-namespace',
+      options.namespace,
+      '--identity',
+      options.identity,
+      ...(options.hostGrace ? ['--host-grace', options.hostGrace] : []),
+      ...(options.extraArgs ?? []),
+    ],
+    env: { ...process.env, ROOST_LOG_LEVEL: 'info' },
+    logFile,
+  });
+  return {
+    identity: options.identity,
+    process: child,
+    logFile,
+    log: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    stop: async () => {
+      await child.stop(5000);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// Real host pods for end-to-end tests: Pod objects in the test's namespace,
+// each with a real sidecar process, played by the testenv kubelet.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { HostPodKubelet, type HostPodSpec } from '../../testenv/host-pods.ts';
+import { SandboxHostConnection } from '../../sidecar/client.ts';
+import { kubeconfigPath } from './cluster.ts';
+
+export interface TestHosts {
+  kubelet: HostPodKubelet;
+  /** Where each host pod's sidecar keeps its data: <dir>/<namespace>-<pod>. */
+  dir: string;
+  token: string;
+  add(
+    spec: Omit<HostPodSpec, 'namespace'> & { namespace?: string },
+  ): ReturnType<HostPodKubelet['addHostPod']>;
+  connect(address: string, token?: string): SandboxHostConnection;
+  stop(): Promise<void>;
+}
+
+export async function startTestHosts(namespace: string): Promise<TestHosts> {
+  const dir = mkdtempSync(join(tmpdir(), 'roost-hosts-'));
+  const token = randomBytes(16).toString('hex');
+  const kubelet = new HostPodKubelet({
+    kubeconfigPath: kubeconfigPath(),
+    token,
+    dir,
+    // A node and an address block of its own, so that test files running side
+    // by side never run each other's pods or share an IP.
+    nodeName: `node-${namespace}`,
+    addressBlock: 'random',
+    env: { ROOST_LOG_LEVEL: process.env.ROOST_LOG_LEVEL ?? 'warn' },
+  });
+  await kubelet.start();
+  const connections: SandboxHostConnection[] = [];
+  return {
+    kubelet,
+    dir,
+    token,
+    add: (spec) => kubelet.addHostPod({ namespace, ...spec }),
+    connect(address, withToken = token) {
+      const connection = new SandboxHostConnection(address, withToken);
+      connections.push(connection);
+      return connection;
+    },
+    async stop() {
+      for (const connection of connections) connection.close();
+      await kubelet.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// The whole of Roost for an end-to-end test, as real processes: host pods with
+// their sidecars (played by the testenv kubelet), `roost controller` and
+// `roost gateway`, all scoped to the test's namespace so that test files can
+// run side by side. stop() ends every process it started.
+import { join } from 'node:path';
+import { startProcess, type ManagedProcess } from '../../lib/process.ts';
+import type { HostPod, HostPodSpec } from '../../testenv/host-pods.ts';
+import { kubeconfigPath } from './cluster.ts';
+import { startController, type ControllerProcess } from './controller-process.ts';
+import { startTestHosts, type TestHosts } from './host-pods.ts';
+
+const ROOST = join(import.meta.dirname, '..', '..', 'cli', 'roost.ts');
+
+export interface RoostSystem {
+  namespace: string;
+  hosts: TestHosts;
+  controller: ControllerProcess;
+  gateway: { url: string; process: ManagedProcess };
+  /** The gateway URL of a function in the test namespace. */
+  functionUrl(name: string, path?: string): string;
+  addHost(spec: Omit<HostPodSpec, 'namespace'>): Promise<HostPod>;
+  stop(): Promise<void>;
+}
+
+export interface RoostSystemOptions {
+  namespace: string;
+  /** Host pods to start with (default: three of 2 GiB named host-1..3). */
+  hosts?: Omit<HostPodSpec, 'namespace'>[];
+  /** More `roost gateway` flags, such as --activation-wait=5s. */
+  gatewayArgs?: string[];
+  /** More `roost controller` flags. */
+  controllerArgs?: string[];
+  hostGrace?: string;
+}
+
+export async function startRoostSystem(options: RoostSystemOptions): Promise<RoostSystem> {
+  const { namespace } = options;
+  const hosts = await startTestHosts(namespace);
+  const started: { stop(): Promise<unknown> }[] = [hosts];
+  try {
+    const specs = options.hosts ?? [1, 2, 3].map((i) => ({ name: `host-${i}` }));
+    await Promise.all(
+      specs.map((spec) => hosts.add({ ...spec, name: `${namespace}-${spec.name}` })),
+    );
+    const controller = startController({
+      namespace,
+      identity: `controller-${namespace}`,
+      hostGrace: options.hostGrace,
+      extraArgs: options.controllerArgs,
+    });
+    started.push(controller);
+    const gateway = await startGateway(namespace, hosts.token, options.gatewayArgs ?? []);
+    started.push(gateway.process);
+    return {
+      namespace,
+      hosts,
+      controller,
+      gateway,
+      functionUrl: (name, path = '') => `${gateway.url}/fn/${namespace}/${name}${path}`,
+      // Host pod names are unique across namespaces, as node names are.
+      addHost: (spec) => hosts.add({ ...spec, name: `${namespace}-${spec.name}` }),
+      async stop() {
+        for (const component of started.reverse()) await component.stop();
+      },
+    };
+  } catch (err) {
+    for (const component of started.reverse()) await component.stop();
+    throw err;
+  }
+}
+
+async function startGateway(
+  namespace: string,
+  token: string,
+  args: string[],
+): Promise<{ url: string; process: ManagedProcess }> {
+  let resolveUrl!: (url: string) => void;
+  const ready = new Promise<string>((resolve) => (resolveUrl = resolve));
+  const process = startProcess({
+    name: `roost gateway ${namespace}`,
+    command: globalThis.process.execPath,
+    args: [
+      ROOST,
+      'gateway',
+      '--host=127.0.0.1',
+      '--port=0',
+      `--kubeconfig=${kubeconfigPath()}`,
+      `--namespace=${namespace}`,
+      ...args,
+    ],
+    env: {
+      ...globalThis.process.env,
+      ROOST_INVOKE_TOKEN: token,
+      ROOST_EXIT_WITH_PARENT: '1',
+      ROOST_LOG_LEVEL: globalThis.process.env.ROOST_LOG_LEVEL ?? 'warn',
+    },
+    keepStderrLines: 30,
+    onLine: (line) => {
+      const match = /roost gateway ready on (\S+)/.exec(line);
+      if (match) resolveUrl(match[1]!);
+    },
+  });
+  const exited = process.exited.then((exit) => {
+    throw new Error(
+      `roost gateway exited (${exit.code ?? exit.signal}) before it was ready:\n${process.stderrTail.join('\n')}`,
+    );
+  });
+  return { url: await Promise.race([ready, exited]), process };
+}

@@ -1,0 +1,293 @@
+// A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver and
+// kube-controller-manager (garbage collector and namespace controllers), started
+// the way controller-runtime's envtest starts them, with the Roost CRDs
+// installed. Ports are picked free, data lives in a temp dir, and stop() leaves
+// no process behind; the binaries also die with their parent if it is killed.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ensureBinaries, type ControlPlaneBinaries } from './binaries.ts';
+import { renderKubeconfig } from './kubeconfig.ts';
+import { freePort } from '../lib/ports.ts';
+import { startProcess, type ManagedProcess } from '../lib/process.ts';
+import { RoostError, errorMessage } from '../lib/errors.ts';
+import { sleep } from '../lib/duration.ts';
+import { KubeClient } from '../kube/client.ts';
+import { CustomResourceDefinitions } from '../kube/api/resources.ts';
+import type { CustomResourceDefinition } from '../kube/api/core.ts';
+import { renderCrdFiles } from '../crds/render.ts';
+
+export interface StartControlPlaneOptions {
+  /** Where data, logs and the kubeconfig go; a new temp dir by default. */
+  dir?: string;
+  /** Progress lines for people ("starting etcd"). */
+  progress?: (line: string) => void;
+  /** Install the Roost CRDs (default true). */
+  installCrds?: boolean;
+}
+
+export class ControlPlaneError extends RoostError {
+  constructor(message: string) {
+    super('ROOST_TESTENV_START', message);
+  }
+}
+
+export interface ControlPlane {
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  readonly server: string;
+  readonly binaries: ControlPlaneBinaries;
+  readonly etcdUrl: string;
+  /** Process ids of etcd, kube-apiserver and kube-controller-manager (the API server's changes on restart). */
+  readonly pids: Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager', number | undefined>;
+  /** A client with admin rights. */
+  client(): KubeClient;
+  /** Stops kube-apiserver and starts it again on the same port and etcd. */
+  restartApiServer(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const EXIT_WITH_PARENT = { ROOST_EXIT_WITH_PARENT: '1' };
+
+export async function startControlPlane(
+  options: StartControlPlaneOptions = {},
+): Promise<ControlPlane> {
+  const progress = options.progress ?? (() => {});
+  const binaries = await ensureBinaries(progress);
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'roost-control-plane-'));
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const processes: ManagedProcess[] = [];
+  let stopped = false;
+
+  const stopAll = async () => {
+    stopped = true;
+    // Reverse order: the controller manager, then the API server, then etcd.
+    for (const child of [...processes].reverse()) await child.stop(5000);
+    processes.length = 0;
+  };
+
+  try {
+    const [etcdPort, etcdPeerPort, apiPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    progress(`starting etcd ${binaries.etcdVersion} on ${etcdUrl}`);
+    processes.push(
+      startProcess({
+        name: 'etcd',
+        command: binaries.etcd,
+        args: [
+          `--data-dir=${join(dir, 'etcd')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+          `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+          '--quota-backend-bytes=4294967296',
+        ],
+        env: { ...process.env, ...EXIT_WITH_PARENT },
+        logFile: join(dir, 'logs', 'etcd.log'),
+      }),
+    );
+    await waitUntil('etcd', processes[0]!, async () => {
+      const response = await fetch(`${etcdUrl}/health`);
+      return response.ok;
+    });
+
+    const token = randomBytes(24).toString('hex');
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(dir, 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(join(dir, 'tokens.csv'), `${token},roost-admin,roost-admin,"system:masters"\n`);
+    const server = `https://127.0.0.1:${apiPort}`;
+    const apiServerArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      '--authorization-mode=RBAC',
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      `--service-account-issuer=${server}`,
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--disable-admission-plugins=ServiceAccount',
+      '--max-requests-inflight=2000',
+      '--max-mutating-requests-inflight=1000',
+      '--profiling=false',
+      '--v=0',
+    ];
+    const startApiServer = () => {
+      const child = startProcess({
+        name: 'kube-apiserver',
+        command: binaries.kubeApiserver,
+        args: apiServerArgs,
+        env: { ...process.env, ...EXIT_WITH_PARENT },
+        logFile: join(dir, 'logs', 'kube-apiserver.log'),
+      });
+      processes.splice(1, 0, child);
+      return child;
+    };
+
+    progress(`starting kube-apiserver ${binaries.kubernetesVersion} on ${server}`);
+    let apiServer = startApiServer();
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    let admin: KubeClient | undefined;
+    const waitForApiServer = async () => {
+      await waitUntil(
+        'kube-apiserver',
+        apiServer,
+        async () => {
+          // The serving certificate appears in cert-dir a moment after start.
+          const caPem = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
+          writeFileSync(kubeconfigPath, renderKubeconfig({ server, caPem, token }), {
+            mode: 0o600,
+          });
+          admin ??= KubeClient.load(kubeconfigPath);
+          const ready = await admin.raw<string>('GET', '/readyz');
+          return ready !== undefined;
+        },
+        90_000,
+        join(dir, 'logs', 'kube-apiserver.log'),
+      );
+    };
+    await waitForApiServer();
+
+    // CRDs first: the garbage collector discovers resources when it starts, and
+    // would otherwise only see the Roost kinds at its next discovery (30 s).
+    if (options.installCrds !== false) {
+      progress('installing the roost.dev CRDs');
+      await installCrds(admin!);
+    }
+
+    progress('starting kube-controller-manager (garbage collector, namespace controller)');
+    processes.push(
+      startProcess({
+        name: 'kube-controller-manager',
+        command: binaries.kubeControllerManager,
+        args: [
+          `--kubeconfig=${kubeconfigPath}`,
+          '--controllers=garbage-collector-controller,namespace-controller',
+          '--leader-elect=false',
+          '--secure-port=0',
+          '--concurrent-gc-syncs=5',
+          '--v=0',
+        ],
+        env: { ...process.env, ...EXIT_WITH_PARENT },
+        logFile: join(dir, 'logs', 'kube-controller-manager.log'),
+      }),
+    );
+
+    const pidOf = (name: string) => processes.find((p) => p.name === name)?.pid;
+    return {
+      dir,
+      kubeconfigPath,
+      server,
+      binaries,
+      etcdUrl,
+      get pids() {
+        return {
+          etcd: pidOf('etcd'),
+          'kube-apiserver': pidOf('kube-apiserver'),
+          'kube-controller-manager': pidOf('kube-controller-manager'),
+        };
+      },
+      client: () => KubeClient.load(kubeconfigPath),
+      async restartApiServer() {
+        await apiServer.stop(10_000);
+        processes.splice(processes.indexOf(apiServer), 1);
+        apiServer = startApiServer();
+        await waitForApiServer();
+      },
+      async stop() {
+        if (stopped) return;
+        admin?.close();
+        await stopAll();
+        if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Creates or updates the Roost CRDs and waits until each is Established. */
+export async function installCrds(client: KubeClient): Promise<void> {
+  const crds = renderCrdFiles().map(([, text]) => parse(text) as CustomResourceDefinition);
+  await Promise.all(
+    crds.map((crd) =>
+      client.apply(CustomResourceDefinitions, crd, { force: true, fieldManager: 'roost-install' }),
+    ),
+  );
+  for (const crd of crds) {
+    await waitUntilTrue(`CRD ${crd.metadata.name} to be established`, 30_000, async () => {
+      const current = await client.get(CustomResourceDefinitions, { name: crd.metadata.name! });
+      return (
+        current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ??
+        false
+      );
+    });
+  }
+}
+
+async function waitUntilTrue(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = errorMessage(err);
+    }
+    await sleep(100);
+  }
+  throw new ControlPlaneError(`Timed out waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
+}
+
+/** Polls `check` until it holds, failing early if the process exits. */
+async function waitUntil(
+  name: string,
+  child: ManagedProcess,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+  logFile?: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (child.exit) {
+      const tail = logFile ? `\n${tailOf(logFile)}` : '';
+      throw new ControlPlaneError(
+        `${name} exited (code ${child.exit.code}, signal ${child.exit.signal}) before it was ready${tail}`,
+      );
+    }
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = errorMessage(err);
+    }
+    await sleep(100);
+  }
+  throw new ControlPlaneError(`${name} was not ready after ${timeoutMs / 1000} s: ${lastError}`);
+}
+
+function tailOf(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

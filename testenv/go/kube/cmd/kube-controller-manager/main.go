@@ -1,0 +1,19 @@
+// kube-controller-manager, built as upstream's cmd/kube-controller-manager is.
+package main
+
+import (
+	"os"
+	_ "time/tzdata"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	"roost.dev/testenv/parentdeath"
+)
+
+func main() {
+	parentdeath.Arm()
+	os.Exit(cli.Run(app.NewControllerManagerCommand()))
+}

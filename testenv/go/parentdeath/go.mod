@@ -1,0 +1,3 @@
+module roost.dev/testenv/parentdeath
+
+go 1.24.0

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // One real control plane for the whole run; tests isolate by namespace.
+    globalSetup: ['test/support/global-setup.ts'],
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**', '.roost/**', '**/target/**'],
+    // Child processes (sidecars, control planes) need real processes, not threads.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two cores: more parallel files only queue up behind each other.
+    maxWorkers: 2,
+    env: { ROOST_LOG_LEVEL: process.env.ROOST_LOG_LEVEL ?? 'warn' },
+  },
+});
