@@ -239,6 +239,36 @@ describe('the function contract', () => {
     expect((value as { remaining: number }).remaining).toBeLessThanOrEqual(7000);
   });
 
+  test.each([
+    ['cjs-js', { 'index.js': `module.exports.handler = async () => 'commonjs';` }, 'commonjs'],
+    [
+      'esm-js',
+      { 'index.js': `export const handler = async () => 'esm by syntax';` },
+      'esm by syntax',
+    ],
+    [
+      'esm-package',
+      {
+        'package.json': '{ "type": "module" }',
+        'index.js': `export const handler = async () => typeof require;`,
+      },
+      'undefined',
+    ],
+  ])(
+    'a .js handler takes its module type from its own code, never from where the host keeps it (%s)',
+    async (name, files, expected) => {
+      await client.create(Sandboxes, {
+        metadata: { name, namespace },
+        spec: {
+          podName: host.name,
+          function: { runtime: 'nodejs', handler: 'index.handler', code: { inline: { files } } },
+        },
+      });
+      await waitUntilReady(client, namespace, name);
+      expect((await invoke(name)).value).toBe(expected);
+    },
+  );
+
   test('a handler that throws returns an Unhandled error with its type, message and stack', async () => {
     await client.create(
       Sandboxes,

@@ -5,7 +5,7 @@
 // environment starts empty. Its slot directory is fixed at start, because
 // permission flags are, and the function's code is linked into it later
 // (slot/code/function -> the shared code cache).
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RoostError } from '../../lib/errors.ts';
 import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
@@ -95,6 +95,11 @@ export class RuntimeProcess {
     // model treats a path that does not exist yet as a single file, not a tree.
     mkdirSync(join(this.slotDir, 'tmp'), { recursive: true });
     mkdirSync(join(this.slotDir, 'code'), { recursive: true });
+    // Node takes a .js file's module type from the nearest package.json. A
+    // function that ships none must not inherit one from wherever the host
+    // keeps its data (roost dev: inside this project, "type": "module"). This
+    // one has no "type", so Node decides by the file's own syntax.
+    writeFileSync(join(this.slotDir, 'code', 'package.json'), '{}\n');
     const tmp = join(this.slotDir, 'tmp');
     this.#process = startProcess({
       name: `runtime-node ${this.slotDir}`,
