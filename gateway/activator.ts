@@ -1,14 +1,17 @@
 // Holds requests for a function that has no ready Sandbox (scaled to zero, or
 // all starting) until one is ready, and asks the autoscaler to scale it from
 // zero at once instead of at its next tick. A held request is released exactly
-// once: to route, or with 503 when the wait runs out. The queue per function
-// is bounded, so a flood against a cold function cannot exhaust the gateway.
+// once: to route, with 503 when the wait runs out, or with 502 at once when
+// the function's current revision cannot start (its code does not load): a
+// caller should not wait out 30 s to learn that. The queue per function is
+// bounded, so a flood against a cold function cannot exhaust the gateway.
 import { SandboxDeployments } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { findCondition } from '../kube/conditions.ts';
 import { ACTIVATION_ANNOTATION } from '../kube/well-known.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { noCapacity, overloaded } from './errors.ts';
+import { functionCannotStart, noCapacity, overloaded } from './errors.ts';
 import type { FunctionEntry } from './function-table.ts';
 
 export interface ActivatorOptions {
@@ -54,6 +57,9 @@ export class Activator {
     try {
       this.#askToActivate(entry);
       while (entry.available().length === 0) {
+        const failure = findCondition(entry.deployment?.status?.conditions, 'ReplicaFailure');
+        if (failure?.status === 'True')
+          throw functionCannotStart(entry.namespace, entry.name, failure.reason, failure.message);
         const remaining = until - performance.now();
         if (remaining <= 0)
           throw noCapacity(entry.namespace, entry.name, performance.now() - started);

@@ -59,6 +59,17 @@ export const noCapacity = (namespace: string, name: string, waitedMs: number) =>
     `Function ${namespace}/${name} has no ready instance after waiting ${Math.round(waitedMs / 1000)} s`,
     { retryAfterSeconds: 5 },
   );
+export const functionCannotStart = (
+  namespace: string,
+  name: string,
+  reason: string,
+  message: string,
+) =>
+  new GatewayError(
+    502,
+    'ROOST_FUNCTION_CANNOT_START',
+    `Function ${namespace}/${name} has no ready instance and its current revision cannot start: ${reason}: ${message}`,
+  );
 export const functionTimeout = (timeoutMs: number) =>
   new GatewayError(
     504,

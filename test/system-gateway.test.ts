@@ -67,7 +67,10 @@ const FUNCTIONS: Record<
       };`,
   },
   nobody: { source: `export const handler = async () => 'never';`, spec: { replicas: 0 } },
+  broken: { source: `export const handler = async () => { return 'unclosed';` },
 };
+/** Functions that never become ready, by design. */
+const NEVER_READY = new Set(['nobody', 'broken']);
 
 beforeAll(async () => {
   namespace = await createNamespace(client, 'gateway');
@@ -96,7 +99,7 @@ beforeAll(async () => {
       },
     });
   }
-  for (const name of Object.keys(FUNCTIONS).filter((n) => n !== 'nobody')) {
+  for (const name of Object.keys(FUNCTIONS).filter((n) => !NEVER_READY.has(n))) {
     await eventually(
       async () =>
         (await client.get(SandboxDeployments, { namespace, name })).status?.readyReplicas === 1,
@@ -269,6 +272,25 @@ describe('errors, each with its status and stable code', () => {
     const error = await expectError(await fetch(url('nobody')), 503, 'ROOST_NO_CAPACITY');
     expect(error.message).toContain('no ready instance');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+  });
+
+  test('a function whose code cannot load: its deployment says why, and a request is answered 502 at once', async () => {
+    const deployment = await eventually(
+      async () => {
+        const d = await client.get(SandboxDeployments, { namespace, name: 'broken' });
+        return d.status?.conditions?.find((c) => c.type === 'ReplicaFailure') ? d : undefined;
+      },
+      { what: 'broken to show ReplicaFailure', timeoutMs: 30_000 },
+    );
+    const condition = deployment.status!.conditions!.find((c) => c.type === 'ReplicaFailure')!;
+    expect(condition).toMatchObject({ status: 'True', reason: 'FunctionLoadFailed' });
+    expect(condition.message).toContain('SyntaxError');
+
+    const started = Date.now();
+    const error = await expectError(await fetch(url('broken')), 502, 'ROOST_FUNCTION_CANNOT_START');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error.message).toContain('FunctionLoadFailed');
+    expect(error.message).toContain('SyntaxError');
   });
 
   test('a failing function with a fallback answers the fallback instead of a 5xx', async () => {

@@ -1,4 +1,4 @@
-// How the controllers read a Sandbox's state: ready, available, terminating.
+// How the controllers read a Sandbox's state: ready, available, failed, terminating.
 import type { Sandbox } from '../../kube/api/roost.ts';
 import { findCondition } from '../../kube/conditions.ts';
 
@@ -24,4 +24,9 @@ export function readySince(sandbox: Sandbox): number | undefined {
 export function isAvailable(sandbox: Sandbox, minReadySeconds: number, now: number): boolean {
   const since = readySince(sandbox);
   return since !== undefined && (minReadySeconds === 0 || since + minReadySeconds * 1000 <= now);
+}
+
+/** Failed and not being deleted: its host gave up on it (the code cannot be fetched or loaded). */
+export function isFailed(sandbox: Sandbox): boolean {
+  return !isTerminating(sandbox) && sandbox.status?.phase === 'Failed';
 }

@@ -151,3 +151,35 @@ test('counts add up over every revision; updated counts only the new one', () =>
     unavailableReplicas: 0,
   });
 });
+
+test("the new ReplicaSet's ReplicaFailure is passed on, an old one's is not", () => {
+  const failure = {
+    type: 'ReplicaFailure',
+    status: 'True' as const,
+    reason: 'FunctionLoadFailed',
+    message: '1 of 1 Sandboxes failed; hello-b-x: SyntaxError',
+    lastTransitionTime: ago(5),
+  };
+  const broken = (name: string, revision: number) => {
+    const replicaSet = rs(name, revision, 1, 0);
+    replicaSet.status!.conditions = [failure];
+    return replicaSet;
+  };
+  const failing = computeDeploymentStatus({
+    deployment: deployment(),
+    newRS: broken('hello-b', 2),
+    all: [broken('hello-b', 2)],
+    acted: false,
+    now: NOW,
+  });
+  expect(failing.status.conditions?.find((c) => c.type === 'ReplicaFailure')).toEqual(failure);
+
+  const fixed = computeDeploymentStatus({
+    deployment: deployment(failing.status),
+    newRS: rs('hello-c', 3, 1, 0),
+    all: [broken('hello-b', 2), rs('hello-c', 3, 1, 0)],
+    acted: true,
+    now: NOW,
+  });
+  expect(fixed.status.conditions?.map((c) => c.type)).not.toContain('ReplicaFailure');
+});

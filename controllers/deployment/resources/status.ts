@@ -137,6 +137,16 @@ export function computeDeploymentStatus(input: StatusInput): ComputedDeploymentS
     }
   }
 
+  // apps/v1 also passes on an old ReplicaSet's failure when the new one has
+  // none; here only the current revision's counts, because the gateway fails
+  // requests fast on this condition, and a fixed revision that is starting
+  // must not be judged by the broken one it replaces.
+  const replicaFailure = findCondition(newRS?.status?.conditions, 'ReplicaFailure');
+  conditions =
+    replicaFailure?.status === 'True'
+      ? setCondition(conditions, { ...replicaFailure }, date)
+      : conditions.filter((c) => c.type !== 'ReplicaFailure');
+
   return {
     status: {
       observedGeneration: deployment.metadata.generation,

@@ -109,3 +109,33 @@ test('a failure to create shows as ReplicaFailure, and goes when things work aga
   const rs = { ...replicaSet(), status: failed.status };
   expect(computeStatus({ replicaSet: rs, active: [], now: NOW }).status.conditions).toEqual([]);
 });
+
+test('a failed Sandbox shows as ReplicaFailure with its reason and message, and goes once it is replaced', () => {
+  const broken: Sandbox = {
+    ...sandbox(undefined, 'Failed'),
+    metadata: { name: 'fn-h-abcde' },
+    status: {
+      phase: 'Failed',
+      reason: 'FunctionLoadFailed',
+      message: 'SyntaxError: Unexpected token',
+      conditions: [],
+    },
+  };
+  const failed = computeStatus({
+    replicaSet: replicaSet(),
+    active: [sandbox(1), broken],
+    now: NOW,
+  });
+  expect(failed.status.conditions).toEqual([
+    {
+      type: 'ReplicaFailure',
+      status: 'True',
+      reason: 'FunctionLoadFailed',
+      message: '1 of 2 Sandboxes failed; fn-h-abcde: SyntaxError: Unexpected token',
+      lastTransitionTime: '2026-01-01T00:01:00Z',
+    },
+  ]);
+  const rs = { ...replicaSet(), status: failed.status };
+  const healed = computeStatus({ replicaSet: rs, active: [sandbox(1), sandbox(1)], now: NOW });
+  expect(healed.status.conditions).toEqual([]);
+});

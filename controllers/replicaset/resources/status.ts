@@ -2,12 +2,13 @@
 // still counts as a replica: replacing it is the job of whoever deletes it
 // (the host lifecycle controller, a person), not of the ReplicaSet, which
 // would otherwise create Sandboxes in a storm for a function that can never
-// start.
+// start. What it does is say so: the ReplicaFailure condition names the
+// failure, which the SandboxDeployment and the gateway pass on.
 import type { Condition } from '../../../kube/api/meta.ts';
 import type { Sandbox, SandboxReplicaSet } from '../../../kube/api/roost.ts';
 import { setCondition } from '../../../kube/conditions.ts';
 import { selectorString } from '../../../kube/labels.ts';
-import { isAvailable, readySince } from '../../shared/sandbox-state.ts';
+import { isAvailable, isFailed, readySince } from '../../shared/sandbox-state.ts';
 
 export type ReplicaSetStatus = NonNullable<SandboxReplicaSet['status']>;
 
@@ -47,10 +48,11 @@ export function computeStatus(options: {
   let conditions: Condition[] = (replicaSet.status?.conditions ?? []).filter(
     (c) => c.type !== 'ReplicaFailure',
   );
-  if (options.failure) {
+  const failure = options.failure ?? sandboxFailure(active);
+  if (failure) {
     conditions = setCondition(
       replicaSet.status?.conditions,
-      { type: 'ReplicaFailure', status: 'True', ...options.failure },
+      { type: 'ReplicaFailure', status: 'True', ...failure },
       new Date(now),
     );
   }
@@ -65,5 +67,22 @@ export function computeStatus(options: {
       conditions,
     },
     requeueAfterMs,
+  };
+}
+
+/** Longest Sandbox message carried into the condition: enough for an error and its first lines. */
+const MESSAGE_LIMIT = 1000;
+
+/** The first failed Sandbox's reason and message, and how many failed. */
+function sandboxFailure(active: Sandbox[]): { reason: string; message: string } | undefined {
+  const failed = active.filter(isFailed);
+  const first = failed[0];
+  if (!first) return undefined;
+  const why = first.status?.message ?? 'failed';
+  return {
+    reason: first.status?.reason ?? 'SandboxFailed',
+    message: `${failed.length} of ${active.length} Sandboxes failed; ${first.metadata.name}: ${
+      why.length > MESSAGE_LIMIT ? `${why.slice(0, MESSAGE_LIMIT)}...` : why
+    }`,
   };
 }
