@@ -64,5 +64,5 @@ test('a Java function: a Maven project with a RequestHandler and a JUnit test th
     join(target, 'target/surefire-reports/TEST-com.example.JavaGreeterTest.xml'),
     'utf8',
   );
-  expect(report).toMatch(/tests="2"[^>]*failures="0"|failures="0"[^>]*tests="2"/);
+  expect(report).toMatch(/tests="3"[^>]*failures="0"|failures="0"[^>]*tests="3"/);
 }, 300_000);

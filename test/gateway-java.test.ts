@@ -3,6 +3,10 @@
 // `roost controller` onto the host pod that offers java, and called through the
 // sidecar and over HTTP through `roost gateway`: a POJO RequestHandler and a
 // RequestStreamHandler, both speaking the Lambda function URL shapes.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SandboxDeployments, Sandboxes } from '../kube/api/resources.ts';
 import type { FunctionCode, Sandbox } from '../kube/api/roost.ts';
@@ -10,6 +14,7 @@ import { adminClient, createNamespace, eventually } from './support/cluster.ts';
 import { startFileServer, type FileServer } from './support/file-server.ts';
 import { requireBuiltJava } from './support/java-bridge.ts';
 import { createJarConfigMap, fixtureJarBytes } from './support/java-sandboxes.ts';
+import { roost, systemEnv } from './support/roost-cli.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
 import { json, parse } from './support/sandboxes.ts';
 
@@ -135,3 +140,35 @@ describe('a Java SandboxDeployment', () => {
     expect(await response.text()).toMatch(/^stream saw \d+ bytes for \/echo\/this$/);
   });
 });
+
+test('a Java function made by roost init builds, deploys and answers as its printed steps say', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'roost-java-init-'));
+  try {
+    const target = join(dir, 'greeter');
+    const created = await roost(['init', target, '--runtime', 'java']);
+    expect(created.code, created.stderr).toBe(0);
+    // The steps after "cd <dir>", run as printed: mvn, roost deploy, roost invoke.
+    const steps = created.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => /^(mvn|roost) /.test(line));
+    expect(steps).toHaveLength(3);
+    const built = spawnSync('bash', ['-c', steps[0]!], { cwd: target, encoding: 'utf8' });
+    expect(built.status, built.stdout + built.stderr).toBe(0);
+    const env = systemEnv(system);
+    for (const step of steps.slice(1)) {
+      const args = parseShellWords(step).slice(1);
+      const result = await roost([...args, '-n', system.namespace], { env, cwd: target });
+      expect(result.code, result.stderr).toBe(0);
+      if (args[0] === 'invoke')
+        expect(JSON.parse(result.stdout)).toMatchObject({ message: 'Hello, you!' });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 240_000);
+
+/** Splits a printed command line into words: single quotes group, as the shell does. */
+function parseShellWords(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}

@@ -31,7 +31,7 @@ A Roost function (Java 17, AWS Lambda's RequestHandler).
 mvn -q test                      # the handler's tests
 mvn -q package                   # target/${name}.jar
 roost deploy . --name ${name} --handler ${javaHandler(name)}
-roost invoke ${name} --data '{"name":"you"}'
+roost invoke ${name} --path '/?name=you'
 \`\`\`
 `,
   };
@@ -109,17 +109,26 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import java.util.Map;
 
 /**
- * ${name}: greets whoever the event names. The event is the JSON the function
- * was invoked with, here as a Map; the returned Map is sent back as JSON.
+ * ${name}: greets whoever the event names. Called over HTTP through the
+ * gateway, the event is the function-URL event and the name comes from the
+ * query string (?name=you); called with JSON such as {"name": "you"}, from
+ * the top level. The event arrives as a Map; the returned Map is sent back
+ * as JSON.
  */
 public class ${className} implements RequestHandler<Map<String, Object>, Map<String, Object>> {
   @Override
   public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
-    Object name = event == null ? null : event.get("name");
-    context.getLogger().log("greeting " + (name == null ? "world" : name));
-    return Map.of(
-        "message", "Hello, " + (name == null ? "world" : name) + "!",
-        "requestId", context.getAwsRequestId());
+    String name = nameIn(event);
+    context.getLogger().log("greeting " + name);
+    return Map.of("message", "Hello, " + name + "!", "requestId", context.getAwsRequestId());
+  }
+
+  private static String nameIn(Map<String, Object> event) {
+    if (event == null) return "world";
+    if (event.get("name") instanceof String name) return name;
+    if (event.get("queryStringParameters") instanceof Map<?, ?> query
+        && query.get("name") instanceof String name) return name;
+    return "world";
   }
 }
 `;
@@ -147,6 +156,14 @@ class ${className}Test {
     assertEquals("Hello, Roost!", result.get("message"));
     assertEquals("test-request-id", result.get("requestId"));
     assertEquals(List.of("greeting Roost"), context.logged);
+  }
+
+  @Test
+  void greetsTheNameInTheQueryStringOfAnHttpEvent() {
+    Map<String, Object> event =
+        Map.of("rawPath", "/", "queryStringParameters", Map.of("name", "you"));
+    Map<String, Object> result = new ${className}().handleRequest(event, new TestContext());
+    assertEquals("Hello, you!", result.get("message"));
   }
 
   @Test
