@@ -44,7 +44,7 @@ beforeAll(async () => {
   dev = startProcess({
     name: 'roost dev',
     command: process.execPath,
-    args: [ROOST, 'dev', `--port=${port}`, '--hosts=2', '--java=off'],
+    args: [ROOST, 'dev', `--port=${port}`, '--hosts=2', '--host-memory=1024', '--java=off'],
     cwd: dir,
     env: { ...process.env, ROOST_LOG_LEVEL: 'warn' },
     onLine: (line) => output.push(line),
@@ -114,7 +114,8 @@ test("kubectl delete pod stops that host pod's sidecar, and roost host add start
     timeoutMs: 30_000,
   });
   const added = await run(process.execPath, [ROOST, 'host', 'add', '--name=host-9'], { cwd: dir });
-  expect(added.stdout).toContain('host pod roost-system/host-9 added');
+  // Like the host pods roost dev started.
+  expect(added.stdout).toContain('host pod roost-system/host-9 added (1024 MiB, nodejs)');
   await eventually(
     async () => {
       const { stdout } = await kubectl(

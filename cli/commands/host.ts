@@ -31,21 +31,30 @@ export function hostCommand(): Command {
     .command('add')
     .description('Add a host pod; roost dev starts its sidecar.')
     .option('--name <name>', 'pod name (default: the next free host-N)')
-    .option('--memory <MiB>', 'memory it offers Sandboxes', integerOption('--memory', 64), 2048)
+    .option(
+      '--memory <MiB>',
+      "memory it offers Sandboxes (default: as roost dev's host pods)",
+      integerOption('--memory', 64),
+    )
     .option('--cpu <millis>', 'CPU it offers Sandboxes', integerOption('--cpu', 100), 2000)
-    .option('--runtimes <list>', 'runtimes it offers', listOption(['nodejs', 'java'] as const), [
-      'nodejs',
-    ])
+    .option(
+      '--runtimes <list>',
+      "runtimes it offers: nodejs, java (default: as roost dev's host pods)",
+      listOption(['nodejs', 'java'] as const),
+    )
     .option('--kubeconfig <path>', 'kubeconfig (default: the running roost dev)')
     .action(
       async (options: {
         name?: string;
-        memory: number;
+        memory?: number;
         cpu: number;
-        runtimes: ('nodejs' | 'java')[];
+        runtimes?: ('nodejs' | 'java')[];
         kubeconfig?: string;
       }) => {
         const client = devClient(options.kubeconfig);
+        const like = readDevState(currentSurroundings())?.hosts;
+        const memoryMiB = options.memory ?? like?.memoryMiB ?? 2048;
+        const runtimes = options.runtimes ?? like?.runtimes ?? ['nodejs'];
         const existing = new Set(
           (
             await client.list(Pods, {
@@ -67,9 +76,9 @@ export function hostCommand(): Command {
             },
             spec: hostPodSpec({
               nodeName: DEV_NODE,
-              memoryMiB: options.memory,
+              memoryMiB,
               cpuMillis: options.cpu,
-              runtimes: options.runtimes,
+              runtimes,
             }),
           });
         } catch (err) {
@@ -81,7 +90,7 @@ export function hostCommand(): Command {
           throw err;
         }
         console.log(
-          `host pod ${DEV_NAMESPACE}/${name} added (${options.memory} MiB, ${options.runtimes.join(', ')})`,
+          `host pod ${DEV_NAMESPACE}/${name} added (${memoryMiB} MiB, ${runtimes.join(', ')})`,
         );
         client.close();
       },

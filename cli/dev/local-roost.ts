@@ -173,6 +173,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           address: pod.address,
         })),
       ],
+      hosts: { runtimes: [...runtimes], memoryMiB: options.hostMemoryMiB },
       startedAt: new Date().toISOString(),
     };
     return { state, examples, hostPods, stop: stopAll };

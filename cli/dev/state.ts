@@ -18,6 +18,8 @@ export interface DevState {
   /** The invoke token sidecars require (also in Secret roost-system/roost-invoke-token). */
   token: string;
   components: DevComponent[];
+  /** What each host pod offers, so that `roost host add` makes more of the same. */
+  hosts: { runtimes: ('nodejs' | 'java')[]; memoryMiB: number };
   startedAt: string;
 }
 
