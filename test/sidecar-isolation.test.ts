@@ -175,6 +175,14 @@ describe('a misbehaving function fails alone', () => {
     expect(response.error).toBe('FUNCTION_ERROR_TIMEOUT');
     expect(response.errorMessage).toBe('Task timed out after 1.00 seconds');
     expect(Date.now() - started).toBeLessThan(2500);
+    // Sent while the sidecar decides whether the process is stuck: it must not
+    // go down with the process it would have been queued behind. It is run by
+    // the restarted process, or refused as not ready (which a gateway retries).
+    const next = await invoke('spins').catch((err: { code: number }) => err);
+    if ('error' in next) {
+      expect(next.error).toBe('FUNCTION_ERROR_NONE');
+      expect(parse(next.result)).toBe('done');
+    } else expect(next.code).toBe(9 /* FAILED_PRECONDITION */);
     const status = await waitForStatus(
       client,
       namespace,

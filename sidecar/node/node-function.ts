@@ -56,6 +56,12 @@ export class NodeFunction implements FunctionRuntime {
   /** Set when Roost kills the process, so that its exit is named for the cause. */
   #killedFor: { reason: string; message: string } | undefined;
   #resuming: Promise<void> | undefined;
+  /**
+   * Set while a process that let an invocation time out is asked whether it
+   * still answers. New invocations wait for the verdict instead of being sent
+   * to a process that may be about to be killed for a blocked event loop.
+   */
+  #checking: Promise<void> | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #rssBytes = 0;
   #cpuSeconds = 0;
@@ -104,6 +110,7 @@ export class NodeFunction implements FunctionRuntime {
       coldStart = true;
       await this.#resume();
     }
+    await this.#checking;
     const process = this.#process;
     if (this.#state.phase !== 'ready' || !process) {
       const why =
@@ -124,7 +131,9 @@ export class NodeFunction implements FunctionRuntime {
         timedOut,
       ]);
       if (reply === 'timeout') {
-        void this.#checkAfterTimeout(process);
+        this.#checking ??= this.#checkAfterTimeout(process).finally(
+          () => (this.#checking = undefined),
+        );
         return this.#outcome(coldStart, input.timeoutMs, {
           kind: 'timeout',
           errorType: 'Timeout',
@@ -238,7 +247,11 @@ export class NodeFunction implements FunctionRuntime {
     }
   }
 
-  /** After a timeout: a process that no longer answers (a blocked event loop) is killed and restarted. */
+  /**
+   * After a timeout: a process that no longer answers (a blocked event loop)
+   * is killed and restarted. Resolves once that is decided and, for a killed
+   * process, once its exit has been handled (the Sandbox is restarting).
+   */
   async #checkAfterTimeout(process: RuntimeProcess): Promise<void> {
     if (await process.ping(this.#options.unresponsiveAfterMs ?? 1000)) return;
     if (process !== this.#process || this.#killedFor) return;
@@ -248,6 +261,7 @@ export class NodeFunction implements FunctionRuntime {
         'the function timed out and its process stopped answering (a blocked event loop), so it was killed',
     };
     process.kill('SIGKILL');
+    await process.exited;
   }
 
   #onExit(process: RuntimeProcess, exited: ProcessExitedError): void {
