@@ -31,10 +31,19 @@ export function toCloudEventJson(
     // Building it again validates it: required attributes, spec version, formats.
     event = new CloudEvent(parsed);
   } catch (err) {
-    const detail = (err as { errors?: unknown[] }).errors
-      ? JSON.stringify((err as { errors: unknown[] }).errors)
-      : (err as Error).message;
-    throw badRequest(`Cannot read the CloudEvent: ${detail}`);
+    throw badRequest(`Cannot read the CloudEvent: ${validationDetail(err)}`);
   }
   return event.toJSON() as Record<string, unknown>;
+}
+
+/** The cloudevents package's schema errors ({instancePath, message}) as "data must be ...; must have ...". */
+function validationDetail(err: unknown): string {
+  const errors = (err as { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return (err as Error).message;
+  return errors
+    .map((e: { instancePath?: string; message?: string }) => {
+      const path = e.instancePath?.replace(/^\//, '').replaceAll('/', '.');
+      return `${path ? `${path} ` : ''}${e.message ?? JSON.stringify(e)}`;
+    })
+    .join('; ');
 }
