@@ -139,3 +139,20 @@ test('a failed Sandbox shows as ReplicaFailure with its reason and message, and 
   const healed = computeStatus({ replicaSet: rs, active: [sandbox(1), sandbox(1)], now: NOW });
   expect(healed.status.conditions).toEqual([]);
 });
+
+test("a Sandbox's message that names it already is not prefixed with its name again", () => {
+  const named: Sandbox = {
+    ...sandbox(undefined, 'Failed'),
+    metadata: { name: 'fn-h-abcde' },
+    status: {
+      phase: 'Failed',
+      reason: 'FunctionLoadFailed',
+      message: 'Sandbox ns/fn-h-abcde: HandlerNotFound: no handler',
+      conditions: [],
+    },
+  };
+  const { status } = computeStatus({ replicaSet: replicaSet(), active: [named], now: NOW });
+  expect(status.conditions?.[0]?.message).toBe(
+    '1 of 1 Sandboxes failed; Sandbox ns/fn-h-abcde: HandlerNotFound: no handler',
+  );
+});

@@ -78,10 +78,14 @@ function sandboxFailure(active: Sandbox[]): { reason: string; message: string } 
   const failed = active.filter(isFailed);
   const first = failed[0];
   if (!first) return undefined;
-  const why = first.status?.message ?? 'failed';
+  const message = first.status?.message ?? 'failed';
+  // The sidecar's messages name their Sandbox already ("Sandbox ns/name: ...").
+  const why = message.includes(first.metadata.name ?? '')
+    ? message
+    : `${first.metadata.name}: ${message}`;
   return {
     reason: first.status?.reason ?? 'SandboxFailed',
-    message: `${failed.length} of ${active.length} Sandboxes failed; ${first.metadata.name}: ${
+    message: `${failed.length} of ${active.length} Sandboxes failed; ${
       why.length > MESSAGE_LIMIT ? `${why.slice(0, MESSAGE_LIMIT)}...` : why
     }`,
   };
