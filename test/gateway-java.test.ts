@@ -163,6 +163,10 @@ test('a Java function made by roost init builds, deploys and answers as its prin
       if (args[0] === 'invoke')
         expect(JSON.parse(result.stdout)).toMatchObject({ message: 'Hello, you!' });
     }
+    // Its one invocation counted; no resident size, as it shares the pod's JVM.
+    const stats = await roost(['stats', 'greeter', '-n', system.namespace], { env });
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).toMatch(/^TOTAL\s+1\s+0\s+0\s+\d+\s.*\s-$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -75,7 +75,11 @@ async function stats(context: CliContext, name: string, flags: StatsFlags): Prom
 }
 
 function toTable(result: FunctionStats) {
-  const row = (label: string, pod: string, s: Omit<StatsTotal, 'sandboxes'>) => [
+  // A Java Sandbox shares its pod's JVM and has no resident size of its own
+  // (-o json has the bytes its invocations allocated instead).
+  const shared = (s: { runtime?: string }) => s.runtime === 'java';
+  const allShared = result.sandboxes.length > 0 && result.sandboxes.every(shared);
+  const row = (label: string, pod: string, s: Omit<StatsTotal, 'sandboxes'>, rssKnown: boolean) => [
     label,
     pod,
     String(s.invocations),
@@ -85,7 +89,7 @@ function toTable(result: FunctionStats) {
     formatMs(s.p50Ms),
     formatMs(s.p99Ms),
     `${s.cpuSeconds.toFixed(2)}s`,
-    formatMiB(s.rssBytes),
+    rssKnown ? formatMiB(s.rssBytes) : '-',
   ];
   return {
     headers: [
@@ -101,8 +105,8 @@ function toTable(result: FunctionStats) {
       'rss',
     ],
     rows: [
-      ...result.sandboxes.map((s) => row(s.sandbox, s.pod, s)),
-      row('TOTAL', '', result.total),
+      ...result.sandboxes.map((s) => row(s.sandbox, s.pod, s, !shared(s))),
+      row('TOTAL', '', result.total, !allShared),
     ],
   };
 }
