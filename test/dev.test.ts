@@ -131,6 +131,17 @@ test("kubectl delete pod stops that host pod's sidecar, and roost host add start
     },
     { what: 'host-9 to be Ready', timeoutMs: 30_000 },
   );
+  // dev.json follows: host-9's sidecar is listed, host-2's is gone.
+  state = await eventually(() => {
+    const now = JSON.parse(readFileSync(join(dir, '.roost', 'dev.json'), 'utf8')) as DevState;
+    const names = now.components.map((c) => c.name);
+    return names.includes('sidecar roost-system/host-9') &&
+      !names.includes('sidecar roost-system/host-2')
+      ? now
+      : undefined;
+  });
+  const added9 = state.components.find((c) => c.name === 'sidecar roost-system/host-9')!;
+  expect(alive(added9.pid)).toBe(true);
 });
 
 test('SIGTERM stops everything and leaves no process behind', async () => {

@@ -64,6 +64,8 @@ export interface HostPodKubeletOptions {
   log?: Logger;
   /** Environment added to every sidecar (such as ROOST_LOG_LEVEL). */
   env?: Record<string, string>;
+  /** Called when a host pod's sidecar has started serving or has gone. */
+  onChange?: () => void;
   /**
    * Where pod IPs come from: "first" gives 127.0.0.2, 127.0.0.3, ... (the default);
    * tests running side by side each take a random block so that no two
@@ -298,6 +300,7 @@ export class HostPodKubelet {
     try {
       await Promise.race([serving, exited, timeout]);
       await this.#writeStatus(pod, { ip, startedAt, serving: true });
+      this.#options.onChange?.();
     } catch (err) {
       this.#pods.delete(key);
       await process.stop(1000);
@@ -317,6 +320,7 @@ export class HostPodKubelet {
       if (this.#stopped || this.#pods.get(key) !== hostPod || this.#stopping.has(key)) return;
       // A sidecar that dies on its own leaves its pod Failed, as a container without restarts would.
       this.#pods.delete(key);
+      this.#options.onChange?.();
       this.#log.warn({ pod: key, exit }, 'host pod sidecar exited');
       void this.#client
         .patch(
@@ -395,6 +399,7 @@ export class HostPodKubelet {
       if (graceMs === 0) pod.process.kill('SIGKILL');
       await pod.process.stop(graceMs);
       this.#pods.delete(key);
+      this.#options.onChange?.();
       if (uid) {
         await this.#client
           .delete(

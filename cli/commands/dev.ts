@@ -86,6 +86,9 @@ export function devCommand(): Command {
         examples: options.examples,
         java: options.java,
         progress: log,
+        onStateChange: (state) => {
+          if (!stopping) writeDevState(state, cwd);
+        },
       }).catch((err: unknown) => {
         release();
         throw err;

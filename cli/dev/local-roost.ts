@@ -28,10 +28,13 @@ export interface LocalRoostOptions {
   examples: boolean;
   java: 'auto' | 'on' | 'off';
   progress: (line: string) => void;
+  /** Called with the new state when a host pod is added or goes while it runs. */
+  onStateChange?: (state: DevState) => void;
 }
 
 export interface LocalRoost {
-  state: DevState;
+  /** What runs where now (host pods come and go). */
+  readonly state: DevState;
   examples: DeployedExample[];
   hostPods: HostPod[];
   stop(): Promise<void>;
@@ -48,6 +51,9 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     stops.length = 0;
   };
 
+  // Until startLocalRoost returns, host pods starting are part of the start.
+  let started = false;
+  const startedAt = new Date().toISOString();
   try {
     const java = await javaAvailable(options.java, progress);
 
@@ -119,6 +125,9 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       nodeName: DEV_NODE,
       env: { ROOST_LOG_LEVEL: componentEnv.ROOST_LOG_LEVEL },
       log: createLogger('kubelet'),
+      onChange: () => {
+        if (started) options.onStateChange?.(currentState());
+      },
     });
     stops.push(() => kubelet.stop());
     await kubelet.start();
@@ -149,7 +158,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       );
     }
 
-    const state: DevState = {
+    const currentState = (): DevState => ({
       kubeconfig: relative(options.cwd, kubeconfig),
       gateway: { url: gatewayUrl, pid: gateway.pid },
       token,
@@ -174,9 +183,17 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
         })),
       ],
       hosts: { runtimes: [...runtimes], memoryMiB: options.hostMemoryMiB },
-      startedAt: new Date().toISOString(),
+      startedAt,
+    });
+    started = true;
+    return {
+      get state() {
+        return currentState();
+      },
+      examples,
+      hostPods,
+      stop: stopAll,
     };
-    return { state, examples, hostPods, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
