@@ -110,7 +110,7 @@ export class NodeFunction implements FunctionRuntime {
       coldStart = true;
       await this.#resume();
     }
-    await this.#checking;
+    if (this.#checking) await this.#checking;
     const process = this.#process;
     if (this.#state.phase !== 'ready' || !process) {
       const why =
