@@ -116,7 +116,7 @@ export async function ensureBinaries(
   const started = Date.now();
   progress(`Building Kubernetes ${kube} and etcd ${etcd} from the Go module proxy.`);
   progress(
-    `This happens once per version and takes several minutes (10 to 25 on 2 cores); the result is cached in ${expected.dir}.`,
+    `This happens once per version and takes several minutes (about 8 to 9 on 2 cores, longer on a busy machine); the result is cached in ${expected.dir}.`,
   );
   const staging = `${expected.dir}.building-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
