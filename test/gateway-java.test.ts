@@ -3,10 +3,11 @@
 // `roost controller` onto the host pod that offers java, and called through the
 // sidecar and over HTTP through `roost gateway`: a POJO RequestHandler and a
 // RequestStreamHandler, both speaking the Lambda function URL shapes.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SandboxDeployments, Sandboxes } from '../kube/api/resources.ts';
 import type { FunctionCode, Sandbox } from '../kube/api/roost.ts';
@@ -19,6 +20,8 @@ import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
 import { json, parse } from './support/sandboxes.ts';
 
 requireBuiltJava();
+
+const execFileAsync = promisify(execFile);
 
 const client = adminClient();
 let system: RoostSystem;
@@ -147,24 +150,34 @@ test('a Java function made by roost init builds, deploys and answers as its prin
     const target = join(dir, 'greeter');
     const created = await roost(['init', target, '--runtime', 'java']);
     expect(created.code, created.stderr).toBe(0);
-    // The steps after "cd <dir>", run as printed: mvn, roost deploy, roost invoke.
+    // The steps after "cd <dir>", run by the shell as printed (mvn, roost
+    // deploy, roost invoke), with bin/ on PATH as the README says and the
+    // test's namespace added.
     const steps = created.stdout
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => /^(mvn|roost) /.test(line));
     expect(steps).toHaveLength(3);
-    const built = spawnSync('bash', ['-c', steps[0]!], { cwd: target, encoding: 'utf8' });
-    expect(built.status, built.stdout + built.stderr).toBe(0);
-    const env = systemEnv(system);
-    for (const step of steps.slice(1)) {
-      const args = parseShellWords(step).slice(1);
-      const result = await roost([...args, '-n', system.namespace], { env, cwd: target });
-      expect(result.code, result.stderr).toBe(0);
-      if (args[0] === 'invoke')
-        expect(JSON.parse(result.stdout)).toMatchObject({ message: 'Hello, you!' });
+    const env = {
+      ...process.env,
+      ...systemEnv(system),
+      PATH: `${join(import.meta.dirname, '..', 'bin')}:${process.env.PATH}`,
+    };
+    let answer = '';
+    for (const step of steps) {
+      const command = step.startsWith('roost ') ? `${step} -n ${system.namespace}` : step;
+      const result = await shell(command, { cwd: target, env, timeout: 180_000 }).catch(
+        (err: { stdout: string; stderr: string }) => {
+          throw new Error(`${command} failed:\n${err.stdout}${err.stderr}`);
+        },
+      );
+      answer = result.stdout;
     }
+    expect(JSON.parse(answer)).toMatchObject({ message: 'Hello, you!' });
     // Its one invocation counted; no resident size, as it shares the pod's JVM.
-    const stats = await roost(['stats', 'greeter', '-n', system.namespace], { env });
+    const stats = await roost(['stats', 'greeter', '-n', system.namespace], {
+      env: systemEnv(system),
+    });
     expect(stats.code, stats.stderr).toBe(0);
     expect(stats.stdout).toMatch(/^TOTAL\s+1\s+0\s+0\s+\d+\s.*\s-$/m);
   } finally {
@@ -172,7 +185,7 @@ test('a Java function made by roost init builds, deploys and answers as its prin
   }
 }, 240_000);
 
-/** Splits a printed command line into words: single quotes group, as the shell does. */
-function parseShellWords(line: string): string[] {
-  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+/** Runs one command line with bash, as a person pasting it would. */
+function shell(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; timeout: number }) {
+  return execFileAsync('bash', ['-c', command], { ...options, encoding: 'utf8' });
 }
