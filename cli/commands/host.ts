@@ -9,12 +9,14 @@ import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import { ALLOWED_NAMESPACES_ANNOTATION, HOST_LABEL } from '../../kube/well-known.ts';
 import { RoostError } from '../../lib/errors.ts';
 import { hostPodSpec } from '../../testenv/host-pods.ts';
-import { DEV_NAMESPACE, DEV_NODE } from '../dev/state.ts';
+import { DEV_NAMESPACE, DEV_NODE, type DevState } from '../dev/state.ts';
 import { currentSurroundings, readDevState } from '../context.ts';
 import { integerOption, listOption } from '../options.ts';
 
-function devClient(kubeconfig: string | undefined): KubeClient {
-  const state = readDevState(currentSurroundings());
+function devClient(
+  kubeconfig: string | undefined,
+  state: Partial<DevState> | undefined,
+): KubeClient {
   const path =
     kubeconfig ?? (state?.kubeconfig ? join(process.cwd(), state.kubeconfig) : undefined);
   if (!path)
@@ -51,8 +53,9 @@ export function hostCommand(): Command {
         runtimes?: ('nodejs' | 'java')[];
         kubeconfig?: string;
       }) => {
-        const client = devClient(options.kubeconfig);
-        const like = readDevState(currentSurroundings())?.hosts;
+        const state = readDevState(currentSurroundings());
+        const client = devClient(options.kubeconfig, state);
+        const like = state?.hosts;
         const memoryMiB = options.memory ?? like?.memoryMiB ?? 2048;
         const runtimes = options.runtimes ?? like?.runtimes ?? ['nodejs'];
         const existing = new Set(
@@ -101,7 +104,7 @@ export function hostCommand(): Command {
     .option('--force', 'stop its sidecar at once instead of letting it drain')
     .option('--kubeconfig <path>', 'kubeconfig (default: the running roost dev)')
     .action(async (name: string, options: { force?: boolean; kubeconfig?: string }) => {
-      const client = devClient(options.kubeconfig);
+      const client = devClient(options.kubeconfig, readDevState(currentSurroundings()));
       try {
         await client.delete(
           Pods,
