@@ -144,7 +144,7 @@ export function computeDeploymentStatus(input: StatusInput): ComputedDeploymentS
   const replicaFailure = findCondition(newRS?.status?.conditions, 'ReplicaFailure');
   conditions =
     replicaFailure?.status === 'True'
-      ? setCondition(conditions, { ...replicaFailure }, date)
+      ? setCondition(conditions, replicaFailure, date)
       : conditions.filter((c) => c.type !== 'ReplicaFailure');
 
   return {

@@ -110,17 +110,15 @@ test('a failure to create shows as ReplicaFailure, and goes when things work aga
   expect(computeStatus({ replicaSet: rs, active: [], now: NOW }).status.conditions).toEqual([]);
 });
 
+/** Sandbox fn-h-abcde, Failed with FunctionLoadFailed and this message, as a sidecar leaves it. */
+const failedSandbox = (message: string): Sandbox => ({
+  ...sandbox(undefined, 'Failed'),
+  metadata: { name: 'fn-h-abcde' },
+  status: { phase: 'Failed', reason: 'FunctionLoadFailed', message, conditions: [] },
+});
+
 test('a failed Sandbox shows as ReplicaFailure with its reason and message, and goes once it is replaced', () => {
-  const broken: Sandbox = {
-    ...sandbox(undefined, 'Failed'),
-    metadata: { name: 'fn-h-abcde' },
-    status: {
-      phase: 'Failed',
-      reason: 'FunctionLoadFailed',
-      message: 'SyntaxError: Unexpected token',
-      conditions: [],
-    },
-  };
+  const broken = failedSandbox('SyntaxError: Unexpected token');
   const failed = computeStatus({
     replicaSet: replicaSet(),
     active: [sandbox(1), broken],
@@ -141,16 +139,7 @@ test('a failed Sandbox shows as ReplicaFailure with its reason and message, and 
 });
 
 test("a Sandbox's message that names it already is not prefixed with its name again", () => {
-  const named: Sandbox = {
-    ...sandbox(undefined, 'Failed'),
-    metadata: { name: 'fn-h-abcde' },
-    status: {
-      phase: 'Failed',
-      reason: 'FunctionLoadFailed',
-      message: 'Sandbox ns/fn-h-abcde: HandlerNotFound: no handler',
-      conditions: [],
-    },
-  };
+  const named = failedSandbox('Sandbox ns/fn-h-abcde: HandlerNotFound: no handler');
   const { status } = computeStatus({ replicaSet: replicaSet(), active: [named], now: NOW });
   expect(status.conditions?.[0]?.message).toBe(
     '1 of 1 Sandboxes failed; Sandbox ns/fn-h-abcde: HandlerNotFound: no handler',
