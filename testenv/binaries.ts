@@ -1,6 +1,7 @@
-// Builds etcd, kube-apiserver and kube-controller-manager from the Go module
-// proxy (testenv/go/) once, and caches them outside the repository, keyed by
-// the Kubernetes and etcd versions and a digest of the Go sources. The first
+// Builds etcd, kube-apiserver and kube-controller-manager (and, for real
+// nodes, kubelet, kube-scheduler, kube-proxy, CoreDNS and pause) from the Go
+// module proxy (testenv/go/) once, and caches them outside the repository,
+// keyed by the versions and a digest of the Go sources. The first
 // build takes several minutes on two cores; every step says what it does and
 // how long it took, and a heartbeat shows it is still going.
 import { spawn } from 'node:child_process';
@@ -102,6 +103,59 @@ function allExist(b: ControlPlaneBinaries): boolean {
 
 type Progress = (line: string) => void;
 
+/** One `go` invocation of a build, as a person reads it in the progress lines. */
+interface BuildStep {
+  title: string;
+  /** A folder under testenv/go/. */
+  cwd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs `steps` into a staging folder and renames it to `dir` at the end, so a
+ * build that fails or is interrupted never leaves a half-filled cache entry.
+ */
+async function buildInto(
+  dir: string,
+  what: string,
+  steps: (staging: string) => BuildStep[],
+  progress: Progress,
+): Promise<void> {
+  const started = Date.now();
+  const staging = `${dir}.building-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const list = steps(staging);
+  for (const [index, step] of list.entries()) {
+    const label = `[${index + 1}/${list.length}] ${step.title}`;
+    progress(`${label} ...`);
+    const stepStarted = Date.now();
+    await runGo(step.args, join(GO_ROOT, step.cwd), label, progress, step.env);
+    progress(`${label} done in ${formatDuration(Date.now() - stepStarted)}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
+  progress(`${what} built in ${formatDuration(Date.now() - started)}.`);
+}
+
+/** `-ldflags` that give a Kubernetes binary the version string upstream's build stamps. */
+function kubernetesLdflags(version: string): string {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  return [
+    '-s -w',
+    `-X k8s.io/component-base/version.gitVersion=${version}`,
+    `-X k8s.io/component-base/version.gitMajor=${major}`,
+    `-X k8s.io/component-base/version.gitMinor=${minor}`,
+    '-X k8s.io/component-base/version.gitTreeState=clean',
+    `-X k8s.io/component-base/version.buildDate=${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+  ].join(' ');
+}
+
+function goBuild(output: string, pkg: string, ldflags = '-s -w'): string[] {
+  return ['build', '-v', '-trimpath', '-ldflags', ldflags, '-o', output, pkg];
+}
+
 /**
  * Returns the control-plane binaries, building them first if this version has
  * never been built on this machine.
@@ -113,79 +167,150 @@ export async function ensureBinaries(
   if (allExist(expected)) return expected;
 
   const { kubernetesVersion: kube, etcdVersion: etcd } = expected;
-  const started = Date.now();
   progress(`Building Kubernetes ${kube} and etcd ${etcd} from the Go module proxy.`);
   progress(
     `This happens once per version and takes several minutes (about 8 to 9 on 2 cores, longer on a busy machine); the result is cached in ${expected.dir}.`,
   );
-  const staging = `${expected.dir}.building-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  const [major, minor] = kube.replace(/^v/, '').split('.');
-  const ldflags = [
-    '-s -w',
-    `-X k8s.io/component-base/version.gitVersion=${kube}`,
-    `-X k8s.io/component-base/version.gitMajor=${major}`,
-    `-X k8s.io/component-base/version.gitMinor=${minor}`,
-    '-X k8s.io/component-base/version.gitTreeState=clean',
-    `-X k8s.io/component-base/version.buildDate=${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
-  ].join(' ');
-  const steps: { title: string; cwd: string; args: string[] }[] = [
-    { title: 'download Kubernetes modules', cwd: 'kube', args: ['mod', 'download'] },
-    { title: 'download etcd modules', cwd: 'etcd', args: ['mod', 'download'] },
-    {
-      title: 'build kube-apiserver (the longest step)',
-      cwd: 'kube',
-      args: [
-        'build',
-        '-v',
-        '-trimpath',
-        '-ldflags',
-        ldflags,
-        '-o',
-        join(staging, 'kube-apiserver'),
-        './cmd/kube-apiserver',
-      ],
-    },
-    {
-      title: 'build kube-controller-manager',
-      cwd: 'kube',
-      args: [
-        'build',
-        '-v',
-        '-trimpath',
-        '-ldflags',
-        ldflags,
-        '-o',
-        join(staging, 'kube-controller-manager'),
-        './cmd/kube-controller-manager',
-      ],
-    },
-    {
-      title: 'build etcd',
-      cwd: 'etcd',
-      args: ['build', '-v', '-trimpath', '-ldflags', '-s -w', '-o', join(staging, 'etcd'), '.'],
-    },
-  ];
-  for (const [index, step] of steps.entries()) {
-    const label = `[${index + 1}/${steps.length}] ${step.title}`;
-    progress(`${label} ...`);
-    const stepStarted = Date.now();
-    await runGo(step.args, join(GO_ROOT, step.cwd), label, progress);
-    progress(`${label} done in ${formatDuration(Date.now() - stepStarted)}`);
-  }
-  rmSync(expected.dir, { recursive: true, force: true });
-  renameSync(staging, expected.dir);
-  progress(`Kubernetes ${kube} and etcd ${etcd} built in ${formatDuration(Date.now() - started)}.`);
+  const ldflags = kubernetesLdflags(kube);
+  await buildInto(
+    expected.dir,
+    `Kubernetes ${kube} and etcd ${etcd}`,
+    (staging) => [
+      { title: 'download Kubernetes modules', cwd: 'kube', args: ['mod', 'download'] },
+      { title: 'download etcd modules', cwd: 'etcd', args: ['mod', 'download'] },
+      {
+        title: 'build kube-apiserver (the longest step)',
+        cwd: 'kube',
+        args: goBuild(join(staging, 'kube-apiserver'), './cmd/kube-apiserver', ldflags),
+      },
+      {
+        title: 'build kube-controller-manager',
+        cwd: 'kube',
+        args: goBuild(
+          join(staging, 'kube-controller-manager'),
+          './cmd/kube-controller-manager',
+          ldflags,
+        ),
+      },
+      { title: 'build etcd', cwd: 'etcd', args: goBuild(join(staging, 'etcd'), '.') },
+    ],
+    progress,
+  );
   return expected;
 }
 
-function runGo(args: string[], cwd: string, label: string, progress: Progress): Promise<void> {
+/** What a real node runs beside containerd, and the cluster add-ons built with it. */
+export interface NodeBinaries {
+  kubelet: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+  coredns: string;
+  /** A static program for the pause image (testenv/go/pause). */
+  pause: string;
+  kubernetesVersion: string;
+  corednsVersion: string;
+}
+
+export function expectedNodeBinaries(): NodeBinaries & { dir: string } {
+  const kubernetesVersion = requiredVersion('kube/go.mod', 'k8s.io/kubernetes');
+  const corednsVersion = requiredVersion('coredns/go.mod', 'github.com/coredns/coredns');
+  const dir = join(
+    cacheRoot(),
+    'testenv',
+    `nodes-kubernetes-${kubernetesVersion}-coredns-${corednsVersion}-${sourceDigest()}`,
+  );
+  return {
+    dir,
+    kubelet: join(dir, 'kubelet'),
+    kubeScheduler: join(dir, 'kube-scheduler'),
+    kubeProxy: join(dir, 'kube-proxy'),
+    coredns: join(dir, 'coredns'),
+    pause: join(dir, 'pause'),
+    kubernetesVersion,
+    corednsVersion,
+  };
+}
+
+/**
+ * Returns kubelet, kube-scheduler, kube-proxy, CoreDNS and pause, building
+ * them first when needed. They share most packages with kube-apiserver, so
+ * after the control plane this takes minutes, not the first build's ten.
+ */
+export async function ensureNodeBinaries(
+  progress: Progress = (l) => console.error(l),
+): Promise<NodeBinaries> {
+  const expected = expectedNodeBinaries();
+  const files = [
+    expected.kubelet,
+    expected.kubeScheduler,
+    expected.kubeProxy,
+    expected.coredns,
+    expected.pause,
+  ];
+  if (files.every((p) => existsSync(p) && statSync(p).size > 0)) return expected;
+
+  const { kubernetesVersion: kube, corednsVersion: coredns } = expected;
+  progress(
+    `Building kubelet, kube-scheduler and kube-proxy ${kube}, CoreDNS ${coredns} and pause from the Go module proxy.`,
+  );
+  progress(
+    `This happens once per version (about 4 minutes on 2 cores after the control plane); the result is cached in ${expected.dir}.`,
+  );
+  const ldflags = kubernetesLdflags(kube);
+  await buildInto(
+    expected.dir,
+    `Node binaries for Kubernetes ${kube}`,
+    (staging) => [
+      { title: 'download CoreDNS modules', cwd: 'coredns', args: ['mod', 'download'] },
+      {
+        title: 'build kubelet (the longest step)',
+        cwd: 'kube',
+        args: goBuild(join(staging, 'kubelet'), './cmd/kubelet', ldflags),
+      },
+      {
+        title: 'build kube-scheduler',
+        cwd: 'kube',
+        args: goBuild(join(staging, 'kube-scheduler'), './cmd/kube-scheduler', ldflags),
+      },
+      {
+        title: 'build kube-proxy',
+        cwd: 'kube',
+        args: goBuild(join(staging, 'kube-proxy'), './cmd/kube-proxy', ldflags),
+      },
+      {
+        title: 'build CoreDNS',
+        cwd: 'coredns',
+        args: goBuild(
+          join(staging, 'coredns'),
+          '.',
+          `-s -w -X github.com/coredns/coredns/coremain.GitCommit=${coredns}`,
+        ),
+      },
+      {
+        // Static, because it runs alone in a FROM-scratch image.
+        title: 'build pause',
+        cwd: 'pause',
+        args: goBuild(join(staging, 'pause'), '.'),
+        env: { ...process.env, CGO_ENABLED: '0' },
+      },
+    ],
+    progress,
+  );
+  return expected;
+}
+
+function runGo(
+  args: string[],
+  cwd: string,
+  label: string,
+  progress: Progress,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     let packages = 0;
     const tail: string[] = [];
-    const child = spawn('go', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('go', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     // `go build -v` names each package as it compiles: count them for the heartbeat.
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {
@@ -221,4 +346,8 @@ function runGo(args: string[], cwd: string, label: string, progress: Progress): 
 if (import.meta.main) {
   const binaries = await ensureBinaries();
   console.error(`control-plane binaries ready: ${binaries.kubeApiserver}`);
+  if (process.argv.includes('--nodes')) {
+    const nodes = await ensureNodeBinaries();
+    console.error(`node binaries ready: ${nodes.kubelet}`);
+  }
 }

@@ -26,7 +26,38 @@ export interface StartControlPlaneOptions {
   progress?: (line: string) => void;
   /** Install the Roost CRDs (default true). */
   installCrds?: boolean;
+  /**
+   * Serve real kubelets (testenv/nodes/) instead of played ones: listen where
+   * pods reach the API server, authorize nodes as a cluster does, mount
+   * service-account tokens, and run every controller of a real cluster.
+   */
+  realNodes?: RealNodeServing;
 }
+
+/** What a control plane needs to know to serve real nodes. */
+export interface RealNodeServing {
+  /** Where the API server listens and what it advertises (a local, non-loopback address). */
+  address: string;
+  /** Where Service ClusterIPs come from; programmed into nftables by kube-proxy. */
+  serviceCidr: string;
+  /** The certificate the API server shows to kubelets (exec, logs). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
+  /** Static token users besides the admin: each kubelet, kube-proxy, kube-scheduler. */
+  tokens: StaticTokenUser[];
+}
+
+export interface StaticTokenUser {
+  token: string;
+  user: string;
+  groups: string[];
+}
+
+/**
+ * Played nodes never program Services, so the range only has to be valid and
+ * stay on this machine: the top of the test range (see testenv/nodes/network.ts).
+ */
+const PLAYED_SERVICE_CIDR = '198.19.255.0/24';
 
 export class ControlPlaneError extends RoostError {
   constructor(message: string) {
@@ -104,22 +135,45 @@ export async function startControlPlane(
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(join(dir, 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     writeFileSync(join(dir, 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
-    writeFileSync(join(dir, 'tokens.csv'), `${token},roost-admin,roost-admin,"system:masters"\n`);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const realNodes = options.realNodes;
+    const users: StaticTokenUser[] = [
+      { token, user: 'roost-admin', groups: ['system:masters'] },
+      ...(realNodes?.tokens ?? []),
+    ];
+    writeFileSync(
+      join(dir, 'tokens.csv'),
+      users.map((u) => `${u.token},${u.user},${u.user},"${u.groups.join(',')}"\n`).join(''),
+      { mode: 0o600 },
+    );
+    const address = realNodes?.address ?? '127.0.0.1';
+    const server = `https://${address}:${apiPort}`;
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--cert-dir=${join(dir, 'certs')}`,
       `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--authorization-mode=RBAC',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
       `--service-account-issuer=${server}`,
       `--service-account-key-file=${join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
+      `--service-cluster-ip-range=${realNodes?.serviceCidr ?? PLAYED_SERVICE_CIDR}`,
       '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
+      ...(realNodes
+        ? [
+            // As a cluster runs: kubelets confined to their own node's objects.
+            '--authorization-mode=Node,RBAC',
+            '--enable-admission-plugins=NodeRestriction',
+            `--kubelet-client-certificate=${realNodes.kubeletClientCert}`,
+            `--kubelet-client-key=${realNodes.kubeletClientKey}`,
+            // Otherwise it resolves node names through the machine's resolver.
+            '--kubelet-preferred-address-types=InternalIP',
+          ]
+        : [
+            '--authorization-mode=RBAC',
+            // Played host pods are written by tests, not admitted with a service account.
+            '--disable-admission-plugins=ServiceAccount',
+          ]),
       '--max-requests-inflight=2000',
       '--max-mutating-requests-inflight=1000',
       '--profiling=false',
@@ -168,14 +222,26 @@ export async function startControlPlane(
       await installCrds(admin!);
     }
 
-    progress('starting kube-controller-manager (garbage collector, namespace controller)');
+    progress(
+      realNodes
+        ? 'starting kube-controller-manager (every controller)'
+        : 'starting kube-controller-manager (garbage collector, namespace controller)',
+    );
     processes.push(
       startProcess({
         name: 'kube-controller-manager',
         command: binaries.kubeControllerManager,
         args: [
           `--kubeconfig=${kubeconfigPath}`,
-          '--controllers=garbage-collector-controller,namespace-controller',
+          ...(realNodes
+            ? [
+                // Deployments, ReplicaSets, EndpointSlices, service accounts
+                // and the kube-root-ca.crt ConfigMap that token volumes mount.
+                '--controllers=*',
+                `--root-ca-file=${join(dir, 'certs', 'apiserver.crt')}`,
+                `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+              ]
+            : ['--controllers=garbage-collector-controller,namespace-controller']),
           '--leader-elect=false',
           '--secure-port=0',
           '--concurrent-gc-syncs=5',

@@ -1,0 +1,88 @@
+// kubectl as a user runs it, against a given kubeconfig, for the real-node suite.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { sleep } from '../../../lib/duration.ts';
+
+const execFileAsync = promisify(execFile);
+
+export type Kubectl = (args: string[], options?: { input?: string }) => Promise<string>;
+
+export function kubectlFor(kubeconfig: string): Kubectl {
+  return async (args, options = {}) => {
+    const run = execFileAsync('kubectl', args, {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 90_000,
+    });
+    if (options.input !== undefined) {
+      run.child.stdin?.end(options.input);
+    }
+    try {
+      return (await run).stdout;
+    } catch (err) {
+      const { stderr } = err as { stderr?: string };
+      throw new Error(`kubectl ${args.join(' ')} failed: ${stderr?.trim() ?? String(err)}`, {
+        cause: err,
+      });
+    }
+  };
+}
+
+/** Polls `check` until it returns a value, or fails with the last thing it saw. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${last}` : ''}`,
+      );
+    await sleep(250);
+  }
+}
+
+export interface PodSummary {
+  name: string;
+  node: string;
+  phase: string;
+  ready: boolean;
+  ip: string;
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string; deletionTimestamp?: string };
+    spec: { nodeName?: string };
+    status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+  }[];
+}
+
+/** The pods matching `selector` that are not on their way out. */
+export async function pods(
+  kubectl: Kubectl,
+  namespace: string,
+  selector: string,
+): Promise<PodSummary[]> {
+  const list = JSON.parse(
+    await kubectl(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json']),
+  ) as PodList;
+  return list.items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({
+      name: p.metadata.name,
+      node: p.spec.nodeName ?? '',
+      phase: p.status.phase ?? '',
+      ready: p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ip: p.status.podIP ?? '',
+    }));
+}

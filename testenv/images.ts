@@ -1,0 +1,286 @@
+// `npm run images`: Roost's container images, built here with buildah from
+// the Containerfiles in deploy/images/, exactly as a user builds them, except
+// for the bases: Docker Hub cannot be reached, so the bases are made locally
+// from the project's own Node 24 and this machine's JDK and libraries:
+//
+//   localhost/roost/base:24        Node 24 at /nodejs/bin/node, its libraries,
+//                                  a nonroot user (distroless's layout)
+//   localhost/roost/build-base:24  the same plus npm, for `npm ci`
+//   localhost/roost/jdk:17         this machine's JDK at /opt/java/openjdk
+//
+// Then it tags localhost/roost:dev and localhost/roost-java:dev, loads them
+// into every node of a running `npm run cluster -- --nodes N`, prints their
+// references and sizes, and writes .roost/images-values.yaml, the Helm values
+// that point the chart at these images.
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { cacheRoot } from './binaries.ts';
+import { buildImage, exportImage, importRootfs } from './nodes/buildah.ts';
+import { formatDuration } from '../lib/duration.ts';
+import { RoostError } from '../lib/errors.ts';
+
+const REPO = join(import.meta.dirname, '..');
+
+export const ROOST_IMAGE = 'localhost/roost:dev';
+export const ROOST_JAVA_IMAGE = 'localhost/roost-java:dev';
+const BASE_IMAGE = 'localhost/roost/base:24';
+const BUILD_BASE_IMAGE = 'localhost/roost/build-base:24';
+const JDK_IMAGE = 'localhost/roost/jdk:17';
+/** distroless's nonroot user, so that the chart's securityContext fits either base. */
+const NONROOT_UID = 65532;
+
+export interface BuiltImage {
+  ref: string;
+  /** Uncompressed, as its archive holds it. */
+  bytes: number;
+  /** A docker-archive that `ctr images import` loads. */
+  archive: string;
+}
+
+export interface BuildImagesOptions {
+  progress?: (line: string) => void;
+  /** Also build the Java image (needs `npm run build:java` first). Default true. */
+  java?: boolean;
+}
+
+/** Shared libraries `binaries` load, by the paths the dynamic linker finds them at. */
+function sharedLibraries(binaries: string[]): string[] {
+  const found = new Set<string>(['/lib64/ld-linux-x86-64.so.2']);
+  for (const binary of binaries) {
+    const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
+    for (const match of out.matchAll(/=> (\/\S+)/g)) found.add(match[1]!);
+  }
+  return [...found];
+}
+
+function copyInto(rootfs: string, source: string, target = source): void {
+  mkdirSync(dirname(join(rootfs, target)), { recursive: true });
+  copyFileSync(realpathSync(source), join(rootfs, target));
+}
+
+function nodeBinary(): string {
+  return realpathSync(join(REPO, 'node_modules', '.bin', 'node'));
+}
+
+const JDK_HOME = '/usr/lib/jvm/java-17-openjdk-amd64';
+
+/** The files every local base holds: Node 24, the libraries it and the JVM need, users, CA roots. */
+function makeBaseRootfs(rootfs: string): void {
+  rmSync(rootfs, { recursive: true, force: true });
+  const node = nodeBinary();
+  copyInto(rootfs, node, '/nodejs/bin/node');
+  const jvmLibraries = existsSync(JDK_HOME)
+    ? [join(JDK_HOME, 'lib', 'server', 'libjvm.so'), join(JDK_HOME, 'lib', 'libzip.so')]
+    : [];
+  for (const library of sharedLibraries([node, ...jvmLibraries]))
+    if (!library.startsWith(JDK_HOME)) copyInto(rootfs, library);
+  mkdirSync(join(rootfs, 'etc'), { recursive: true });
+  writeFileSync(
+    join(rootfs, 'etc', 'passwd'),
+    `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NONROOT_UID}:${NONROOT_UID}:nonroot:/home/nonroot:/sbin/nologin\n`,
+  );
+  writeFileSync(join(rootfs, 'etc', 'group'), `root:x:0:\nnonroot:x:${NONROOT_UID}:\n`);
+  writeFileSync(
+    join(rootfs, 'etc', 'nsswitch.conf'),
+    'passwd: files\ngroup: files\nhosts: files dns\n',
+  );
+  const caBundle = '/etc/ssl/certs/ca-certificates.crt';
+  if (existsSync(caBundle)) copyInto(rootfs, caBundle);
+  for (const dir of ['tmp', 'root', 'home/nonroot'])
+    mkdirSync(join(rootfs, dir), { recursive: true });
+  chmodSync(join(rootfs, 'tmp'), 0o1777);
+  execFileSync('chown', [`${NONROOT_UID}:${NONROOT_UID}`, join(rootfs, 'home', 'nonroot')]);
+}
+
+/** npm from this machine, run by the base's Node 24, only in the build stage. */
+function addNpm(rootfs: string): void {
+  const npmRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim();
+  cpSync(join(npmRoot, 'npm'), join(rootfs, 'usr', 'local', 'lib', 'node_modules', 'npm'), {
+    recursive: true,
+  });
+  copyInto(rootfs, '/usr/bin/env');
+  mkdirSync(join(rootfs, 'usr', 'local', 'bin'), { recursive: true });
+  execFileSync('ln', ['-sf', '/nodejs/bin/node', join(rootfs, 'usr', 'local', 'bin', 'node')]);
+  execFileSync('ln', [
+    '-sf',
+    '../lib/node_modules/npm/bin/npm-cli.js',
+    join(rootfs, 'usr', 'local', 'bin', 'npm'),
+  ]);
+}
+
+function addJdk(rootfs: string): void {
+  if (!existsSync(join(JDK_HOME, 'jmods')))
+    throw new RoostError(
+      'ROOST_IMAGE_BUILD',
+      `Cannot build the Java image: no JDK 17 with jmods at ${JDK_HOME} (apt-get install openjdk-17-jdk-headless openjdk-17-jmods)`,
+    );
+  cpSync(JDK_HOME, join(rootfs, 'opt', 'java', 'openjdk'), {
+    recursive: true,
+    dereference: true,
+    // Debian links docs and sources elsewhere; jlink needs neither.
+    filter: (source) => existsSync(source) && !/\/(man|docs|demo|src\.zip)$/.test(source),
+  });
+}
+
+const PATH_ENV = 'PATH=/usr/local/bin:/usr/bin:/bin:/nodejs/bin';
+
+/** Builds the three local bases from a digest of what goes in, so an unchanged base is not rebuilt. */
+async function buildLocalBases(progress: (line: string) => void, java: boolean): Promise<void> {
+  const work = join(cacheRoot(), 'image-bases');
+  const stamp = join(work, 'stamp.json');
+  const want = JSON.stringify({
+    node: statSync(nodeBinary()).mtimeMs,
+    java,
+    version: 2,
+  });
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
+    progress('  local bases: unchanged (cached)');
+    return;
+  }
+  const base = join(work, 'base');
+  makeBaseRootfs(base);
+  await importRootfs(base, BASE_IMAGE, ['--env', PATH_ENV, '--user', `${NONROOT_UID}`]);
+  progress(`  ${BASE_IMAGE}`);
+  const buildBase = join(work, 'build-base');
+  makeBaseRootfs(buildBase);
+  addNpm(buildBase);
+  // The machine's CA bundle (copied into every base) is how it reaches the
+  // npm registry; Node reads it only when told to.
+  await importRootfs(buildBase, BUILD_BASE_IMAGE, [
+    '--env',
+    PATH_ENV,
+    '--env',
+    'HOME=/root',
+    '--env',
+    'NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt',
+  ]);
+  progress(`  ${BUILD_BASE_IMAGE}`);
+  if (java) {
+    const jdk = join(work, 'jdk');
+    makeBaseRootfs(jdk);
+    addJdk(jdk);
+    await importRootfs(jdk, JDK_IMAGE, ['--env', PATH_ENV]);
+    progress(`  ${JDK_IMAGE}`);
+  }
+  for (const dir of ['base', 'build-base', 'jdk'])
+    rmSync(join(work, dir), { recursive: true, force: true });
+  writeFileSync(stamp, want);
+}
+
+export async function buildImages(options: BuildImagesOptions = {}): Promise<BuiltImage[]> {
+  const progress = options.progress ?? (() => {});
+  const java = options.java ?? true;
+  const bridgeJar = join(REPO, 'runtime-java-bridge', 'bridge', 'target', 'roost-java-bridge.jar');
+  if (java && !existsSync(bridgeJar))
+    throw new RoostError(
+      'ROOST_IMAGE_BUILD',
+      `Cannot build the Java image: ${bridgeJar} is missing; run \`npm run build:java\` first`,
+    );
+  const timed = async (what: string, work: () => Promise<void>) => {
+    const started = Date.now();
+    progress(`${what} ...`);
+    await work();
+    progress(`${what} done in ${formatDuration(Date.now() - started)}`);
+  };
+  await timed('local bases', () => buildLocalBases(progress, java));
+  await timed(`build ${ROOST_IMAGE}`, () =>
+    buildImage({
+      containerfile: join(REPO, 'deploy', 'images', 'roost.Containerfile'),
+      context: REPO,
+      tag: ROOST_IMAGE,
+      buildArgs: { BUILD_IMAGE: BUILD_BASE_IMAGE, BASE_IMAGE },
+    }),
+  );
+  const refs = [ROOST_IMAGE];
+  if (java) {
+    await timed(`build ${ROOST_JAVA_IMAGE}`, () =>
+      buildImage({
+        containerfile: join(REPO, 'deploy', 'images', 'roost-java.Containerfile'),
+        context: REPO,
+        tag: ROOST_JAVA_IMAGE,
+        buildArgs: { ROOST_IMAGE, JDK_IMAGE },
+      }),
+    );
+    refs.push(ROOST_JAVA_IMAGE);
+  }
+  const archives = join(cacheRoot(), 'image-archives');
+  mkdirSync(archives, { recursive: true });
+  const built: BuiltImage[] = [];
+  await timed('export archives', async () => {
+    for (const ref of refs) {
+      const archive = join(archives, `${ref.replace(/[/:]/g, '_')}.tar`);
+      await exportImage(ref, archive);
+      built.push({ ref, bytes: statSync(archive).size, archive });
+    }
+  });
+  return built;
+}
+
+/** Helm values that make the chart run exactly these images, never pulled. */
+export function imagesValues(images: BuiltImage[]): string {
+  const split = (ref: string) => {
+    const at = ref.lastIndexOf(':');
+    return { repository: ref.slice(0, at), tag: ref.slice(at + 1), pullPolicy: 'Never' };
+  };
+  const roost = images.find((i) => i.ref === ROOST_IMAGE);
+  const javaImage = images.find((i) => i.ref === ROOST_JAVA_IMAGE);
+  return stringify({
+    ...(roost ? { image: split(roost.ref) } : {}),
+    ...(javaImage ? { javaImage: split(javaImage.ref) } : {}),
+  });
+}
+
+/** The nodes of a running `npm run cluster -- --nodes N`, as it records them. */
+interface RunningCluster {
+  nodes: { name: string; containerdSocket: string }[];
+}
+
+if (import.meta.main) {
+  const started = Date.now();
+  try {
+    const images = await buildImages({ progress: (line) => console.log(line) });
+    const stateDir = join(process.cwd(), '.roost');
+    mkdirSync(stateDir, { recursive: true });
+    const clusterFile = join(stateDir, 'cluster.json');
+    if (existsSync(clusterFile)) {
+      const cluster = JSON.parse(readFileSync(clusterFile, 'utf8')) as RunningCluster;
+      for (const node of cluster.nodes)
+        for (const image of images)
+          execFileSync('ctr', [
+            '--address',
+            node.containerdSocket,
+            '--namespace',
+            'k8s.io',
+            'images',
+            'import',
+            '--all-platforms',
+            image.archive,
+          ]);
+      console.log(`loaded into ${cluster.nodes.map((n) => n.name).join(', ')}`);
+    } else console.log('no running `npm run cluster -- --nodes N` to load them into');
+    writeFileSync(join(stateDir, 'images-values.yaml'), imagesValues(images));
+    console.log(`\n${'IMAGE'.padEnd(32)}SIZE`);
+    for (const image of images)
+      console.log(`${image.ref.padEnd(32)}${(image.bytes / 1024 / 1024).toFixed(0)} MiB`);
+    console.log(
+      `\nimages ready in ${formatDuration(Date.now() - started)}; Helm values in .roost/images-values.yaml`,
+    );
+  } catch (err) {
+    if (!(err instanceof RoostError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
