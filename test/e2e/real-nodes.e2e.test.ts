@@ -3,6 +3,7 @@
 // Deployment, reached through a Service from the host and from another pod
 // by DNS name, with logs, exec, self-healing and drain; and a stopped cluster
 // leaves nothing behind.
+import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
 import { buildImages, ROOST_IMAGE } from '../../testenv/images.ts';
@@ -79,6 +80,20 @@ spec:
       command: ["/nodejs/bin/node", "-e", "setInterval(() => {}, 1 << 30)"]
 `;
 
+/** One GET on a connection of its own. */
+function getOnce(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 5000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(body));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out`)));
+    request.on('error', reject);
+  });
+}
+
 /** What a probe pod's fetch of `url` answers, run with kubectl exec. */
 function fetchFromPod(kubectl: Kubectl, url: string): Promise<string> {
   return kubectl([
@@ -149,11 +164,12 @@ describe('a two-node cluster of real kubelets', () => {
       ])
     ).trim();
     expect(clusterIp).toMatch(/^198\.18\.1(2[89]|3\d|4[0-3])\./);
+    // A new connection each time, since kube-proxy balances connections, not requests.
     const seen = new Set<string>();
-    for (let i = 0; i < 40 && seen.size < 2; i++) {
-      const response = await fetch(`http://${clusterIp}/`, { signal: AbortSignal.timeout(5000) });
-      seen.add(((await response.json()) as { pod: string }).pod);
-    }
+    await eventually('answers from both pods', async () => {
+      seen.add((JSON.parse(await getOnce(`http://${clusterIp}/`)) as { pod: string }).pod);
+      return seen.size === 2 ? seen : undefined;
+    });
     expect(seen).toEqual(new Set(ready.map((p) => p.name)));
   });
 
@@ -165,6 +181,63 @@ describe('a two-node cluster of real kubelets', () => {
       const body = await eventually(`an answer from ${url}`, () => fetchFromPod(kubectl, url));
       expect(JSON.parse(body)).toMatchObject({ pod: expect.stringMatching(/^hello-/) });
     }
+  });
+
+  test('a pod reaches the API server through the kubernetes Service with its service-account token', async () => {
+    const answer = await kubectl([
+      'exec',
+      '-n',
+      NAMESPACE,
+      'probe',
+      '--',
+      '/nodejs/bin/node',
+      '-e',
+      `
+      const { readFileSync } = require('node:fs');
+      const https = require('node:https');
+      const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
+      https.get('https://kubernetes.default.svc/api/v1/namespaces/${NAMESPACE}/pods', {
+        ca: readFileSync(dir + '/ca.crt'),
+        headers: { authorization: 'Bearer ' + readFileSync(dir + '/token', 'utf8') },
+      }, (res) => { process.stdout.write(String(res.statusCode)); res.resume(); })
+        .on('error', (e) => { console.error(String(e)); process.exit(1); });
+      `,
+    ]);
+    // Authenticated and verified over TLS; the default account may not list pods.
+    expect(answer).toBe('403');
+  });
+
+  test('the roost image runs the roost command as non-root, with no package manager, compiler or test code', async () => {
+    const exec = (script: string) =>
+      kubectl(['exec', '-n', NAMESPACE, 'probe', '--', '/nodejs/bin/node', '-e', script]);
+    expect(await exec('process.stdout.write(String(process.getuid()))')).toBe('65532');
+    const help = await kubectl([
+      'exec',
+      '-n',
+      NAMESPACE,
+      'probe',
+      '--',
+      '/nodejs/bin/node',
+      '/opt/roost/cli/roost.ts',
+      '--help',
+    ]);
+    for (const command of ['controller', 'gateway', 'sidecar', 'deploy', 'invoke'])
+      expect(help).toContain(command);
+    const found = JSON.parse(
+      await exec(`
+        const { existsSync, readdirSync } = require('node:fs');
+        const files = ['opt', 'nodejs', 'usr', 'bin', 'sbin', 'etc', 'root', 'home']
+          .filter((dir) => existsSync('/' + dir))
+          .flatMap((dir) => readdirSync('/' + dir, { recursive: true }).map((f) => dir + '/' + f));
+        const hits = (re) => files.filter((f) => re.test(f)).slice(0, 5);
+        process.stdout.write(JSON.stringify({
+          tests: hits(/^opt\\/roost\\/(?!node_modules\\/).*\\.test\\.ts$/),
+          packageManagers: hits(/(^|\\/)(npm|npm-cli\\.js|yarn|apt|apt-get|dpkg)$/),
+          compilers: hits(/(^|\\/)(gcc|cc|g\\+\\+|go|javac)$/),
+        }));
+      `),
+    ) as Record<string, string[]>;
+    expect(found).toEqual({ tests: [], packageManagers: [], compilers: [] });
   });
 
   test('kubectl logs shows what the container printed', async () => {
