@@ -33,7 +33,7 @@ console.error('bench:cluster: images, cold then cached');
 const coldCache = mkdtempSync(join(tmpdir(), 'roost-bench-cache-'));
 const savedCache = process.env.ROOST_CACHE_DIR;
 process.env.ROOST_CACHE_DIR = coldCache;
-const [, coldBuild] = await timed(() => buildImages({ java: true }));
+const [, coldBuild] = await timed(() => buildImages({ java: true, progress }));
 if (savedCache === undefined) delete process.env.ROOST_CACHE_DIR;
 else process.env.ROOST_CACHE_DIR = savedCache;
 await execFileAsync('buildah', [
