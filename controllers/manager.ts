@@ -3,6 +3,7 @@
 // term gets fresh informers and queues: a process that lost the Lease and
 // wins it back starts from a clean cache rather than from whatever it saw
 // before, and nothing from the old term can act in the new one.
+import type { OwnerReference } from '../kube/api/meta.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Component, ComponentContext } from '../kube/component.ts';
 import { EventRecorder } from '../kube/events.ts';
@@ -26,6 +27,8 @@ export interface ManagerOptions {
     durationMs?: number;
     renewDeadlineMs?: number;
     retryPeriodMs?: number;
+    /** Owns the Lease, so it goes when Roost is uninstalled (see LeaderElectionOptions.owner). */
+    owner?: OwnerReference;
   };
 }
 
@@ -76,6 +79,7 @@ export async function runManager(options: ManagerOptions, signal: AbortSignal): 
     leaseDurationMs: options.lease.durationMs ?? 10_000,
     renewDeadlineMs: options.lease.renewDeadlineMs ?? 7_000,
     retryPeriodMs: options.lease.retryPeriodMs ?? 2_000,
+    owner: options.lease.owner,
     log: options.log,
     onStartedLeading: (term) => runComponents(options, term),
   });

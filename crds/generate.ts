@@ -1,9 +1,12 @@
-// Writes crds/*.yaml from definitions.ts: `npm run generate:crds`.
+// Writes crds/*.yaml from definitions.ts, and the same files into the Helm
+// chart's crds/ (Helm installs CRDs only from there): `npm run generate:crds`.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderCrdFiles } from './render.ts';
+import { CRD_DIRECTORIES, renderCrdFiles } from './render.ts';
 
 for (const [file, text] of renderCrdFiles()) {
-  writeFileSync(join(import.meta.dirname, file), text);
-  console.log(`wrote crds/${file}`);
+  for (const dir of CRD_DIRECTORIES) {
+    writeFileSync(join(import.meta.dirname, '..', dir, file), text);
+    console.log(`wrote ${dir}/${file}`);
+  }
 }

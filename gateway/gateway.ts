@@ -34,6 +34,12 @@ export interface GatewayConfig {
   asyncRetryDelayMs?: number;
   /** URL the autoscaler reaches this gateway at (default http://host:port). */
   advertiseUrl?: string;
+  /**
+   * On stop, how long to keep serving while /readyz says 503, so that load
+   * balancers and Services stop sending here before the port closes (default
+   * 0; a gateway behind a Kubernetes Service wants a few seconds).
+   */
+  drainDelayMs?: number;
 }
 
 export interface RunningGateway {
@@ -59,13 +65,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const asyncInvoker = new AsyncInvoker({ log, retryDelayMs: config.asyncRetryDelayMs });
   await table.start();
 
+  let draining = false;
   const serveOther = (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return reply(res, 200, 'text/plain', 'ok\n');
     if (path === '/readyz')
-      return table.synced
-        ? reply(res, 200, 'text/plain', 'ok\n')
-        : reply(res, 503, 'text/plain', 'informers not synced\n');
+      return draining
+        ? reply(res, 503, 'text/plain', 'draining\n')
+        : table.synced
+          ? reply(res, 200, 'text/plain', 'ok\n')
+          : reply(res, 503, 'text/plain', 'informers not synced\n');
     if (path === '/metrics') {
       void metrics.registry
         .metrics()
@@ -125,6 +134,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     url,
     port,
     async stop() {
+      draining = true;
+      if (config.drainDelayMs) {
+        log.info({ drainDelayMs: config.drainDelayMs }, 'draining: not ready, still serving');
+        await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+      }
       clearInterval(ticker);
       await registration.stop();
       asyncInvoker.stop();

@@ -72,7 +72,16 @@ const CONTENT_TYPES: Record<PatchType, string> = {
 interface Transport {
   server: URL;
   options: RequestOptions;
+  /** When the credential headers were last taken from the kubeconfig. */
+  credentialsAt: number;
 }
+
+/**
+ * Bound service-account tokens expire (an hour in the chart) and the kubelet
+ * rewrites the file before they do; like client-go, re-take credentials on
+ * this interval so that a long-running component never sends a stale token.
+ */
+const CREDENTIALS_REFRESH_MS = 30_000;
 
 export interface KubeClientOptions {
   /** Default "roost"; names the writer in managedFields. */
@@ -337,6 +346,8 @@ export class KubeClient {
     options: { watch?: boolean; signal?: AbortSignal } = {},
   ): Promise<IncomingMessage> {
     const transport = await this.#connect();
+    if (Date.now() - transport.credentialsAt > CREDENTIALS_REFRESH_MS)
+      await this.#refreshCredentials(transport);
     const payload =
       body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const url = new URL(transport.server.pathname.replace(/\/$/, '') + path, transport.server);
@@ -402,9 +413,18 @@ export class KubeClient {
         this.#agent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
         this.#watchAgent = new HttpAgent({ keepAlive: false });
       }
-      return { server, options: { headers: options.headers } };
+      return { server, options: { headers: options.headers }, credentialsAt: Date.now() };
     })();
     return this.#transport;
+  }
+
+  async #refreshCredentials(transport: Transport): Promise<void> {
+    transport.credentialsAt = Date.now();
+    const options: RequestOptions = { headers: {} };
+    await this.config.applyToHTTPSOptions(
+      options as Parameters<KubeConfig['applyToHTTPSOptions']>[0],
+    );
+    transport.options.headers = options.headers;
   }
 }
 

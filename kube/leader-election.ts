@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Lease } from './api/core.ts';
+import type { OwnerReference } from './api/meta.ts';
 import { Leases } from './api/resources.ts';
 import type { KubeClient } from './client.ts';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
@@ -28,6 +29,12 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   /** How often to try (default 2 s). */
   retryPeriodMs?: number;
+  /**
+   * Set as the Lease's owner when this elector creates it: in a cluster, the
+   * controller's ServiceAccount, so that uninstalling Roost removes the Lease
+   * with it (the garbage collector follows the reference).
+   */
+  owner?: OwnerReference;
   /**
    * Called on becoming leader. `signal` aborts the moment leadership is lost
    * or the elector stops; everything started here must stop with it.
@@ -161,7 +168,11 @@ export class LeaderElector {
       }
       try {
         const created = await client.create(Leases, {
-          metadata: { namespace, name },
+          metadata: {
+            namespace,
+            name,
+            ...(this.#options.owner ? { ownerReferences: [this.#options.owner] } : {}),
+          },
           spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 },
         });
         this.#observe(created, now);

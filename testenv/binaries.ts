@@ -47,8 +47,11 @@ function requiredVersion(goMod: string, module: string): string {
   return match[1];
 }
 
-/** A digest of every Go source file, so that editing a wrapper main rebuilds. */
-function sourceDigest(): string {
+/**
+ * A digest of the Go sources under `modules` (folders of testenv/go/), so
+ * that editing a wrapper main rebuilds what it goes into, and nothing else.
+ */
+function sourceDigest(modules: string[]): string {
   const hash = createHash('sha256');
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
@@ -60,7 +63,7 @@ function sourceDigest(): string {
         hash.update(relative(GO_ROOT, path)).update(readFileSync(path));
     }
   };
-  walk(GO_ROOT);
+  for (const module of modules) walk(join(GO_ROOT, module));
   return hash.digest('hex').slice(0, 12);
 }
 
@@ -90,7 +93,7 @@ export function expectedBinaries(): ControlPlaneBinaries & { dir: string } {
   const dir = join(
     cacheRoot(),
     'testenv',
-    `kubernetes-${kubernetesVersion}-etcd-${etcdVersion}-${sourceDigest()}`,
+    `kubernetes-${kubernetesVersion}-etcd-${etcdVersion}-${sourceDigest(['kube', 'etcd', 'parentdeath'])}`,
   );
   return { dir, ...binariesIn(dir, kubernetesVersion, etcdVersion) };
 }
@@ -217,7 +220,7 @@ export function expectedNodeBinaries(): NodeBinaries & { dir: string } {
   const dir = join(
     cacheRoot(),
     'testenv',
-    `nodes-kubernetes-${kubernetesVersion}-coredns-${corednsVersion}-${sourceDigest()}`,
+    `nodes-kubernetes-${kubernetesVersion}-coredns-${corednsVersion}-${sourceDigest(['kube', 'coredns', 'pause', 'parentdeath'])}`,
   );
   return {
     dir,
@@ -341,6 +344,33 @@ function runGo(
         );
     });
   });
+}
+
+/** Helm 3, for installing Roost's chart in the real-node suite and docs. */
+export async function ensureHelm(progress: Progress = (l) => console.error(l)): Promise<string> {
+  const version = requiredVersion('helm/go.mod', 'helm.sh/helm/v3');
+  const dir = join(cacheRoot(), 'testenv', `helm-${version}-${sourceDigest(['helm'])}`);
+  const helm = join(dir, 'helm');
+  if (existsSync(helm) && statSync(helm).size > 0) return helm;
+  progress(`Building Helm ${version} from the Go module proxy (once; 2 to 4 minutes on 2 cores).`);
+  await buildInto(
+    dir,
+    `Helm ${version}`,
+    (staging) => [
+      { title: 'download Helm modules', cwd: 'helm', args: ['mod', 'download'] },
+      {
+        title: 'build helm',
+        cwd: 'helm',
+        args: goBuild(
+          join(staging, 'helm'),
+          'helm.sh/helm/v3/cmd/helm',
+          `-s -w -X helm.sh/helm/v3/internal/version.version=${version}`,
+        ),
+      },
+    ],
+    progress,
+  );
+  return helm;
 }
 
 if (import.meta.main) {

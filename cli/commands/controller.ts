@@ -11,6 +11,7 @@ import { createLogger } from '../../lib/log.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
 import { durationOption } from '../options.ts';
+import { serviceAccountOwner } from '../../kube/service-account.ts';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -85,6 +86,9 @@ export function controllerCommand(): Command {
             durationMs: flags.leaseDuration,
             renewDeadlineMs: flags.renewDeadline,
             retryPeriodMs: flags.retryPeriod,
+            // In a pod: owned by the controller's ServiceAccount, so that
+            // `helm uninstall` takes the Lease with it.
+            owner: serviceAccountOwner(),
           },
         },
         stop.signal,

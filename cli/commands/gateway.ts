@@ -17,6 +17,7 @@ interface GatewayOptions {
   activationWait: number;
   asyncRetryDelay: number;
   advertiseUrl?: string;
+  drainDelay: number;
 }
 
 export function gatewayCommand(): Command {
@@ -65,6 +66,12 @@ export function gatewayCommand(): Command {
       1000,
     )
     .option(
+      '--drain-delay <duration>',
+      'on SIGTERM, keep serving this long with /readyz at 503 before closing, so Services stop sending first',
+      durationOption,
+      0,
+    )
+    .option(
       '--advertise-url <url>',
       'URL the autoscaler reaches this gateway at (default: http://<host>:<port>)',
     )
@@ -89,6 +96,7 @@ export function gatewayCommand(): Command {
         activationWaitMs: options.activationWait,
         asyncRetryDelayMs: options.asyncRetryDelay,
         advertiseUrl: options.advertiseUrl,
+        drainDelayMs: options.drainDelay,
       });
       console.log(`roost gateway ready on ${gateway.url}`);
       const stop = () => gateway.stop();

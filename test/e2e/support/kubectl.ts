@@ -86,3 +86,24 @@ export async function pods(
       ip: p.status.podIP ?? '',
     }));
 }
+
+/** Helm 3 as `npm run helm` builds it, against the given kubeconfig. */
+export async function helmFor(kubeconfig: string): Promise<Kubectl> {
+  const { ensureHelm } = await import('../../../testenv/binaries.ts');
+  const helm = await ensureHelm();
+  return async (args) => {
+    try {
+      const { stdout } = await execFileAsync(helm, args, {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 300_000,
+      });
+      return stdout;
+    } catch (err) {
+      const { stderr } = err as { stderr?: string };
+      throw new Error(`helm ${args.join(' ')} failed: ${stderr?.trim() ?? String(err)}`, {
+        cause: err,
+      });
+    }
+  };
+}

@@ -1,0 +1,274 @@
+// Roost installed as a user installs it: `helm install` of deploy/chart/roost
+// with the images `npm run images` builds, on two real nodes, in a namespace
+// that enforces the Pod Security "restricted" level. Then functions deployed
+// with kubectl and invoked through the gateway's Service, and the rights of
+// each component checked from the outside.
+import { get } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
+import { buildImages, imagesValues } from '../../testenv/images.ts';
+import { eventually, helmFor, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
+
+const SYSTEM = 'roost-system';
+const CHART = join(import.meta.dirname, '..', '..', 'deploy', 'chart', 'roost');
+const APPS = 'e2e-apps';
+
+/** One GET on a connection of its own, answered with status and body. */
+function getOnce(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 30_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+const functions = `
+apiVersion: v1
+kind: Namespace
+metadata: { name: ${APPS} }
+---
+apiVersion: roost.dev/v1alpha1
+kind: SandboxDeployment
+metadata: { name: hello, namespace: ${APPS} }
+spec:
+  replicas: 2
+  template:
+    spec:
+      function:
+        runtime: nodejs
+        handler: index.handler
+        memoryMiB: 64
+        code:
+          inline:
+            files:
+              index.mjs: |
+                export const handler = async (event, context) => ({
+                  message: 'Hello, ' + (event.queryStringParameters?.name ?? 'world') + '!',
+                  requestId: context.awsRequestId,
+                });
+---
+apiVersion: roost.dev/v1alpha1
+kind: SandboxDeployment
+metadata: { name: snoop, namespace: ${APPS} }
+spec:
+  replicas: 1
+  template:
+    spec:
+      function:
+        runtime: nodejs
+        handler: index.handler
+        memoryMiB: 64
+        code:
+          inline:
+            files:
+              index.mjs: |
+                import { readFileSync } from 'node:fs';
+                // A function that tries to take its sidecar's credentials.
+                export const handler = async () => {
+                  const tried = {};
+                  for (const file of ['/var/run/secrets/kubernetes.io/serviceaccount/token', '/var/run/roost/invoke/token']) {
+                    try { readFileSync(file); tried[file] = 'read'; } catch (err) { tried[file] = err.code ?? String(err); }
+                  }
+                  return tried;
+                };
+`;
+
+describe('helm install of Roost on two real nodes', () => {
+  let cluster: RealCluster;
+  let kubectl: Kubectl;
+  let helm: Kubectl;
+  let gatewayUrl: string;
+
+  beforeAll(async () => {
+    const progress = (line: string) => console.error(`[e2e] ${line}`);
+    const images = await buildImages({ java: false, progress });
+    cluster = await startRealCluster({ nodes: 2, progress });
+    for (const image of images) await cluster.importImage(image.archive);
+    kubectl = kubectlFor(cluster.kubeconfigPath);
+    helm = await helmFor(cluster.kubeconfigPath);
+    const values = join(cluster.dir, 'images-values.yaml');
+    writeFileSync(values, imagesValues(images));
+    const pools = join(cluster.dir, 'pools-values.yaml');
+    writeFileSync(
+      pools,
+      `pools:\n  - { name: nodejs, runtimes: [nodejs], replicas: 2, memory: 768Mi, cpu: 500m, maxSandboxes: 32, allowedNamespaces: [${APPS}] }\n`,
+    );
+    // As a platform team would: the namespace enforces "restricted" before anything lands.
+    await kubectl(['create', 'namespace', SYSTEM]);
+    await kubectl(['label', 'namespace', SYSTEM, 'pod-security.kubernetes.io/enforce=restricted']);
+    await helm([
+      'install',
+      'roost',
+      CHART,
+      '-n',
+      SYSTEM,
+      '-f',
+      values,
+      '-f',
+      pools,
+      '--wait',
+      '--timeout=180s',
+    ]);
+    const ip = (
+      await kubectl([
+        'get',
+        'service',
+        'roost-gateway',
+        '-n',
+        SYSTEM,
+        '-o',
+        'jsonpath={.spec.clusterIP}',
+      ])
+    ).trim();
+    gatewayUrl = `http://${ip}`;
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test('every component runs in the restricted namespace: 2 controllers, 2 gateways, 2 ready host pods', async () => {
+    const running = await eventually('all Roost pods ready', async () => {
+      const list = await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost');
+      return list.length === 6 && list.every((p) => p.ready) ? list : undefined;
+    });
+    expect(running).toHaveLength(6);
+    const hosts = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+    expect(new Set(hosts.map((p) => p.node))).toEqual(new Set(['node-1', 'node-2']));
+  });
+
+  test('a Node function deployed with kubectl answers through the gateway Service', async () => {
+    await kubectl(['apply', '-f', '-'], { input: functions });
+    await kubectl([
+      'wait',
+      '--for=condition=Available',
+      `sandboxdeployment/hello`,
+      '-n',
+      APPS,
+      '--timeout=90s',
+    ]);
+    const answer = await eventually('an answer from hello', async () => {
+      const response = await getOnce(`${gatewayUrl}/fn/${APPS}/hello?name=Roost`);
+      return response.status === 200 ? response : undefined;
+    });
+    expect(JSON.parse(answer.body)).toMatchObject({ message: 'Hello, Roost!' });
+  });
+
+  test("a function cannot read its sidecar's service-account token or the invoke token", async () => {
+    await kubectl([
+      'wait',
+      '--for=condition=Available',
+      'sandboxdeployment/snoop',
+      '-n',
+      APPS,
+      '--timeout=90s',
+    ]);
+    const response = await eventually('an answer from snoop', async () => {
+      const r = await getOnce(`${gatewayUrl}/fn/${APPS}/snoop`);
+      return r.status === 200 ? r : undefined;
+    });
+    const tried = JSON.parse(response.body) as Record<string, string>;
+    expect(Object.values(tried)).toHaveLength(2);
+    for (const outcome of Object.values(tried)) expect(outcome).not.toBe('read');
+  });
+
+  test('a token bound to one host pod cannot change a Sandbox bound to another, nor read Secrets', async () => {
+    const sandboxes = JSON.parse(
+      await kubectl([
+        'get',
+        'sandboxes',
+        '-n',
+        APPS,
+        '-l',
+        'roost.dev/deployment=hello',
+        '-o',
+        'json',
+      ]),
+    ) as { items: { metadata: { name: string }; spec: { podName?: string } }[] };
+    const [first] = sandboxes.items;
+    const hosts = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+    const other = hosts.find((h) => h.name !== first!.spec.podName)!;
+    const uid = (
+      await kubectl(['get', 'pod', other.name, '-n', SYSTEM, '-o', 'jsonpath={.metadata.uid}'])
+    ).trim();
+    // The token a sidecar in `other` holds: bound to that pod.
+    const token = (
+      await kubectl([
+        'create',
+        'token',
+        'roost-host',
+        '-n',
+        SYSTEM,
+        '--bound-object-kind=Pod',
+        `--bound-object-name=${other.name}`,
+        `--bound-object-uid=${uid}`,
+      ])
+    ).trim();
+    const asSidecar = (args: string[]) => kubectl([`--token=${token}`, ...args]);
+    await expect(
+      asSidecar(['annotate', 'sandbox', first!.metadata.name, '-n', APPS, 'roost.dev/probe=1']),
+    ).rejects.toThrow(new RegExp(`host pod ${other.name} may only change Sandboxes bound to it`));
+    await expect(asSidecar(['get', 'secrets', '-n', SYSTEM])).rejects.toThrow(/forbidden/i);
+    // A token not bound to any pod is refused outright.
+    const unbound = (await kubectl(['create', 'token', 'roost-host', '-n', SYSTEM])).trim();
+    await expect(
+      kubectl([
+        `--token=${unbound}`,
+        'annotate',
+        'sandbox',
+        first!.metadata.name,
+        '-n',
+        APPS,
+        'roost.dev/probe=1',
+      ]),
+    ).rejects.toThrow(/must be bound to its pod/);
+  });
+
+  test("helm uninstall leaves only the CRDs and the user's functions", async () => {
+    await helm(['uninstall', 'roost', '-n', SYSTEM, '--wait', '--timeout=120s']);
+    const left = await eventually('Roost pods gone', async () => {
+      const list = await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost');
+      return list.length === 0 ? list : undefined;
+    });
+    expect(left).toEqual([]);
+    // Everything in the namespace, labelled or not: what the components made at run time too.
+    const everything = await eventually('nothing of Roost in its namespace', async () => {
+      const names = (
+        await kubectl([
+          'get',
+          'all,serviceaccounts,roles,rolebindings,secrets,leases,poddisruptionbudgets,configmaps',
+          '-n',
+          SYSTEM,
+          '-o',
+          'name',
+        ])
+      )
+        .split('\n')
+        .filter(Boolean)
+        // What Kubernetes itself puts in every namespace.
+        .filter((n) => !['serviceaccount/default', 'configmap/kube-root-ca.crt'].includes(n));
+      return names.length === 0 ? names : (console.error(names), undefined);
+    });
+    expect(everything).toEqual([]);
+    const clusterWide = await kubectl([
+      'get',
+      'clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings',
+      '-l',
+      'app.kubernetes.io/instance=roost',
+      '-o',
+      'name',
+    ]);
+    expect(clusterWide.trim()).toBe('');
+    const crds = await kubectl(['get', 'crds', '-o', 'name']);
+    expect(crds).toContain('sandboxdeployments.roost.dev');
+    const deployments = await kubectl(['get', 'sandboxdeployments', '-n', APPS, '-o', 'name']);
+    expect(deployments).toContain('hello');
+  });
+});
