@@ -10,11 +10,18 @@
 //               http://127.0.0.1:8080
 //   token:      --token-file, ROOST_INVOKE_TOKEN, .roost/dev.json `token`,
 //               the Secret roost-system/roost-invoke-token (key `token`)
+//
+// With neither --gateway, ROOST_GATEWAY nor .roost/dev.json, and outside a
+// pod, the CLI is looking at an installed cluster through a kubeconfig: it
+// reaches the gateway and the sidecars by port-forwards through the API
+// server (cli/port-forward.ts), as kubectl does.
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { Secrets } from '../kube/api/resources.ts';
+import type { Pod } from '../kube/api/core.ts';
+import { Pods, Secrets } from '../kube/api/resources.ts';
+import { PodPortForwards } from './port-forward.ts';
 import { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { INVOKE_TOKEN_KEY, INVOKE_TOKEN_SECRET } from '../kube/well-known.ts';
@@ -158,6 +165,29 @@ export async function tokenFromSecret(client: KubeClient): Promise<string> {
   );
 }
 
+/** A sidecar to dial: its host pod and the address it publishes (pod IP and port). */
+export interface SidecarEndpoint {
+  namespace: string;
+  pod: string;
+  address: string;
+}
+
+/** Maps a sidecar to the host:port the CLI dials for it. */
+export type SidecarRoute = (target: SidecarEndpoint) => Promise<string>;
+
+/** A ready pod of the installed gateway in roost-system, if there is one. */
+async function readyGatewayPod(client: KubeClient): Promise<Pod | undefined> {
+  const pods = await client.list(Pods, {
+    namespace: SYSTEM_NAMESPACE,
+    labelSelector: 'app.kubernetes.io/name=roost,app.kubernetes.io/component=gateway',
+  });
+  return pods.items.find(
+    (pod) =>
+      !pod.metadata.deletionTimestamp &&
+      pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
+}
+
 /** The flags every cluster verb takes (see options.ts). */
 export interface GlobalFlags {
   namespace?: string;
@@ -176,6 +206,7 @@ export class CliContext {
   #dev: Partial<DevState> | undefined | null = null;
   #config: KubeConfig | undefined;
   #client: KubeClient | undefined;
+  #forwards: PodPortForwards | undefined;
 
   constructor(flags: GlobalFlags, where = currentSurroundings()) {
     this.flags = flags;
@@ -214,6 +245,45 @@ export class CliContext {
     return resolveGatewayUrl(this.flags.gateway, this.where, this.dev);
   }
 
+  /** Whether Roost's pods are reached through the API server rather than dialled. */
+  get #throughApiServer(): boolean {
+    return (
+      !this.flags.gateway &&
+      !this.where.env.ROOST_GATEWAY &&
+      !this.dev &&
+      !this.where.env.KUBERNETES_SERVICE_HOST
+    );
+  }
+
+  get #portForwards(): PodPortForwards {
+    this.#forwards ??= new PodPortForwards(this.kubeConfig);
+    return this.#forwards;
+  }
+
+  /**
+   * Where to send a function's requests: the gateway URL as resolved, or, for
+   * an installed cluster seen through a kubeconfig, a port-forward to a ready
+   * gateway pod (the default URL when there is none).
+   */
+  async gatewayBase(): Promise<string> {
+    if (!this.#throughApiServer) return this.gatewayUrl;
+    const gateway = await readyGatewayPod(this.client).catch(() => undefined);
+    if (!gateway) return this.gatewayUrl;
+    const port =
+      gateway.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'http')
+        ?.containerPort ?? 8080;
+    return `http://${await this.#portForwards.address(gateway.metadata.namespace!, gateway.metadata.name!, port)}`;
+  }
+
+  /** How to dial a host pod's sidecar: its address as published, or a port-forward to it. */
+  sidecarRoute(): SidecarRoute | undefined {
+    if (!this.#throughApiServer) return undefined;
+    return (target) => {
+      const port = Number(target.address.slice(target.address.lastIndexOf(':') + 1));
+      return this.#portForwards.address(target.namespace, target.pod, port);
+    };
+  }
+
   /** The gateway URL of a function. */
   functionUrl(name: string, namespace = this.namespace): string {
     return `${this.gatewayUrl}/fn/${namespace}/${name}`;
@@ -226,6 +296,7 @@ export class CliContext {
   }
 
   close(): void {
+    this.#forwards?.close();
     this.#client?.close();
   }
 }

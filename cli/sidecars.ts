@@ -13,12 +13,14 @@ import { DEPLOYMENT_LABEL, HOST_LABEL, HostAnnotations } from '../kube/well-know
 import { SandboxHostConnection } from '../sidecar/client.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { CliError, ExitCode, notFoundError } from './errors.ts';
+import { SYSTEM_NAMESPACE, type SidecarRoute } from './context.ts';
 
 export interface SidecarTarget {
-  /** host:port of its gRPC server. */
+  /** host:port the CLI dials for its gRPC server (a port-forward through the API server, in a cluster). */
   address: string;
-  /** The host pod, for messages. */
+  /** The host pod and its namespace. */
   pod: string;
+  namespace: string;
   /** A Sandbox of the function is there now: a failure to reach it is worth saying. */
   hostsSandbox: boolean;
 }
@@ -52,30 +54,42 @@ export async function sandboxesOf(
   return list.items;
 }
 
-/** The sidecars of the function's Sandboxes, and with `allHosts` of every host pod that can be listed. */
+/**
+ * The sidecars of the function's Sandboxes, and with `allHosts` of every host
+ * pod that can be listed; with `route`, dialled the way it says.
+ */
 export async function sidecarTargets(
   client: KubeClient,
   sandboxes: Sandbox[],
-  options: { allHosts: boolean },
+  options: { allHosts: boolean; route?: SidecarRoute },
 ): Promise<SidecarTarget[]> {
+  const hosts = options.allHosts || options.route ? await listHostPods(client) : [];
+  const namespaceOf = (pod: string) =>
+    hosts.find((h) => h.metadata.name === pod)?.metadata.namespace ?? SYSTEM_NAMESPACE;
   const targets = new Map<string, SidecarTarget>();
   for (const sandbox of sandboxes) {
     const address = sandbox.status?.address;
+    const pod = sandbox.spec.podName ?? sandbox.status?.podName ?? '?';
     if (address)
-      targets.set(address, {
-        address,
-        pod: sandbox.spec.podName ?? sandbox.status?.podName ?? '?',
-        hostsSandbox: true,
-      });
+      targets.set(address, { address, pod, namespace: namespaceOf(pod), hostsSandbox: true });
   }
   if (options.allHosts) {
-    for (const pod of await listHostPods(client)) {
-      const address = sidecarAddress(pod);
+    for (const host of hosts) {
+      const address = sidecarAddress(host);
       if (address && !targets.has(address))
-        targets.set(address, { address, pod: pod.metadata.name!, hostsSandbox: false });
+        targets.set(address, {
+          address,
+          pod: host.metadata.name!,
+          namespace: host.metadata.namespace!,
+          hostsSandbox: false,
+        });
     }
   }
-  return [...targets.values()];
+  const route = options.route;
+  if (!route) return [...targets.values()];
+  return Promise.all(
+    [...targets.values()].map(async (target) => ({ ...target, address: await route(target) })),
+  );
 }
 
 /** Host pods in every namespace; none if the credentials may not list them. */

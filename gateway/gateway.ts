@@ -28,6 +28,8 @@ export interface GatewayConfig {
   namespace: string;
   /** Name of the registration Lease (default from host name and port). */
   name?: string;
+  /** In a cluster, the uid of the gateway's pod (named `name`), which then owns the Lease. */
+  podUid?: string;
   /** Longest a request waits for a function at zero (default 30 s). */
   activationWaitMs?: number;
   /** Back-off before the first retry of an asynchronous event (default 1 s). */
@@ -118,6 +120,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     client,
     namespace: config.namespace,
     name: registrationName,
+    podUid: config.podUid,
     url: config.advertiseUrl ?? url,
     log,
   });

@@ -16,6 +16,12 @@ export interface GatewayRegistrationOptions {
   /** Unique among gateways, such as the pod name. */
   name: string;
   url: string;
+  /**
+   * The gateway's own pod, in a cluster: it owns the Lease, so the Lease goes
+   * with the pod even when the pod cannot delete it itself (its rights were
+   * removed first, as `helm uninstall` does).
+   */
+  podUid?: string;
   renewIntervalMs?: number;
   log: Logger;
 }
@@ -58,6 +64,11 @@ export class GatewayRegistration {
         namespace,
         labels: { [GATEWAY_LABEL]: 'true' },
         annotations: { [GATEWAY_URL_ANNOTATION]: url },
+        ...(this.#options.podUid
+          ? {
+              ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name, uid: this.#options.podUid }],
+            }
+          : {}),
       },
       spec: { holderIdentity: name, leaseDurationSeconds: 30, renewTime },
     };

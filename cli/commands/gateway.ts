@@ -18,6 +18,7 @@ interface GatewayOptions {
   asyncRetryDelay: number;
   advertiseUrl?: string;
   drainDelay: number;
+  podUid?: string;
 }
 
 export function gatewayCommand(): Command {
@@ -65,6 +66,12 @@ export function gatewayCommand(): Command {
       durationOption,
       1000,
     )
+    .addOption(
+      new Option(
+        '--pod-uid <uid>',
+        'uid of the pod named by --name, which then owns the registration Lease',
+      ).env('POD_UID'),
+    )
     .option(
       '--drain-delay <duration>',
       'on SIGTERM, keep serving this long with /readyz at 503 before closing, so Services stop sending first',
@@ -97,6 +104,7 @@ export function gatewayCommand(): Command {
         asyncRetryDelayMs: options.asyncRetryDelay,
         advertiseUrl: options.advertiseUrl,
         drainDelayMs: options.drainDelay,
+        podUid: options.podUid,
       });
       console.log(`roost gateway ready on ${gateway.url}`);
       const stop = () => gateway.stop();

@@ -43,7 +43,11 @@ function, 4 when the gateway cannot be reached.`,
   return withClusterOptions(command, { gateway: true }).action(
     async (name: string, flags: InvokeFlags) => {
       const context = new CliContext(flags);
-      process.exitCode = await invoke(context, name, flags);
+      try {
+        process.exitCode = await invoke(context, name, flags);
+      } finally {
+        context.close();
+      }
     },
   );
 }
@@ -51,7 +55,8 @@ function, 4 when the gateway cannot be reached.`,
 async function invoke(context: CliContext, name: string, flags: InvokeFlags): Promise<number> {
   const body = readData(flags.data);
   const path = flags.path.startsWith('/') ? flags.path : `/${flags.path}`;
-  const url = new URL(context.functionUrl(name) + (path === '/' ? '' : path));
+  const gateway = await context.gatewayBase();
+  const url = new URL(`${gateway}/fn/${context.namespace}/${name}${path === '/' ? '' : path}`);
   const headers: Record<string, string> = {};
   if (body !== undefined)
     headers['content-type'] = looksLikeJson(body) ? 'application/json' : 'text/plain';
@@ -59,7 +64,7 @@ async function invoke(context: CliContext, name: string, flags: InvokeFlags): Pr
   for (const [key, value] of flags.header ?? []) headers[key.toLowerCase()] = value;
   const method = (flags.method ?? (body !== undefined ? 'POST' : 'GET')).toUpperCase();
 
-  const response = await send(url, method, headers, body, context.gatewayUrl);
+  const response = await send(url, method, headers, body, gateway);
   const requestId = response.message.headers['x-roost-request-id'];
   if (flags.include) process.stdout.write(headerBlock(response.message));
   process.stdout.write(response.body);

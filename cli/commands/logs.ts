@@ -81,7 +81,10 @@ async function logs(context: CliContext, name: string, flags: LogsFlags): Promis
   const print = printer(flags.output);
   const sources = new Map<string, Source>();
   const findTargets = async () =>
-    sidecarTargets(client, await sandboxesOf(client, namespace, name), { allHosts: true });
+    sidecarTargets(client, await sandboxesOf(client, namespace, name), {
+      allHosts: true,
+      route: context.sidecarRoute(),
+    });
 
   // The lines so far, from every sidecar, in one time order.
   const targets = await findTargets();

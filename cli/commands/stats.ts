@@ -48,7 +48,10 @@ async function stats(context: CliContext, name: string, flags: StatsFlags): Prom
   const { client, namespace } = context;
   await requireDeployment(client, namespace, name);
   const sandboxes = await sandboxesOf(client, namespace, name);
-  const targets = await sidecarTargets(client, sandboxes, { allHosts: false });
+  const targets = await sidecarTargets(client, sandboxes, {
+    allHosts: false,
+    route: context.sidecarRoute(),
+  });
   const token = targets.length > 0 ? await context.token() : '';
   const connections = connect(targets, token);
   const rows: SandboxStats[] = [];

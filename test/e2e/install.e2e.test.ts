@@ -29,6 +29,36 @@ function getOnce(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/**
+ * Requests one after another, each on a new connection (a Service balances
+ * connections), until stopped: what a light, steady client sees.
+ */
+function steadyLoad(url: string): { stop(): Promise<{ sent: number; failures: string[] }> } {
+  let running = true;
+  let sent = 0;
+  const failures: string[] = [];
+  const loop = (async () => {
+    while (running) {
+      sent++;
+      try {
+        const response = await getOnce(url);
+        if (response.status !== 200)
+          failures.push(`${response.status} ${response.body.slice(0, 200)}`);
+      } catch (err) {
+        failures.push(String(err));
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { sent, failures };
+    },
+  };
+}
+
 const functions = `
 apiVersion: v1
 kind: Namespace
@@ -229,6 +259,97 @@ describe('helm install of Roost on two real nodes', () => {
         'roost.dev/probe=1',
       ]),
     ).rejects.toThrow(/must be bound to its pod/);
+  });
+
+  test('a host pod deleted: a new one takes its place and a 2-replica function fails no request meanwhile', async () => {
+    const before = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+    const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
+    await kubectl(['delete', 'pod', before[0]!.name, '-n', SYSTEM, '--wait=true', '--timeout=60s']);
+    await eventually(
+      'a replacement host pod, ready',
+      async () => {
+        const now = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+        return now.length === 2 &&
+          now.every((p) => p.ready) &&
+          !now.some((p) => p.name === before[0]!.name)
+          ? now
+          : undefined;
+      },
+      90_000,
+    );
+    await kubectl([
+      'wait',
+      '--for=condition=Available',
+      'sandboxdeployment/hello',
+      '-n',
+      APPS,
+      '--timeout=60s',
+    ]);
+    const result = await load.stop();
+    expect(result.sent).toBeGreaterThan(20);
+    expect(result.failures).toEqual([]);
+  });
+
+  test('the leader controller deleted: the other takes over within 15 s', async () => {
+    const lease = async () =>
+      (
+        await kubectl([
+          'get',
+          'lease',
+          'roost-controller',
+          '-n',
+          SYSTEM,
+          '-o',
+          'jsonpath={.spec.holderIdentity}',
+        ])
+      ).trim();
+    const leader = await lease();
+    const controllers = await pods(kubectl, SYSTEM, 'app.kubernetes.io/component=controller');
+    expect(controllers.map((p) => p.name)).toContain(leader);
+    const deleted = Date.now();
+    await kubectl(['delete', 'pod', leader, '-n', SYSTEM, '--wait=false']);
+    const next = await eventually(
+      'a new leader',
+      async () => {
+        const holder = await lease();
+        return holder && holder !== leader ? holder : undefined;
+      },
+      30_000,
+    );
+    expect(Date.now() - deleted).toBeLessThan(15_000);
+    expect(controllers.map((p) => p.name)).toContain(next);
+  });
+
+  test('helm upgrade rolls the gateways under load with no failed request', async () => {
+    const before = await pods(kubectl, SYSTEM, 'app.kubernetes.io/component=gateway');
+    const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
+    await helm([
+      'upgrade',
+      'roost',
+      CHART,
+      '-n',
+      SYSTEM,
+      '--reuse-values',
+      '--set',
+      'gateway.podAnnotations.roost\\.dev/rolled=one',
+      '--wait',
+      '--timeout=180s',
+    ]);
+    const after = await eventually(
+      'two new gateways, ready',
+      async () => {
+        const now = await pods(kubectl, SYSTEM, 'app.kubernetes.io/component=gateway');
+        return now.length === 2 &&
+          now.every((p) => p.ready && !before.some((b) => b.name === p.name))
+          ? now
+          : undefined;
+      },
+      120_000,
+    );
+    expect(after).toHaveLength(2);
+    const result = await load.stop();
+    expect(result.sent).toBeGreaterThan(20);
+    expect(result.failures).toEqual([]);
   });
 
   test("helm uninstall leaves only the CRDs and the user's functions", async () => {

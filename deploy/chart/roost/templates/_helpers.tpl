@@ -94,6 +94,8 @@ file before it expires and the component re-reads it.
   valueFrom: { fieldRef: { fieldPath: metadata.namespace } }
 - name: POD_IP
   valueFrom: { fieldRef: { fieldPath: status.podIP } }
+- name: POD_UID
+  valueFrom: { fieldRef: { fieldPath: metadata.uid } }
 - name: ROOST_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 {{- end -}}
