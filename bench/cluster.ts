@@ -7,14 +7,15 @@
 //   - Roost's images built cold (an empty buildah store, npm ci from the
 //     registry) and cached (nothing changed), and their sizes;
 //   - the memory each node's kubelet and containerd hold at rest.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startControlPlane } from '../testenv/control-plane.ts';
 import { startRealCluster, type RealCluster } from '../testenv/nodes/cluster.ts';
-import { buildImages, ROOST_IMAGE, type BuiltImage } from '../testenv/images.ts';
+import { buildImages, imagesValues, ROOST_IMAGE, type BuiltImage } from '../testenv/images.ts';
+import { ensureHelm } from '../testenv/binaries.ts';
 import { PAUSE_IMAGE } from '../testenv/nodes/pause-image.ts';
 import { median, ms, percentile, table } from './support/stats.ts';
 
@@ -22,6 +23,7 @@ const execFileAsync = promisify(execFile);
 const TRIALS = Number(process.env.TRIALS ?? 3);
 const PODS = Number(process.env.PODS ?? 15);
 const progress = (line: string) => console.error(`  ${line}`);
+const REPO = join(import.meta.dirname, '..');
 
 async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const started = performance.now();
@@ -62,6 +64,88 @@ for (let i = 0; i < TRIALS; i++) {
   clusterStarts.push(clusterMs);
   if (i < TRIALS - 1) await cluster.stop();
   else await measurePods(cluster, images);
+}
+
+/**
+ * `helm install` of the chart with its default pool, to the first answered
+ * invocation of a function applied right after; then each component's
+ * memory at rest beside what the chart requests for it.
+ */
+async function measureInstall(
+  cluster: RealCluster,
+  built: BuiltImage[],
+  kubectl: (args: string[], input?: string) => Promise<unknown>,
+): Promise<void> {
+  console.error('bench:cluster: helm install to the first answered invocation');
+  const helm = await ensureHelm();
+  const values = join(cluster.dir, 'images-values.yaml');
+  writeFileSync(values, imagesValues(built));
+  const started = performance.now();
+  await execFileAsync(
+    helm,
+    [
+      'install',
+      'roost',
+      join(REPO, 'deploy', 'chart', 'roost'),
+      '-n',
+      'roost-system',
+      '--create-namespace',
+      '-f',
+      values,
+      '--wait',
+      '--timeout=300s',
+    ],
+    { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath } },
+  );
+  const installed = performance.now() - started;
+  await kubectl(['apply', '-f', join(REPO, 'examples', 'hello', 'deployment.yaml')]);
+  const { stdout: ip } = (await kubectl([
+    'get',
+    'service',
+    'roost-gateway',
+    '-n',
+    'roost-system',
+    '-o',
+    'jsonpath={.spec.clusterIP}',
+  ])) as { stdout: string };
+  for (;;) {
+    const answered = await fetch(`http://${ip.trim()}/fn/default/hello`, {
+      signal: AbortSignal.timeout(5000),
+    })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (answered) break;
+    if (performance.now() - started > 300_000)
+      throw new Error('no answer within 5 minutes of helm install');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const firstAnswer = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 10_000));
+  const rows = ['controller', 'gateway', 'sidecar'].map((component) => {
+    const pids = execFileSync('pgrep', ['-f', `/opt/roost/cli/roost.ts ${component}`], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    const rss = pids.map(
+      (pid) =>
+        Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) /
+        1024,
+    );
+    return [component, String(pids.length), `${median(rss).toFixed(0)} MiB`];
+  });
+  console.log(
+    '\n' +
+      table(
+        ['helm install (default values, 2 nodes)', 'time'],
+        [
+          ['to every pod ready (--wait)', ms(installed, 0)],
+          ['to the first answered invocation of examples/hello', ms(firstAnswer, 0)],
+        ],
+      ),
+  );
+  console.log('\n' + table(['component', 'pods', 'RSS at rest (median)'], rows));
 }
 
 async function measurePods(cluster: RealCluster, built: BuiltImage[]): Promise<void> {
@@ -159,6 +243,7 @@ async function measurePods(cluster: RealCluster, built: BuiltImage[]): Promise<v
         ),
     );
     console.log('\n' + table(['node', 'kubelet RSS', 'containerd RSS'], memoryRows));
+    await measureInstall(cluster, built, kubectl);
     console.log(
       `\nMachine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
     );

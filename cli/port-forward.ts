@@ -31,9 +31,18 @@ export class PodPortForwards {
   async #listen(namespace: string, pod: string, port: number): Promise<string> {
     const forward = new PortForward(this.#config);
     const server = createServer((socket) => {
+      let stream: { close(): void } | undefined;
+      // Either side may end first: the client (a finished gRPC call) or the
+      // pod's side; each end closes the other, and a write that races the
+      // close is dropped rather than thrown.
+      socket.on('error', () => stream?.close());
+      socket.on('close', () => stream?.close());
       forward.portForward(namespace, pod, [port], socket, null, socket).then(
         (ws) => {
-          if (typeof ws !== 'function') ws.on('close', () => socket.end());
+          if (typeof ws === 'function') return;
+          stream = ws;
+          if (socket.destroyed) ws.close();
+          ws.on('close', () => socket.end());
         },
         (err: unknown) => socket.destroy(err instanceof Error ? err : new Error(String(err))),
       );

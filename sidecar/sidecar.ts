@@ -25,6 +25,12 @@ export interface SidecarConfig {
   podName: string;
   podNamespace: string;
   podIP: string;
+  /**
+   * Where gRPC listens (default podIP). In a real pod, 0.0.0.0: the pod's
+   * network namespace is its own, and `kubectl port-forward` (how the CLI
+   * reaches a sidecar from outside) connects to the pod's loopback.
+   */
+  listenAddress?: string;
   /** gRPC port on podIP (7070 in a real pod; 0 picks a free one). */
   port: number;
   /** Without one: the usual places (KUBECONFIG, in-cluster). */
@@ -125,7 +131,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     sampleUsage: () => sampler.sampleNow(),
     log,
   });
-  const port = await grpc.listen(config.podIP, config.port);
+  const port = await grpc.listen(config.listenAddress ?? config.podIP, config.port);
   const manager = new SandboxManager({
     client,
     host: { podName: config.podName, podIP: config.podIP, address: `${config.podIP}:${port}` },

@@ -76,6 +76,11 @@ function nodeBinary(): string {
 }
 
 const JDK_HOME = '/usr/lib/jvm/java-17-openjdk-amd64';
+const GLIBC_EXTRAS = [
+  '/lib/x86_64-linux-gnu/librt.so.1',
+  '/lib/x86_64-linux-gnu/libdl.so.2',
+  '/lib/x86_64-linux-gnu/libpthread.so.0',
+];
 
 /** The files every local base holds: Node 24, the libraries it and the JVM need, users, CA roots. */
 function makeBaseRootfs(rootfs: string): void {
@@ -87,6 +92,9 @@ function makeBaseRootfs(rootfs: string): void {
     : [];
   for (const library of sharedLibraries([node, ...jvmLibraries]))
     if (!library.startsWith(JDK_HOME)) copyInto(rootfs, library);
+  // The rest of glibc that libraries load at run time rather than link:
+  // Netty's epoll transport (the JVM bridge's Unix socket) needs librt.
+  for (const library of GLIBC_EXTRAS) if (existsSync(library)) copyInto(rootfs, library);
   mkdirSync(join(rootfs, 'etc'), { recursive: true });
   writeFileSync(
     join(rootfs, 'etc', 'passwd'),
@@ -144,7 +152,7 @@ async function buildLocalBases(progress: (line: string) => void, java: boolean):
   const want = JSON.stringify({
     node: statSync(nodeBinary()).mtimeMs,
     java,
-    version: 2,
+    version: 3,
   });
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
     progress('  local bases: unchanged (cached)');

@@ -16,6 +16,7 @@ interface SidecarOptions {
   podName?: string;
   podNamespace?: string;
   podIp?: string;
+  listen?: string;
   port: number;
   tokenFile?: string;
   dataDir?: string;
@@ -44,6 +45,10 @@ export function sidecarCommand(): Command {
       new Option('--pod-namespace <namespace>', "this pod's namespace").env('POD_NAMESPACE'),
     )
     .addOption(new Option('--pod-ip <ip>', "this pod's IP; gRPC listens on it").env('POD_IP'))
+    .option(
+      '--listen <address>',
+      "address gRPC listens on (default: the pod IP; 0.0.0.0 in a pod of its own, so port-forwards reach it)",
+    )
     .option('--port <port>', 'gRPC port (0 picks a free one)', integerOption('--port'), 7070)
     .addOption(
       new Option(
@@ -127,6 +132,7 @@ export function sidecarCommand(): Command {
         podName: options.podName!,
         podNamespace: options.podNamespace!,
         podIP: options.podIp!,
+        listenAddress: options.listen,
         port: options.port,
         kubeconfig: options.kubeconfig,
         token,

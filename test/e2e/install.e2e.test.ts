@@ -4,7 +4,9 @@
 // with kubectl and invoked through the gateway's Service, and the rights of
 // each component checked from the outside.
 import { get } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
@@ -12,7 +14,29 @@ import { buildImages, imagesValues } from '../../testenv/images.ts';
 import { eventually, helmFor, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
 
 const SYSTEM = 'roost-system';
-const CHART = join(import.meta.dirname, '..', '..', 'deploy', 'chart', 'roost');
+const REPO = join(import.meta.dirname, '..', '..');
+const CHART = join(REPO, 'deploy', 'chart', 'roost');
+
+/** bin/roost as a user runs it: given a kubeconfig and nothing else. */
+function runRoost(
+  args: string[],
+  options: { cwd: string; kubeconfig: string },
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: options.kubeconfig };
+    delete env.ROOST_GATEWAY;
+    delete env.ROOST_INVOKE_TOKEN;
+    execFile(
+      join(REPO, 'bin', 'roost'),
+      args,
+      { cwd: options.cwd, env, timeout: 180_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`roost ${args.join(' ')} failed (${err.message}):\n${stderr}`));
+        else resolve({ stdout, stderr });
+      },
+    );
+  });
+}
 const APPS = 'e2e-apps';
 
 /** One GET on a connection of its own, answered with status and body. */
@@ -118,7 +142,7 @@ describe('helm install of Roost on two real nodes', () => {
 
   beforeAll(async () => {
     const progress = (line: string) => console.error(`[e2e] ${line}`);
-    const images = await buildImages({ java: false, progress });
+    const images = await buildImages({ progress });
     cluster = await startRealCluster({ nodes: 2, progress });
     for (const image of images) await cluster.importImage(image.archive);
     kubectl = kubectlFor(cluster.kubeconfigPath);
@@ -128,7 +152,8 @@ describe('helm install of Roost on two real nodes', () => {
     const pools = join(cluster.dir, 'pools-values.yaml');
     writeFileSync(
       pools,
-      `pools:\n  - { name: nodejs, runtimes: [nodejs], replicas: 2, memory: 768Mi, cpu: 500m, maxSandboxes: 32, allowedNamespaces: [${APPS}] }\n`,
+      // One pool offering both runtimes: the roost-java image, the JVM bridge beside the sidecar.
+      `pools:\n  - { name: mixed, runtimes: [nodejs, java], replicas: 2, memory: 1Gi, cpu: 500m, maxSandboxes: 32, allowedNamespaces: [${APPS}] }\n`,
     );
     // As a platform team would: the namespace enforces "restricted" before anything lands.
     await kubectl(['create', 'namespace', SYSTEM]);
@@ -259,6 +284,74 @@ describe('helm install of Roost on two real nodes', () => {
         'roost.dev/probe=1',
       ]),
     ).rejects.toThrow(/must be bound to its pod/);
+  });
+
+  test('the roost CLI with only a kubeconfig: deploy, invoke, logs, stats, get hosts, rollout history', async () => {
+    // A directory of the user's own: no .roost/dev.json, no gateway URL, no token file.
+    const cwd = mkdtempSync(join(tmpdir(), 'roost-cli-'));
+    const roost = (args: string[]) => runRoost(args, { cwd, kubeconfig: cluster.kubeconfigPath });
+    await roost([
+      'deploy',
+      join(REPO, 'examples', 'hello'),
+      '--name',
+      'greet',
+      '-n',
+      APPS,
+      '--memory',
+      '64',
+    ]);
+    const invoked = await roost(['invoke', 'greet', '-n', APPS, '--path', '/?name=CLI']);
+    expect(JSON.parse(invoked.stdout)).toMatchObject({ message: 'Hello, CLI!' });
+    const requestId = /request id: (\S+)/.exec(invoked.stderr)?.[1];
+    expect(requestId).toBeTruthy();
+    const logs = await eventually('the invocation in roost logs', async () => {
+      const out = await roost(['logs', 'greet', '-n', APPS, '--request-id', requestId!]);
+      if (!out.stdout.includes(requestId!))
+        throw new Error(`roost logs printed ${JSON.stringify(out.stdout)} ${JSON.stringify(out.stderr)}`);
+      return out.stdout;
+    });
+    expect(logs).toMatch(new RegExp(`${requestId}.*greeting CLI`));
+    const stats = JSON.parse(
+      (await roost(['stats', 'greet', '-n', APPS, '-o', 'json'])).stdout,
+    ) as {
+      total: { invocations: number };
+    };
+    expect(stats.total.invocations).toBeGreaterThanOrEqual(1);
+    const hosts = (await roost(['get', 'hosts'])).stdout;
+    for (const host of await pods(kubectl, SYSTEM, 'roost.dev/host=true'))
+      expect(hosts).toContain(host.name);
+    expect((await roost(['rollout', 'history', 'greet', '-n', APPS])).stdout).toMatch(/\b1\b/);
+  });
+
+  test('a Java function deployed with kubectl answers through the gateway Service', async () => {
+    await kubectl([
+      'create',
+      'configmap',
+      'java-hello-code',
+      '-n',
+      APPS,
+      `--from-file=function.jar=${join(REPO, 'examples', 'java-hello', 'target', 'java-hello.jar')}`,
+    ]);
+    await kubectl([
+      'apply',
+      '-n',
+      APPS,
+      '-f',
+      join(REPO, 'examples', 'java-hello', 'deployment.yaml'),
+    ]);
+    await kubectl([
+      'wait',
+      '--for=condition=Available',
+      'sandboxdeployment/java-hello',
+      '-n',
+      APPS,
+      '--timeout=120s',
+    ]);
+    const answer = await eventually('an answer from java-hello', async () => {
+      const response = await getOnce(`${gatewayUrl}/fn/${APPS}/java-hello?name=Ada`);
+      return response.status === 200 ? response : undefined;
+    });
+    expect(answer.body).toContain('Ada');
   });
 
   test('a host pod deleted: a new one takes its place and a 2-replica function fails no request meanwhile', async () => {

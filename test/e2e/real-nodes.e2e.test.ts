@@ -3,9 +3,12 @@
 // Deployment, reached through a Service from the host and from another pod
 // by DNS name, with logs, exec, self-healing and drain; and a stopped cluster
 // leaves nothing behind.
+import { spawn } from 'node:child_process';
 import { get } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
+import { findLeftovers } from '../../testenv/nodes/leftovers.ts';
 import { buildImages, ROOST_IMAGE } from '../../testenv/images.ts';
 import { eventually, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
 
@@ -305,5 +308,44 @@ describe('a two-node cluster of real kubelets', () => {
       await again.stop();
     }
     expect(again.leftovers().processes).toEqual([]);
+  });
+
+  test('a cluster killed outright is cleaned up by the next start: no container, mount or bridge of it remains', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, 'support', 'killable-cluster.ts')],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const dir = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /ready (\S+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) =>
+        reject(new Error(`the cluster process exited (${code}) before it was ready`)),
+      );
+    });
+    const killedLeftovers = findLeftovers([dir]);
+    expect(killedLeftovers.processes.length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    const next = await startRealCluster({ nodes: 1 });
+    try {
+      expect(findLeftovers([dir])).toMatchObject({ mounts: [], processes: [], podLogLinks: [] });
+      for (const { pid } of killedLeftovers.processes)
+        expect(() => process.kill(pid, 0), `pid ${pid} of the killed cluster`).toThrow();
+    } finally {
+      await next.stop();
+    }
+    expect(next.leftovers()).toEqual({
+      mounts: [],
+      processes: [],
+      podLogLinks: [],
+      links: [],
+      nftablesTables: [],
+    });
   });
 });

@@ -77,6 +77,7 @@ export interface RealCluster {
 /** One real-node cluster per machine: its addresses and nftables table are machine-wide. */
 const SOCKET_ROOT = '/run/roost';
 const MACHINE_LOCK = join(SOCKET_ROOT, 'real-cluster.lock');
+const RECORD = join(SOCKET_ROOT, 'real-cluster.json');
 
 export async function startRealCluster(options: StartRealClusterOptions): Promise<RealCluster> {
   const progress = options.progress ?? (() => {});
@@ -92,6 +93,8 @@ export async function startRealCluster(options: StartRealClusterOptions): Promis
   // Unix sockets must stay short (108 bytes), whatever the checkout's path.
   const socketDir = mkdtempSync(join(SOCKET_ROOT, 'sock-'));
   const ownDirs = [dir, socketDir];
+  // Should this run be killed outright, the next one finds what to remove here.
+  writeFileSync(RECORD, JSON.stringify({ dirs: ownDirs, temporary: !options.dir }));
   mkdirSync(dir, { recursive: true });
   const sysctls = snapshotSysctls();
   const processes: ManagedProcess[] = [];
@@ -112,6 +115,7 @@ export async function startRealCluster(options: StartRealClusterOptions): Promis
     restoreSysctls(sysctls);
     if (!options.dir) rmSync(dir, { recursive: true, force: true });
     rmSync(socketDir, { recursive: true, force: true });
+    rmSync(RECORD, { force: true });
     release();
   };
 
@@ -257,14 +261,34 @@ export async function startRealCluster(options: StartRealClusterOptions): Promis
   }
 }
 
+/** What the running cluster made, for the next run to remove if this one is killed. */
+interface ClusterRecord {
+  dirs: string[];
+  /** Its own temp dir, removed whole; a dir the caller chose is emptied of mounts only. */
+  temporary: boolean;
+}
+
+/**
+ * Removes what a cluster killed outright left: its containers' processes,
+ * mounts and folders (from its record), any socket folder, the bridges and
+ * kube-proxy's table. Called holding the machine lock, so none of it is live.
+ */
 async function removeStaleCluster(dir: string | undefined): Promise<void> {
   const stale = readdirSync(SOCKET_ROOT)
     .filter((name) => name.startsWith('sock-'))
     .map((name) => join(SOCKET_ROOT, name));
-  if (dir) stale.push(dir);
-  removeLeftovers(stale);
-  for (const path of stale)
-    if (path.startsWith(SOCKET_ROOT)) rmSync(path, { recursive: true, force: true });
+  let record: ClusterRecord | undefined;
+  try {
+    record = JSON.parse(readFileSync(RECORD, 'utf8')) as ClusterRecord;
+  } catch {
+    record = undefined;
+  }
+  const dirs = [...new Set([...stale, ...(record?.dirs ?? []), ...(dir ? [dir] : [])])];
+  removeLeftovers(dirs);
+  for (const path of stale) rmSync(path, { recursive: true, force: true });
+  if (record?.temporary)
+    for (const path of record.dirs) rmSync(path, { recursive: true, force: true });
+  rmSync(RECORD, { force: true });
   tearDownNetwork();
   await cleanUpKubeProxy(undefined);
 }

@@ -17,33 +17,59 @@ export interface Leftovers {
   nftablesTables: string[];
 }
 
+interface Mount {
+  /** What is mounted: for a network namespace, "net:[inode]". */
+  root: string;
+  point: string;
+}
+
+/** Mounts at or under any of `dirs`. */
+function mountsOf(dirs: string[]): Mount[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((fields) => fields.length > 4)
+    .map((fields) => ({
+      root: fields[3]!,
+      // mountinfo escapes spaces and the like as octal.
+      point: fields[4]!.replace(/\\(\d{3})/g, (_, oct: string) =>
+        String.fromCharCode(parseInt(oct, 8)),
+      ),
+    }))
+    .filter(({ point }) => dirs.some((dir) => point === dir || point.startsWith(`${dir}/`)));
+}
+
 /** Mount points at or under any of `dirs`, deepest first. */
 function mountsUnder(dirs: string[]): string[] {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((point): point is string => point !== undefined)
-    // mountinfo escapes spaces and the like as octal.
-    .map((point) =>
-      point.replace(/\\(\d{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))),
-    )
-    .filter((point) => dirs.some((dir) => point === dir || point.startsWith(`${dir}/`)));
+  const points = mountsOf(dirs).map((m) => m.point);
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
-/** Processes whose command line names any of `dirs` (containerd shims name their socket). */
+/**
+ * Processes of the cluster: those whose command line names any of `dirs`
+ * (containerd shims name their socket), and those inside a pod network
+ * namespace mounted there (the containers, which outlive a killed shim).
+ */
 function processesUsing(dirs: string[]): { pid: number; command: string }[] {
+  const podNetworks = new Set(
+    mountsOf(dirs)
+      .map((m) => m.root)
+      .filter((root) => root.startsWith('net:[')),
+  );
   const found: { pid: number; command: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     let command: string;
+    let network = '';
     try {
       command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      if (podNetworks.size > 0) network = readlinkSync(`/proc/${pid}/ns/net`);
     } catch {
       continue;
     }
-    if (dirs.some((dir) => command.includes(dir))) found.push({ pid, command });
+    if (dirs.some((dir) => command.includes(dir)) || podNetworks.has(network))
+      found.push({ pid, command });
   }
   return found;
 }
