@@ -290,16 +290,17 @@ describe('helm install of Roost on two real nodes', () => {
     // A directory of the user's own: no .roost/dev.json, no gateway URL, no token file.
     const cwd = mkdtempSync(join(tmpdir(), 'roost-cli-'));
     const roost = (args: string[]) => runRoost(args, { cwd, kubeconfig: cluster.kubeconfigPath });
-    await roost([
-      'deploy',
-      join(REPO, 'examples', 'hello'),
-      '--name',
-      'greet',
-      '-n',
-      APPS,
-      '--memory',
-      '64',
-    ]);
+    // A function of the user's own that logs, so that `roost logs` has its line to show.
+    mkdirSync(join(cwd, 'greet'));
+    writeFileSync(
+      join(cwd, 'greet', 'index.mjs'),
+      `export const handler = async (event) => {
+        const name = event.queryStringParameters?.name ?? 'world';
+        console.log('greeting ' + name);
+        return { message: 'Hello, ' + name + '!' };
+      };\n`,
+    );
+    await roost(['deploy', join(cwd, 'greet'), '--name', 'greet', '-n', APPS, '--memory', '64']);
     const invoked = await roost(['invoke', 'greet', '-n', APPS, '--path', '/?name=CLI']);
     expect(JSON.parse(invoked.stdout)).toMatchObject({ message: 'Hello, CLI!' });
     const requestId = /request id: (\S+)/.exec(invoked.stderr)?.[1];
@@ -307,7 +308,9 @@ describe('helm install of Roost on two real nodes', () => {
     const logs = await eventually('the invocation in roost logs', async () => {
       const out = await roost(['logs', 'greet', '-n', APPS, '--request-id', requestId!]);
       if (!out.stdout.includes(requestId!))
-        throw new Error(`roost logs printed ${JSON.stringify(out.stdout)} ${JSON.stringify(out.stderr)}`);
+        throw new Error(
+          `roost logs printed ${JSON.stringify(out.stdout)} ${JSON.stringify(out.stderr)}`,
+        );
       return out.stdout;
     });
     expect(logs).toMatch(new RegExp(`${requestId}.*greeting CLI`));
