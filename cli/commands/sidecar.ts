@@ -47,7 +47,7 @@ export function sidecarCommand(): Command {
     .addOption(new Option('--pod-ip <ip>', "this pod's IP; gRPC listens on it").env('POD_IP'))
     .option(
       '--listen <address>',
-      "address gRPC listens on (default: the pod IP; 0.0.0.0 in a pod of its own, so port-forwards reach it)",
+      'address gRPC listens on (default: the pod IP; 0.0.0.0 in a pod of its own, so port-forwards reach it)',
     )
     .option('--port <port>', 'gRPC port (0 picks a free one)', integerOption('--port'), 7070)
     .addOption(
