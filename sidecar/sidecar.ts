@@ -1,7 +1,7 @@
 // A host pod's sidecar, assembled: it learns its pod, publishes what the pod
 // can hold, plugs the Sandboxes bound to it, serves them over gRPC, and renews
 // its heartbeat. stop() undoes all of it in the reverse order.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from '../kube/api/core.ts';
 import { Pods } from '../kube/api/resources.ts';
@@ -17,6 +17,9 @@ import { HostRegistration } from './host-registration.ts';
 import { SharedBridge } from './java/shared-bridge.ts';
 import { LogStore } from './log-store.ts';
 import { WarmPool } from './node/process-pool.ts';
+import { Isolation, type IsolationMode } from './node/isolation.ts';
+import { RUNTIME_DIR } from './node/runtime-process.ts';
+import type { UidRange } from './node/uid-allocator.ts';
 import { UsageSampler } from './node/usage-sampler.ts';
 import { createRuntimeFactory } from './runtime-factory.ts';
 import { SandboxManager } from './sandbox-manager.ts';
@@ -46,6 +49,13 @@ export interface SidecarConfig {
   keepUnusedCodeMs?: number;
   capacity: CapacityOverrides;
   leaseRenewMs?: number;
+  /** A user id per Node.js function process: "auto" (when the sidecar can) or "off" (default auto). */
+  functionUids?: IsolationMode;
+  /** A cgroup per Node.js function process: "auto" (where one can be made) or "off" (default auto). */
+  cgroups?: IsolationMode;
+  functionUidRange?: UidRange;
+  /** Machine-wide claims of function user ids (default /run/roost/uids). */
+  uidClaimsDir?: string;
 }
 
 export interface RunningSidecar {
@@ -87,6 +97,23 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   javaBridge?.catch(() => undefined);
   const capacity = await discoverCapacity(pod, config.capacity);
   mkdirSync(config.dataDir, { recursive: true });
+  // The shared code cache and the logs are the sidecar's alone: a function
+  // reads its own private copy of its code, never the cache.
+  for (const own of ['code', 'logs']) {
+    mkdirSync(join(config.dataDir, own), { recursive: true });
+    chmodSync(join(config.dataDir, own), 0o700);
+  }
+  const isolation = Isolation.setUp({
+    uids: config.functionUids ?? 'auto',
+    cgroups: config.cgroups ?? 'auto',
+    uidRange: config.functionUidRange,
+    uidClaimsDir: config.uidClaimsDir,
+    dataDir: config.dataDir,
+    slotsDir: join(config.dataDir, 'slots'),
+    runtimeDir: RUNTIME_DIR,
+    nodeBinary: process.execPath,
+    log,
+  });
 
   const events = new EventRecorder({
     client,
@@ -103,9 +130,11 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const pool = new WarmPool({
     dir: join(config.dataDir, 'slots'),
     size: config.runtimes.includes('nodejs') ? config.warmPoolSize : 0,
+    isolation,
+    overheadMiB: config.nodeOverheadMiB,
     log,
   });
-  const sampler = new UsageSampler({ log });
+  const sampler = new UsageSampler({ log, intervalMs: isolation.usageIntervalMs });
   await codeCache.warmUp();
   let bridge: SharedBridge | undefined;
   try {
@@ -149,6 +178,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     pod,
     capacity,
     runtimes: config.runtimes,
+    isolation: isolation.report,
     port,
     renewIntervalMs: config.leaseRenewMs,
     log,

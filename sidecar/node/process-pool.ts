@@ -8,6 +8,7 @@
 // would compete with the very plug that took the warm one.
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
+import type { Isolation } from './isolation.ts';
 import { RuntimeProcess } from './runtime-process.ts';
 
 export interface WarmPoolOptions {
@@ -19,6 +20,10 @@ export interface WarmPoolOptions {
   initialSizesMiB?: number[];
   /** Most memory sizes kept warm at once (default 3): the most recently used win. */
   maxSizes?: number;
+  /** User ids, cgroups and limits for each process; without it processes run as the sidecar does. */
+  isolation?: Isolation;
+  /** Memory a process may use beyond its function's memoryMiB, the cgroup's hard limit (default 64). */
+  overheadMiB?: number;
   log: Logger;
 }
 
@@ -73,10 +78,22 @@ export class WarmPool {
   }
 
   #spawn(memoryMiB: number): RuntimeProcess {
-    return new RuntimeProcess({
-      slotDir: join(this.#options.dir, `slot-${process.pid}-${++slotCounter}`),
-      memoryMiB,
-    });
+    // A user of its own from the start: a process cannot change its uid once
+    // started, so the process, and the Sandbox it is later given to, keep
+    // this one until the process is gone.
+    const confinement = this.#options.isolation?.confine(
+      (memoryMiB + (this.#options.overheadMiB ?? 64)) * 1024 * 1024,
+    );
+    try {
+      return new RuntimeProcess({
+        slotDir: join(this.#options.dir, `slot-${process.pid}-${++slotCounter}`),
+        memoryMiB,
+        confinement,
+      });
+    } catch (err) {
+      confinement?.release();
+      throw err;
+    }
   }
 
   #refill(memoryMiB: number): void {
