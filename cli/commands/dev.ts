@@ -112,7 +112,8 @@ export function devCommand(): Command {
         for (const line of example.tryLines)
           log(`  ${line.replaceAll('http://127.0.0.1:8080', gateway)}`);
       }
-      log(`  curl ${gateway}/metrics`);
+      // The gateway's own endpoints answer only holders of the invoke token.
+      log(`  curl -H "authorization: Bearer $(jq -r .token .roost/dev.json)" ${gateway}/metrics`);
       log(
         `  kubectl delete pod host-1 -n ${DEV_NAMESPACE}        # its Sandboxes move to the other host pods`,
       );
