@@ -56,6 +56,8 @@ export interface SidecarConfig {
   functionUidRange?: UidRange;
   /** Machine-wide claims of function user ids (default /run/roost/uids). */
   uidClaimsDir?: string;
+  /** Largest file a Node.js function may write, in MiB (default 512, as Lambda's /tmp). */
+  functionFileMiB?: number;
 }
 
 export interface RunningSidecar {
@@ -108,6 +110,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     cgroups: config.cgroups ?? 'auto',
     uidRange: config.functionUidRange,
     uidClaimsDir: config.uidClaimsDir,
+    fileSizeBytes: (config.functionFileMiB ?? 512) * 1024 * 1024,
     dataDir: config.dataDir,
     slotsDir: join(config.dataDir, 'slots'),
     runtimeDir: RUNTIME_DIR,

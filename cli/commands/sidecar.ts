@@ -32,6 +32,7 @@ interface SidecarOptions {
   cgroups: 'auto' | 'off';
   functionUidRange?: string;
   uidClaimsDir?: string;
+  functionFileMib: number;
 }
 
 export function sidecarCommand(): Command {
@@ -132,6 +133,12 @@ export function sidecarCommand(): Command {
       '--uid-claims-dir <dir>',
       'where sidecars on one machine claim function user ids (default /run/roost/uids)',
     )
+    .option(
+      '--function-file-mib <n>',
+      'largest file a Node.js function may write (bigger writes fail with EFBIG)',
+      integerOption('--function-file-mib', 1),
+      512,
+    )
     .action(async (options: SidecarOptions) => {
       const missing = (['podName', 'podNamespace', 'podIp'] as const).filter((k) => !options[k]);
       if (missing.length > 0) {
@@ -179,6 +186,7 @@ export function sidecarCommand(): Command {
           ? parseUidRange(options.functionUidRange)
           : undefined,
         uidClaimsDir: options.uidClaimsDir,
+        functionFileMiB: options.functionFileMib,
       });
       // Printed for whoever started us (roost dev, tests): the port actually bound.
       console.log(`roost sidecar ready on ${options.podIp}:${sidecar.port}`);
