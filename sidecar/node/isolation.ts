@@ -124,7 +124,7 @@ export class Isolation {
         });
       } else
         weaknesses.push(
-          `no cgroup for function processes (memory is sampled every 100 ms instead): ${found.unavailable}`,
+          `no cgroup for function processes (memory is sampled every 50 ms instead): ${found.unavailable}`,
         );
     }
     const prlimit = findPrlimit();
@@ -147,7 +147,7 @@ export class Isolation {
 
   /** Sampling interval for memory: fast where no cgroup stops a function at its limit. */
   get usageIntervalMs(): number {
-    return this.cgroups ? 1000 : 100;
+    return this.cgroups ? 1000 : 50;
   }
 
   /** A user, a cgroup and limits for one new function process; release() once it and its slot are gone. */
