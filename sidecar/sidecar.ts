@@ -21,6 +21,7 @@ import { Isolation, type IsolationMode } from './node/isolation.ts';
 import { RUNTIME_DIR } from './node/runtime-process.ts';
 import type { UidRange } from './node/uid-allocator.ts';
 import { UsageSampler } from './node/usage-sampler.ts';
+import { allowedNamespaces } from '../scheduler/host.ts';
 import { createRuntimeFactory } from './runtime-factory.ts';
 import { SandboxManager } from './sandbox-manager.ts';
 
@@ -174,6 +175,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     events,
     log,
     hibernateAfterMs: config.hibernateAfterMs,
+    allowedNamespaces: allowedNamespaces(pod),
   });
   grpc.attach(manager);
   const host = new HostRegistration({
