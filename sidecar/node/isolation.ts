@@ -243,19 +243,36 @@ export class ProcessConfinement {
   }
 }
 
-/** Why this process cannot start children under other user ids, or undefined if it can. */
+/**
+ * The capabilities per-function users take: start a process under another
+ * user (SETUID, SETGID), give it its slot (CHOWN), remove the slot once it is
+ * gone (DAC_OVERRIDE, FOWNER: the slot is the function's, mode 0700), and
+ * stop a process that is not the sidecar's own user (KILL). Root in a
+ * container holds them only if the pod grants them.
+ */
+const NEEDED_CAPABILITIES = {
+  CHOWN: 0n,
+  DAC_OVERRIDE: 1n,
+  FOWNER: 3n,
+  KILL: 5n,
+  SETGID: 6n,
+  SETUID: 7n,
+} as const;
+
+/** Why this process cannot run children under users of their own, or undefined if it can. */
 function cannotChangeUids(): string | undefined {
-  if (process.getuid?.() === 0) return undefined;
+  let effective: bigint;
   try {
     const status = readFileSync('/proc/self/status', 'utf8');
-    const effective = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
-    const CAP_SETGID = 6n;
-    const CAP_SETUID = 7n;
-    if ((effective >> CAP_SETGID) & 1n && (effective >> CAP_SETUID) & 1n) return undefined;
+    effective = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
   } catch {
-    // Not Linux: no capabilities to read.
+    return 'cannot read its capabilities from /proc/self/status (not Linux?)';
   }
-  return 'the sidecar is not root and lacks the SETUID and SETGID capabilities';
+  const missing = Object.entries(NEEDED_CAPABILITIES)
+    .filter(([, bit]) => ((effective >> bit) & 1n) === 0n)
+    .map(([name]) => name);
+  if (missing.length === 0) return undefined;
+  return `the sidecar ${process.getuid?.() === 0 ? 'runs as root but ' : 'is not root and '}lacks the capabilities ${missing.join(', ')}`;
 }
 
 /**
