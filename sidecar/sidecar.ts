@@ -20,6 +20,7 @@ import { WarmPool } from './node/process-pool.ts';
 import { Isolation, type IsolationMode } from './node/isolation.ts';
 import { RUNTIME_DIR } from './node/runtime-process.ts';
 import type { UidRange } from './node/uid-allocator.ts';
+import { TmpWatch } from './node/tmp-watch.ts';
 import { UsageSampler } from './node/usage-sampler.ts';
 import { allowedNamespaces } from '../scheduler/host.ts';
 import { createRuntimeFactory } from './runtime-factory.ts';
@@ -57,8 +58,8 @@ export interface SidecarConfig {
   functionUidRange?: UidRange;
   /** Machine-wide claims of function user ids (default /run/roost/uids). */
   uidClaimsDir?: string;
-  /** Largest file a Node.js function may write, in MiB (default 512, as Lambda's /tmp). */
-  functionFileMiB?: number;
+  /** Size of a Node.js function's temporary directory, in MiB (default 512, as Lambda's /tmp). */
+  functionTmpMiB?: number;
 }
 
 export interface RunningSidecar {
@@ -106,12 +107,13 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     mkdirSync(join(config.dataDir, own), { recursive: true });
     chmodSync(join(config.dataDir, own), 0o700);
   }
+  const tmpLimitBytes = (config.functionTmpMiB ?? 512) * 1024 * 1024;
   const isolation = Isolation.setUp({
     uids: config.functionUids ?? 'auto',
     cgroups: config.cgroups ?? 'auto',
     uidRange: config.functionUidRange,
     uidClaimsDir: config.uidClaimsDir,
-    fileSizeBytes: (config.functionFileMiB ?? 512) * 1024 * 1024,
+    fileSizeBytes: tmpLimitBytes,
     dataDir: config.dataDir,
     slotsDir: join(config.dataDir, 'slots'),
     runtimeDir: RUNTIME_DIR,
@@ -139,6 +141,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     log,
   });
   const sampler = new UsageSampler({ log, intervalMs: isolation.usageIntervalMs });
+  const tmpWatch = new TmpWatch({ log });
   await codeCache.warmUp();
   let bridge: SharedBridge | undefined;
   try {
@@ -167,6 +170,8 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       runtimes: config.runtimes,
       pool,
       sampler,
+      tmpWatch,
+      tmpLimitBytes,
       nodeOverheadMiB: config.nodeOverheadMiB,
       javaBridge: bridge,
       log,
@@ -207,6 +212,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       await bridge?.stop();
       await pool.close();
       sampler.close();
+      tmpWatch.close();
       await codeCache.close();
       logs.closeAll();
       await events.flush();

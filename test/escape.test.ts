@@ -95,7 +95,7 @@ beforeAll(async () => {
   host = await system.addHost({
     name: 'host',
     runtimes: ['nodejs', 'java'],
-    sidecarArgs: ['--function-file-mib=16'],
+    sidecarArgs: ['--function-tmp-mib=16'],
   });
   sidecar = system.hosts.connect(host.address);
   await deploy(
@@ -382,6 +382,34 @@ describe('other limits', () => {
     expect(limits).toMatch(/Max open files\s+1024\s+1024/);
     expect(limits).toMatch(/Max file size\s+16777216\s+16777216/);
     expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toMatch(/pids:.*roost-fn-/);
+  });
+  test('a function filling its temporary directory with many files is stopped, as TmpLimitExceeded', async () => {
+    await deploy(
+      'filler',
+      `import { writeFileSync } from 'node:fs';
+       export const handler = async (event) => {
+         ${WHOAMI}
+         for (let i = 0; i < 1000; i++) {
+           writeFileSync(new URL('../../tmp/fill-' + i, import.meta.url), Buffer.alloc(4 << 20, 1));
+           await new Promise((r) => setTimeout(r, 20));
+         }
+         return 'filled 4 GiB';
+       };`,
+      { timeoutSeconds: 60 },
+    );
+    const response = await invoke('filler');
+    expect(response.error).toBe('FUNCTION_ERROR_CRASHED');
+    const status = await waitForStatus(
+      client,
+      namespace,
+      'filler',
+      (s) => (s.restartCount ?? 0) >= 1,
+      'the restart after filling tmp',
+    );
+    expect(status.lastTermination?.reason).toBe('TmpLimitExceeded');
+    expect(status.lastTermination?.message).toMatch(
+      /its temporary directory held \d+ MiB in \d+ entries, over the limit of 16 MiB/,
+    );
   });
 });
 

@@ -32,7 +32,7 @@ interface SidecarOptions {
   cgroups: 'auto' | 'off';
   functionUidRange?: string;
   uidClaimsDir?: string;
-  functionFileMib: number;
+  functionTmpMib: number;
 }
 
 export function sidecarCommand(): Command {
@@ -134,9 +134,9 @@ export function sidecarCommand(): Command {
       'where sidecars on one machine claim function user ids (default /run/roost/uids)',
     )
     .option(
-      '--function-file-mib <n>',
-      'largest file a Node.js function may write (bigger writes fail with EFBIG)',
-      integerOption('--function-file-mib', 1),
+      '--function-tmp-mib <n>',
+      "size of a Node.js function's temporary directory: a bigger file fails to write (EFBIG), a fuller directory gets its process killed (TmpLimitExceeded)",
+      integerOption('--function-tmp-mib', 1),
       512,
     )
     .action(async (options: SidecarOptions) => {
@@ -186,7 +186,7 @@ export function sidecarCommand(): Command {
           ? parseUidRange(options.functionUidRange)
           : undefined,
         uidClaimsDir: options.uidClaimsDir,
-        functionFileMiB: options.functionFileMib,
+        functionTmpMiB: options.functionTmpMib,
       });
       // Printed for whoever started us (roost dev, tests): the port actually bound.
       console.log(`roost sidecar ready on ${options.podIp}:${sidecar.port}`);

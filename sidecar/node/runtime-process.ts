@@ -85,6 +85,8 @@ export class RuntimeProcess {
   readonly memoryMiB: number;
   /** The process's own user id, or undefined when it shares the sidecar's. */
   readonly uid: number | undefined;
+  /** Its memory limit is a cgroup's, enforced by the kernel; otherwise the sidecar samples it. */
+  readonly memoryEnforcedByKernel: boolean;
   readonly booted: Promise<void>;
   readonly exited: Promise<ProcessExitedError>;
   /** Lines the function printed, and what the process wrote outside the runtime's capture. */
@@ -104,6 +106,7 @@ export class RuntimeProcess {
     this.memoryMiB = options.memoryMiB;
     const confinement = options.confinement;
     this.uid = confinement?.uid;
+    this.memoryEnforcedByKernel = confinement?.cgroup !== undefined;
     // Both directories must exist before the process starts: the permission
     // model treats a path that does not exist yet as a single file, not a tree.
     mkdirSync(join(this.slotDir, 'tmp'), { recursive: true });
