@@ -41,7 +41,15 @@ export interface IsolationOptions {
   tasks?: number;
   /** Largest file a function may write (default 512 MiB). */
   fileSizeBytes?: number;
-  /** CPU weight of a function's cgroup, v2 scale (default 25: the sidecar's 100 outweighs four spinning functions). */
+  /**
+   * CPU weight of a function's cgroup, v2 scale (default 100, as any one
+   * process). What the group buys is that a function's threads (V8's GC and
+   * compiler threads, libuv's pool) count as one when the CPU is shared, so
+   * a spinning function takes no more than any single process. A lower
+   * weight was measured to slow every function's start and tail latency
+   * whenever anything else ran (bench:isolation: process starts 9x slower
+   * at weight 25 on a busy machine), for no gain a neighbour could see.
+   */
   cpuWeight?: number;
   log: Logger;
 }
@@ -157,7 +165,7 @@ export class Isolation {
     try {
       cgroup = this.cgroups?.create(`${CGROUP_PREFIX}${process.pid}-${uid ?? nextGroup++}`, {
         memoryBytes: memoryLimitBytes,
-        cpuWeight: this.#options.cpuWeight ?? 25,
+        cpuWeight: this.#options.cpuWeight ?? 100,
         pidsMax: this.#options.tasks ?? 128,
       });
     } catch (err) {
@@ -224,8 +232,8 @@ export class ProcessConfinement {
   }
 
   /** Moves the started process into its cgroup. */
-  attach(pid: number): void {
-    this.cgroup?.join(pid);
+  async attach(pid: number): Promise<void> {
+    await this.cgroup?.join(pid);
   }
 
   /** Set if the kernel killed it for memory: why, in words for lastTermination. */

@@ -161,27 +161,18 @@ export class RuntimeProcess {
           stream: 'stderr',
         }),
     });
-    if (confinement && this.#process.pid !== undefined) {
-      // Into its cgroup at once: the process is still loading the runtime, and
-      // no function code runs before the sidecar sends it (after boot).
-      try {
-        confinement.attach(this.#process.pid);
-      } catch (err) {
-        this.#process.kill('SIGKILL');
-        this.onLog({
-          type: 'log',
-          time: Date.now(),
-          level: 'error',
-          requestId: '',
-          message: `cannot move the function process into its cgroup: ${String(err)}`,
-          stream: 'stderr',
-        });
-      }
-    }
-    this.booted = new Promise((resolve, reject) => {
+    // Into its cgroup at once, while it is still loading the runtime: no
+    // function code runs before the sidecar sends it, after boot, and boot
+    // counts only once the move is done.
+    const pid = this.#process.pid;
+    const attached = confinement && pid !== undefined ? confinement.attach(pid) : Promise.resolve();
+    attached.catch(() => this.#process.kill('SIGKILL'));
+    const bootedMessage = new Promise<void>((resolve, reject) => {
       this.#onBooted = resolve;
       void this.#process.exited.then(() => reject(this.#exitError));
     });
+    bootedMessage.catch(() => {});
+    this.booted = Promise.all([bootedMessage, attached]).then(() => undefined);
     this.booted.catch(() => {});
     this.#process.child.on('message', (message: FromRuntime) => this.#onMessage(message));
     this.exited = this.#process.exited.then((exit) => {
