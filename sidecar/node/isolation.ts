@@ -159,8 +159,8 @@ export class Isolation {
   }
 
   /** A user, a cgroup and limits for one new function process; release() once it and its slot are gone. */
-  confine(memoryLimitBytes: number): ProcessConfinement {
-    const uid = this.users?.allocate();
+  confine(memoryLimitBytes: number, slotDir: string): ProcessConfinement {
+    const uid = this.users?.allocate(slotDir);
     let cgroup: FunctionCgroup | undefined;
     try {
       cgroup = this.cgroups?.create(`${CGROUP_PREFIX}${process.pid}-${uid ?? nextGroup++}`, {

@@ -6,6 +6,7 @@
 // replenish() once it has specialised its process: a process start costs
 // about a core for tens of milliseconds, and starting the replacement at once
 // would compete with the very plug that took the warm one.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
 import type { Isolation } from './isolation.ts';
@@ -43,6 +44,12 @@ export class WarmPool {
 
   constructor(options: WarmPoolOptions) {
     this.#options = options;
+    // Slots an earlier run of this sidecar left (a restarted container keeps
+    // its data directory): their processes died with it, and their files
+    // must not outlive it, since their user ids may serve other functions.
+    for (const entry of existsSync(options.dir) ? readdirSync(options.dir) : [])
+      if (entry.startsWith('slot-'))
+        rmSync(join(options.dir, entry), { recursive: true, force: true });
     for (const memoryMiB of options.initialSizesMiB ?? [128]) this.#refill(memoryMiB);
   }
 
@@ -81,12 +88,14 @@ export class WarmPool {
     // A user of its own from the start: a process cannot change its uid once
     // started, so the process, and the Sandbox it is later given to, keep
     // this one until the process is gone.
+    const slotDir = join(this.#options.dir, `slot-${process.pid}-${++slotCounter}`);
     const confinement = this.#options.isolation?.confine(
       (memoryMiB + (this.#options.overheadMiB ?? 64)) * 1024 * 1024,
+      slotDir,
     );
     try {
       return new RuntimeProcess({
-        slotDir: join(this.#options.dir, `slot-${process.pid}-${++slotCounter}`),
+        slotDir,
         memoryMiB,
         confinement,
       });

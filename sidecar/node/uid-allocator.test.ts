@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -43,17 +43,20 @@ describe('UidAllocator', () => {
     expect(allocator.allocate()).toBe(first);
   });
 
-  test("a dead sidecar's claim is taken over, a live one's is not", async () => {
+  test("a dead sidecar's claim is taken over once its slot is removed; a live one's is not", async () => {
     const range = { first: 3_000_000, last: 3_000_001 };
     const child = spawn('sleep', ['30']);
     const dead = spawn('true');
     await new Promise((resolve) => dead.on('exit', resolve));
-    writeFileSync(join(claimsDir, '3000000'), String(child.pid));
-    writeFileSync(join(claimsDir, '3000001'), String(dead.pid));
+    const leftSlot = join(claimsDir, 'slot-1-1');
+    mkdirSync(join(leftSlot, 'tmp'), { recursive: true });
+    writeFileSync(join(claimsDir, '3000000'), `${child.pid}\n\n`);
+    writeFileSync(join(claimsDir, '3000001'), `${dead.pid}\n${leftSlot}\n`);
     try {
       const allocator = new UidAllocator({ range, claimsDir });
       expect(allocator.allocate()).toBe(3_000_001);
       expect(() => allocator.allocate()).toThrow(UidRangeExhaustedError);
+      // Taken over only once what its function left is gone.
       expect(readdirSync(claimsDir).sort()).toEqual(['3000000', '3000001']);
     } finally {
       child.kill();

@@ -16,7 +16,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { RoostError } from '../../lib/errors.ts';
 
 export interface UidRange {
@@ -80,13 +80,18 @@ export class UidAllocator {
     this.#cursor = this.range.first + Math.floor(Math.random() * size);
   }
 
-  /** Claims an unused id; throws UidRangeExhaustedError. */
-  allocate(): number {
+  /**
+   * Claims an unused id; throws UidRangeExhaustedError. `slotDir` is where
+   * the user's files will be (a directory named slot-…): it is written into
+   * the claim, so that whoever takes the claim over after this sidecar died
+   * removes those files before the id serves anyone else.
+   */
+  allocate(slotDir?: string): number {
     const size = this.range.last - this.range.first + 1;
     for (let tried = 0; tried < size; tried++) {
       const uid = this.#cursor;
       this.#cursor = uid === this.range.last ? this.range.first : uid + 1;
-      if (this.#claim(uid)) return uid;
+      if (this.#claim(uid, slotDir)) return uid;
     }
     throw new UidRangeExhaustedError(this.range);
   }
@@ -96,22 +101,26 @@ export class UidAllocator {
     rmSync(join(this.#claimsDir, String(uid)), { force: true });
   }
 
-  #claim(uid: number): boolean {
+  #claim(uid: number, slotDir: string | undefined): boolean {
     const path = join(this.#claimsDir, String(uid));
-    if (this.#claimFresh(path)) return true;
-    if (!this.#isStale(path, uid)) return false;
+    if (this.#claimFresh(path, slotDir)) return true;
+    const stale = this.#staleSlot(path, uid);
+    if (stale === undefined) return false;
+    // What the dead sidecar's function left on disk goes first.
+    if (stale && basename(stale).startsWith('slot-'))
+      rmSync(stale, { recursive: true, force: true });
     // Removed and claimed afresh with O_EXCL. Two sidecars reclaiming the
     // same stale id in the same instant could both win; claims go stale only
     // when a sidecar died without cleaning up and the cursors start at random
     // points, so that race is left open rather than paid for with a lock.
     rmSync(path, { force: true });
-    return this.#claimFresh(path);
+    return this.#claimFresh(path, slotDir);
   }
 
-  #claimFresh(path: string): boolean {
+  #claimFresh(path: string, slotDir: string | undefined): boolean {
     try {
       const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
+      writeSync(fd, `${process.pid}\n${slotDir ?? ''}\n`);
       closeSync(fd);
       return true;
     } catch (err) {
@@ -120,17 +129,23 @@ export class UidAllocator {
     }
   }
 
-  /** A claim is stale when its sidecar is gone and no process runs under its id. */
-  #isStale(path: string, uid: number): boolean {
+  /**
+   * A claim is stale when its sidecar is gone and no process runs under its
+   * id: then the slot it names ('' if none), else undefined.
+   */
+  #staleSlot(path: string, uid: number): string | undefined {
     let owner: number;
+    let slot: string;
     try {
-      owner = Number(readFileSync(path, 'utf8'));
+      const [pid = '', dir = ''] = readFileSync(path, 'utf8').split('\n');
+      owner = Number(pid);
+      slot = dir;
     } catch {
-      return false;
+      return undefined;
     }
-    if (owner === process.pid) return false;
-    if (owner > 0 && isAlive(owner)) return false;
-    return !processesOfUser(uid);
+    if (owner === process.pid) return undefined;
+    if (owner > 0 && isAlive(owner)) return undefined;
+    return processesOfUser(uid) ? undefined : slot;
   }
 }
 
