@@ -110,8 +110,15 @@ export class Isolation {
         // them: execute without read.
         chmodSync(options.dataDir, 0o711);
         chmodSync(options.slotsDir, 0o711);
-        users = new UidAllocator({ range: options.uidRange, claimsDir: options.uidClaimsDir });
-        const unreachable = probeAsUser(users, options);
+        try {
+          users = new UidAllocator({ range: options.uidRange, claimsDir: options.uidClaimsDir });
+        } catch (err) {
+          // A read-only /run, say: without claims, ids could be shared between sidecars.
+          weaknesses.push(
+            `functions share the sidecar's user id: cannot keep user id claims: ${errorMessage(err)}`,
+          );
+        }
+        const unreachable = users && probeAsUser(users, options);
         if (unreachable) {
           weaknesses.push(`functions share the sidecar's user id: ${unreachable}`);
           users = undefined;
