@@ -250,6 +250,8 @@ describe('signalling others', () => {
            out['kill ' + name] = attempt(() => process.kill(pid, 'SIGSTOP'));
            // The undocumented binding process.kill calls: it returns 0 when the signal was sent.
            out['_kill ' + name] = attempt(() => { const r = process._kill(pid, 19); if (r === 0) return 'sent'; throw { code: 'errno ' + r }; });
+           // The binding behind both, reached the deprecated way.
+           out['binding ' + name] = attempt(() => { const r = process.binding('process_methods')._kill(pid, 19); if (r === 0) return 'sent'; throw { code: 'errno ' + r }; });
          }
          return out;
        };`,
