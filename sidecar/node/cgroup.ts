@@ -109,6 +109,11 @@ export class FunctionCgroup {
     this.#dirs = dirs;
   }
 
+  /** Its directories, one per hierarchy (v1) or one (v2). */
+  get directories(): string[] {
+    return [...new Set(this.#dirs.values())];
+  }
+
   setLimits(limits: CgroupLimits): void {
     const memory = this.#dirs.get('memory')!;
     const cpu = this.#dirs.get('cpu');
