@@ -142,6 +142,12 @@ test('the host pod says its isolation is strong, and each function runs as a use
   expect(victimUid).toBeGreaterThan(0);
   expect(victimUid).not.toBe(neighbourUid);
   expect(uidOf(host.process.pid!)).toBe(0);
+  // No capability left, no supplementary group, and no way to gain privileges back.
+  const status = readFileSync(`/proc/${victim.pid}/status`, 'utf8');
+  expect(status).toMatch(/^CapEff:\s+0+$/m);
+  expect(status).toMatch(/^CapPrm:\s+0+$/m);
+  expect(status).toMatch(/^Groups:\s*$/m);
+  expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
 });
 
 describe('reading another function', () => {

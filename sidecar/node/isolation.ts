@@ -69,6 +69,8 @@ export class Isolation {
   readonly cgroups: CgroupHierarchy | undefined;
   readonly prlimit: string | undefined;
   readonly report: IsolationReport;
+  /** setpriv(1), for the launcher that joins the cgroup as root, then becomes the function's user. */
+  readonly #setpriv = findTool('setpriv');
 
   private constructor(
     options: IsolationOptions,
@@ -201,6 +203,7 @@ export class Isolation {
       cgroup,
       memoryLimitBytes,
       prlimit: this.prlimit,
+      setpriv: this.#setpriv,
       limits,
       release: () => {
         cgroup?.killAll();
@@ -213,11 +216,30 @@ export class Isolation {
 
 let nextGroup = 0;
 
+/**
+ * The launcher's script, run by /bin/sh as the sidecar's user: it writes its
+ * own pid into each of the first N files (the group's cgroup.procs) and execs
+ * the rest of its arguments, so that the process is in its cgroup from its
+ * first page, before it changes user. A move after start charged the few MiB
+ * the runtime allocates while it boots to the sidecar's group instead (and
+ * cgroup v1's move_charge_at_immigrate is refused by this kernel).
+ */
+const JOIN_THEN_EXEC =
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+
 export class ProcessConfinement {
   /** The function's own user and group id, or undefined when it shares the sidecar's. */
   readonly uid: number | undefined;
+  /**
+   * The user id to spawn the process as: the function's own, unless the
+   * launcher joins its cgroup first and changes user itself (then undefined:
+   * it starts as the sidecar's user).
+   */
+  readonly spawnAsUid: number | undefined;
   readonly cgroup: FunctionCgroup | undefined;
   readonly memoryLimitBytes: number;
+  readonly #launcher: boolean;
+  readonly #setpriv: string | undefined;
   readonly #prlimit: string | undefined;
   readonly #limits: string[];
   readonly #release: () => void;
@@ -228,26 +250,61 @@ export class ProcessConfinement {
     cgroup: FunctionCgroup | undefined;
     memoryLimitBytes: number;
     prlimit: string | undefined;
+    setpriv: string | undefined;
     limits: string[];
     release: () => void;
   }) {
     this.uid = parts.uid;
     this.cgroup = parts.cgroup;
+    this.#setpriv = parts.setpriv;
+    // Without setpriv, a process with a user of its own is started as that
+    // user and moved into its group just after (it could not write
+    // cgroup.procs itself).
+    this.#launcher = parts.cgroup !== undefined && (parts.uid === undefined || !!parts.setpriv);
+    this.spawnAsUid = this.#launcher ? undefined : parts.uid;
     this.memoryLimitBytes = parts.memoryLimitBytes;
     this.#prlimit = parts.prlimit;
     this.#limits = parts.limits;
     this.#release = parts.release;
   }
 
-  /** The command line that starts `command` under the limits (prlimit execs it: the pid stays). */
+  /**
+   * The command line that starts `command` confined: [sh joining the cgroup]
+   * [setpriv becoming the function's user] [prlimit setting the limits]
+   * command. Each execs the next, so the pid stays the one spawned.
+   */
   wrap(command: string, args: string[]): { command: string; args: string[] } {
-    if (!this.#prlimit || this.#limits.length === 0) return { command, args };
-    return { command: this.#prlimit, args: [...this.#limits, '--', command, ...args] };
+    let line = [command, ...args];
+    if (this.#prlimit && this.#limits.length > 0)
+      line = [this.#prlimit, ...this.#limits, '--', ...line];
+    if (this.#launcher) {
+      if (this.uid !== undefined)
+        line = [
+          this.#setpriv!,
+          `--reuid=${this.uid}`,
+          `--regid=${this.uid}`,
+          '--clear-groups',
+          '--no-new-privs',
+          '--',
+          ...line,
+        ];
+      const procs = this.cgroup!.directories.map((dir) => join(dir, 'cgroup.procs'));
+      line = [
+        '/bin/sh',
+        '-c',
+        JOIN_THEN_EXEC,
+        'roost-launch',
+        String(procs.length),
+        ...procs,
+        ...line,
+      ];
+    }
+    return { command: line[0]!, args: line.slice(1) };
   }
 
-  /** Moves the started process into its cgroup. */
+  /** Moves the started process into its cgroup, unless the launcher already has. */
   async attach(pid: number): Promise<void> {
-    await this.cgroup?.join(pid);
+    if (!this.#launcher) await this.cgroup?.join(pid);
   }
 
   /** Set if the kernel killed it for memory: why, in words for lastTermination. */
@@ -339,5 +396,12 @@ function isAlive(pid: number): boolean {
 }
 
 function findPrlimit(): string | undefined {
-  return ['/usr/bin/prlimit', '/bin/prlimit', '/usr/local/bin/prlimit'].find((p) => existsSync(p));
+  return findTool('prlimit');
+}
+
+/** A util-linux tool in the usual places. */
+function findTool(name: string): string | undefined {
+  return ['/usr/bin', '/bin', '/usr/local/bin']
+    .map((d) => join(d, name))
+    .find((p) => existsSync(p));
 }
