@@ -25,6 +25,8 @@ export interface AutoscalerOptions {
   log: Logger;
   /** Default 1 s. */
   tickMs?: number;
+  /** The invoke token, sent to gateways for their concurrency reports. */
+  token?: string;
 }
 
 interface FunctionScaling {
@@ -43,7 +45,11 @@ export class Autoscaler {
   constructor(options: AutoscalerOptions) {
     this.#options = options;
     this.#deployments = options.informers.for(SandboxDeployments);
-    this.#collector = new ConcurrencyCollector({ informers: options.informers, log: options.log });
+    this.#collector = new ConcurrencyCollector({
+      informers: options.informers,
+      log: options.log,
+      token: options.token,
+    });
     this.#deployments.addHandlers({
       onAdd: (d) => void this.#maybeActivate(d),
       onUpdate: (_, d) => void this.#maybeActivate(d),
@@ -169,7 +175,7 @@ export function scalingSpec(deployment: SandboxDeployment): ScalingSpec {
   };
 }
 
-export function autoscalerComponent(): Component {
+export function autoscalerComponent(options: { token?: string } = {}): Component {
   return {
     name: 'autoscaler',
     setup(context: ComponentContext) {
@@ -178,6 +184,7 @@ export function autoscalerComponent(): Component {
         informers: context.informers,
         events: context.recorder,
         log: context.log.child({ component: 'autoscaler' }),
+        token: options.token,
       });
       return { run: () => autoscaler.run(context.signal) };
     },

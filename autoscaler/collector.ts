@@ -8,13 +8,23 @@ import { GATEWAY_LABEL, GATEWAY_URL_ANNOTATION } from '../kube/well-known.ts';
 import type { SharedInformers } from '../kube/shared-informers.ts';
 import type { Logger } from '../lib/log.ts';
 import { CONCURRENCY_PATH, type ConcurrencyReport } from '../gateway/concurrency-report.ts';
+import { bearer } from '../gateway/internal-auth.ts';
 
 export class ConcurrencyCollector {
   readonly #leases: Informer<Lease>;
   readonly #timeoutMs: number;
   readonly #log: Logger;
+  readonly #token: string | undefined;
+  #warnedRefused = false;
 
-  constructor(options: { informers: SharedInformers; log: Logger; timeoutMs?: number }) {
+  constructor(options: {
+    informers: SharedInformers;
+    log: Logger;
+    timeoutMs?: number;
+    /** The invoke token: gateways answer their internal endpoints only to its holders. */
+    token?: string;
+  }) {
+    this.#token = options.token;
     this.#leases = options.informers.for(Leases, { labelSelector: `${GATEWAY_LABEL}=true` });
     this.#timeoutMs = options.timeoutMs ?? 500;
     this.#log = options.log;
@@ -42,7 +52,18 @@ export class ConcurrencyCollector {
         try {
           const response = await fetch(url + CONCURRENCY_PATH, {
             signal: AbortSignal.timeout(this.#timeoutMs),
+            headers: this.#token ? bearer(this.#token) : {},
           });
+          if (response.status === 401) {
+            // Said once, loudly: without the token the autoscaler is blind.
+            if (!this.#warnedRefused)
+              this.#log.warn(
+                { gateway: url },
+                'a gateway refused the concurrency report: the controller needs the invoke token (ROOST_INVOKE_TOKEN or --token-file)',
+              );
+            this.#warnedRefused = true;
+            return undefined;
+          }
           return (await response.json()) as ConcurrencyReport;
         } catch (err) {
           this.#log.debug({ gateway: url, err: String(err) }, 'cannot read gateway concurrency');

@@ -37,6 +37,25 @@ export function listOption<T extends string>(allowed: readonly T[]) {
   };
 }
 
+/**
+ * --allowed-namespaces: "*" or a comma-separated list of namespace names, the
+ * value of a host pod's roost.dev/allowed-namespaces annotation.
+ */
+export function allowedNamespacesOption(value: string): string {
+  const trimmed = value.trim();
+  if (trimmed === '*') return trimmed;
+  const names = trimmed
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = names.filter((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+  if (names.length === 0 || bad.length > 0)
+    throw new InvalidArgumentError(
+      `--allowed-namespaces takes "*" or namespace names separated by commas${bad.length ? `; not a namespace name: ${bad.join(', ')}` : ''}`,
+    );
+  return names.join(',');
+}
+
 /** --env K=V, repeatable: collects [name, value] pairs in order. */
 export function keyValueOption(flag: string) {
   return (value: string, previous: [string, string][] = []): [string, string][] => {

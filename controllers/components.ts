@@ -12,6 +12,8 @@ import { replicaSetController } from './replicaset/controller.ts';
 export interface ComponentOptions {
   /** A host pod whose Lease has not been renewed for this long is lost (default 20 s). */
   hostGraceMs?: number;
+  /** The invoke token, which gateways require before they report concurrency to the autoscaler. */
+  invokeToken?: string;
 }
 
 export function defaultComponents(options: ComponentOptions = {}): Component[] {
@@ -21,6 +23,6 @@ export function defaultComponents(options: ComponentOptions = {}): Component[] {
     deploymentController(),
     endpointsController(),
     hostLifecycleController({ graceMs: options.hostGraceMs }),
-    autoscalerComponent(),
+    autoscalerComponent({ token: options.invokeToken }),
   ];
 }

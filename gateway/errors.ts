@@ -96,3 +96,10 @@ export const badFunctionResponse = (message: string) =>
       headers: { 'x-roost-function-error': 'Unhandled' },
     },
   );
+export const unauthorized = (path: string) =>
+  new GatewayError(
+    401,
+    'ROOST_UNAUTHORIZED',
+    `${path} is internal to Roost: send the invoke token as "authorization: Bearer <token>"`,
+    { headers: { 'www-authenticate': 'Bearer realm="roost"' } },
+  );

@@ -16,6 +16,7 @@ import { Invoker } from './invoker.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { GatewayRegistration } from './registration.ts';
 import { CONCURRENCY_PATH, type ConcurrencyReport } from './concurrency-report.ts';
+import { InternalAuth } from './internal-auth.ts';
 
 export interface GatewayConfig {
   host: string;
@@ -68,8 +69,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   await table.start();
 
   let draining = false;
+  const internalAuth = new InternalAuth(config.token);
   const serveOther = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const known = ['/healthz', '/readyz', '/metrics', CONCURRENCY_PATH];
+    if (!known.includes(path) && !path.startsWith('/internal/')) return false;
+    internalAuth.check(path, req);
     if (path === '/healthz') return reply(res, 200, 'text/plain', 'ok\n');
     if (path === '/readyz')
       return draining

@@ -29,7 +29,7 @@ export interface RequestContext {
   invoker: Invoker;
   asyncInvoker: AsyncInvoker;
   metrics: GatewayMetrics;
-  /** Answers paths outside /fn/ (health, metrics, stats); false if unknown. */
+  /** Answers paths outside /fn/ (health, metrics, stats); false if unknown; throws the 401 for a caller without the token. */
   serveOther: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 

@@ -20,6 +20,16 @@ export const HostAnnotations = {
   runtimes: 'roost.dev/runtimes',
   /** Port of the sidecar's gRPC server on the pod IP. */
   sidecarPort: 'roost.dev/sidecar-port',
+  /**
+   * "strong": each Node.js function runs under a user id and cgroup of its
+   * own. "weak": it does not (the sidecar is not root and lacks SETUID and
+   * SETGID, or no cgroup can be made), and only Node's permission model
+   * separates functions; a pool for mutually distrusting tenants should
+   * not take Sandboxes there.
+   */
+  isolation: 'roost.dev/isolation',
+  /** What the isolation is made of, and for "weak" why: "uids=per-function(...) cgroups=v1(memory,cpu,pids) rlimits=prlimit". */
+  isolationDetails: 'roost.dev/isolation-details',
 } as const;
 
 /**

@@ -32,6 +32,9 @@ export interface StartOptions {
    * this process is killed outright and cannot stop it.
    */
   stdinPipe?: boolean;
+  /** Run as this user and group id (the parent must be root or hold SETUID/SETGID); supplementary groups are dropped. */
+  uid?: number;
+  gid?: number;
 }
 
 export class ProcessStartError extends RoostError {
@@ -68,6 +71,8 @@ export class ManagedProcess {
       cwd: options.cwd,
       stdio,
       serialization: options.ipc ? 'advanced' : 'json',
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
     if (options.logFile) this.#log = createWriteStream(options.logFile, { flags: 'a' });
     for (const stream of [this.child.stdout, this.child.stderr]) {

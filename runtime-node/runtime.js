@@ -24,16 +24,33 @@ let handler;
 /** @type {import('./context.js').FunctionIdentity | undefined} */
 let identity;
 
-// A function may signal only itself: the sidecar and its neighbours run as the
-// same user, and the permission model does not cover process.kill.
-const ownKill = process.kill.bind(process);
-process.kill = (pid, signal) => {
-  if (pid !== process.pid && pid !== 0)
-    throw Object.assign(new Error('process.kill is limited to the function itself'), {
+// A function may signal only itself. Where the host pod gives functions a user
+// id of their own the kernel refuses the rest anyway; where it cannot, the
+// sidecar and its neighbours run as the same user, and the permission model
+// covers neither process.kill nor the undocumented process._kill it calls, so
+// both are narrowed here. Pid 0 and negative pids name process groups, which
+// the sidecar shares: refused too.
+/** @param {number} pid */
+const refuseOthers = (pid) => {
+  if (Number(pid) !== process.pid)
+    throw Object.assign(new Error('signals are limited to the function itself'), {
       code: 'ERR_ACCESS_DENIED',
     });
+};
+const ownKill = process.kill.bind(process);
+process.kill = (pid, signal) => {
+  refuseOthers(pid);
   return ownKill(pid, signal);
 };
+const internal = /** @type {{ _kill?: (pid: number, signal: number) => number }} */ (
+  /** @type {unknown} */ (process)
+);
+const rawKill = internal._kill?.bind(process);
+if (rawKill)
+  internal._kill = (pid, signal) => {
+    refuseOthers(pid);
+    return rawKill(pid, signal);
+  };
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', (/** @type {ToRuntime} */ message) => {

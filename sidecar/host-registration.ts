@@ -10,12 +10,15 @@ import type { Runtime } from '../kube/api/roost.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Capacity } from './capacity.ts';
+import type { IsolationReport } from './node/isolation.ts';
 
 export interface HostRegistrationOptions {
   client: KubeClient;
   pod: Pod;
   capacity: Capacity;
   runtimes: Runtime[];
+  /** How strongly functions are kept apart here, published for schedulers and people. */
+  isolation: IsolationReport;
   port: number;
   /** Default 10 s. */
   renewIntervalMs?: number;
@@ -38,7 +41,7 @@ export class HostRegistration {
 
   /** Publishes capacity and takes the Lease; call before setReady. */
   async register(): Promise<void> {
-    const { capacity, runtimes, port } = this.#options;
+    const { capacity, runtimes, port, isolation } = this.#options;
     await this.#options.client.patch(
       Pods,
       { namespace: this.#namespace, name: this.#name },
@@ -50,6 +53,10 @@ export class HostRegistration {
             [HostAnnotations.maxSandboxes]: String(capacity.maxSandboxes),
             [HostAnnotations.runtimes]: runtimes.join(','),
             [HostAnnotations.sidecarPort]: String(port),
+            [HostAnnotations.isolation]: isolation.level,
+            [HostAnnotations.isolationDetails]: isolation.weaknesses.length
+              ? `${isolation.details}; ${isolation.weaknesses.join('; ')}`
+              : isolation.details,
           },
         },
       },

@@ -10,6 +10,7 @@ import { JavaFunction } from './java/java-function.ts';
 import type { SharedBridge } from './java/shared-bridge.ts';
 import { NodeFunction } from './node/node-function.ts';
 import type { WarmPool } from './node/process-pool.ts';
+import type { TmpWatch } from './node/tmp-watch.ts';
 import type { UsageSampler } from './node/usage-sampler.ts';
 import type { SandboxIdentity } from './plugged-sandbox.ts';
 
@@ -17,6 +18,9 @@ export interface RuntimeFactoryOptions {
   runtimes: Runtime[];
   pool: WarmPool;
   sampler: UsageSampler;
+  tmpWatch?: TmpWatch;
+  /** Size of a Node.js function's temporary directory. */
+  tmpLimitBytes?: number;
   /** Memory a Node.js process needs beyond its function's memoryMiB (V8, the runtime itself). */
   nodeOverheadMiB: number;
   /** The pod's JVM bridge, when it offers java. */
@@ -65,6 +69,8 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
         rssLimitBytes: (memoryMiB + options.nodeOverheadMiB) * 1024 * 1024,
         pool: options.pool,
         sampler: options.sampler,
+        tmpWatch: options.tmpWatch,
+        tmpLimitBytes: options.tmpLimitBytes,
         hooks,
         log: options.log,
       });

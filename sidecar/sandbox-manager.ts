@@ -33,6 +33,13 @@ export interface SandboxManagerOptions {
   /** Idle time after which a Sandbox's process is stopped (default 5 minutes); 0 never. */
   hibernateAfterMs: number;
   workers?: number;
+  /**
+   * The namespaces this host pod takes Sandboxes from (its pod's
+   * roost.dev/allowed-namespaces, read at start). The scheduler keeps to it;
+   * the sidecar checks again, because a Sandbox can name a pod in
+   * spec.podName itself, and Java functions of one pod share a JVM.
+   */
+  allowedNamespaces?: '*' | string[];
 }
 
 interface Failed {
@@ -130,6 +137,7 @@ export class SandboxManager {
     const finalizer = this.#ensureFinalizer(sandbox);
     let codeFetched = false;
     try {
+      this.#checkNamespaceAllowed(sandbox);
       const code = await this.#options.codeCache.acquire(sandbox);
       codeFetched = true;
       const identity = identityOf(sandbox);
@@ -195,6 +203,17 @@ export class SandboxManager {
         failure,
       });
     }
+  }
+
+  #checkNamespaceAllowed(sandbox: Sandbox): void {
+    const allowed = this.#options.allowedNamespaces ?? '*';
+    const namespace = sandbox.metadata.namespace!;
+    if (allowed === '*' || allowed.includes(namespace)) return;
+    throw new PlugError(
+      'NamespaceNotAllowed',
+      `Sandbox ${cacheKey(sandbox)}: host pod ${this.#options.host.podName} takes Sandboxes of ${allowed.join(', ')} only (its roost.dev/allowed-namespaces); leave spec.podName to the scheduler`,
+      { retryable: false },
+    );
   }
 
   /** Deletion requested: report Terminating, drain, unplug, and let the deletion finish. */

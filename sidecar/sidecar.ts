@@ -1,7 +1,7 @@
 // A host pod's sidecar, assembled: it learns its pod, publishes what the pod
 // can hold, plugs the Sandboxes bound to it, serves them over gRPC, and renews
 // its heartbeat. stop() undoes all of it in the reverse order.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from '../kube/api/core.ts';
 import { Pods } from '../kube/api/resources.ts';
@@ -17,7 +17,12 @@ import { HostRegistration } from './host-registration.ts';
 import { SharedBridge } from './java/shared-bridge.ts';
 import { LogStore } from './log-store.ts';
 import { WarmPool } from './node/process-pool.ts';
+import { Isolation, type IsolationMode } from './node/isolation.ts';
+import { RUNTIME_DIR } from './node/runtime-process.ts';
+import type { UidRange } from './node/uid-allocator.ts';
+import { TmpWatch } from './node/tmp-watch.ts';
 import { UsageSampler } from './node/usage-sampler.ts';
+import { allowedNamespaces } from '../scheduler/host.ts';
 import { createRuntimeFactory } from './runtime-factory.ts';
 import { SandboxManager } from './sandbox-manager.ts';
 
@@ -52,6 +57,15 @@ export interface SidecarConfig {
   keepUnusedCodeMs?: number;
   capacity: CapacityOverrides;
   leaseRenewMs?: number;
+  /** A user id per Node.js function process: "auto" (when the sidecar can) or "off" (default auto). */
+  functionUids?: IsolationMode;
+  /** A cgroup per Node.js function process: "auto" (where one can be made) or "off" (default auto). */
+  cgroups?: IsolationMode;
+  functionUidRange?: UidRange;
+  /** Machine-wide claims of function user ids (default /run/roost/uids). */
+  uidClaimsDir?: string;
+  /** Size of a Node.js function's temporary directory, in MiB (default 512, as Lambda's /tmp). */
+  functionTmpMiB?: number;
 }
 
 export interface RunningSidecar {
@@ -93,6 +107,25 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   javaBridge?.catch(() => undefined);
   const capacity = await discoverCapacity(pod, config.capacity);
   mkdirSync(config.dataDir, { recursive: true });
+  // The shared code cache and the logs are the sidecar's alone: a function
+  // reads its own private copy of its code, never the cache.
+  for (const own of ['code', 'logs']) {
+    mkdirSync(join(config.dataDir, own), { recursive: true });
+    chmodSync(join(config.dataDir, own), 0o700);
+  }
+  const tmpLimitBytes = (config.functionTmpMiB ?? 512) * 1024 * 1024;
+  const isolation = Isolation.setUp({
+    uids: config.functionUids ?? 'auto',
+    cgroups: config.cgroups ?? 'auto',
+    uidRange: config.functionUidRange,
+    uidClaimsDir: config.uidClaimsDir,
+    fileSizeBytes: tmpLimitBytes,
+    dataDir: config.dataDir,
+    slotsDir: join(config.dataDir, 'slots'),
+    runtimeDir: RUNTIME_DIR,
+    nodeBinary: process.execPath,
+    log,
+  });
 
   const events = new EventRecorder({
     client,
@@ -109,9 +142,12 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const pool = new WarmPool({
     dir: join(config.dataDir, 'slots'),
     size: config.runtimes.includes('nodejs') ? config.warmPoolSize : 0,
+    isolation,
+    overheadMiB: config.nodeOverheadMiB,
     log,
   });
-  const sampler = new UsageSampler({ log });
+  const sampler = new UsageSampler({ log, intervalMs: isolation.usageIntervalMs });
+  const tmpWatch = new TmpWatch({ log });
   await codeCache.warmUp();
   let bridge: SharedBridge | undefined;
   try {
@@ -140,6 +176,8 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       runtimes: config.runtimes,
       pool,
       sampler,
+      tmpWatch,
+      tmpLimitBytes,
       nodeOverheadMiB: config.nodeOverheadMiB,
       javaBridge: bridge,
       log,
@@ -148,6 +186,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     events,
     log,
     hibernateAfterMs: config.hibernateAfterMs,
+    allowedNamespaces: allowedNamespaces(pod),
   });
   grpc.attach(manager);
   const host = new HostRegistration({
@@ -155,6 +194,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     pod,
     capacity,
     runtimes: config.runtimes,
+    isolation: isolation.report,
     port,
     renewIntervalMs: config.leaseRenewMs,
     log,
@@ -178,6 +218,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       await bridge?.stop();
       await pool.close();
       sampler.close();
+      tmpWatch.close();
       await codeCache.close();
       logs.closeAll();
       await events.flush();

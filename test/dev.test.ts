@@ -2,7 +2,7 @@
 // waited on for its "ready" line, then used with kubectl and curl exactly as
 // it says, stopped with SIGTERM, and checked for leftovers.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,11 +40,22 @@ const kubectl = (...args: string[]) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'roost-dev-test-'));
+  // As a project directory usually is: others may pass through it, so that
+  // function processes, each under a user id of its own, reach their slots.
+  chmodSync(dir, 0o711);
   const port = await freePort();
   dev = startProcess({
     name: 'roost dev',
     command: process.execPath,
-    args: [ROOST, 'dev', `--port=${port}`, '--hosts=2', '--host-memory=1024', '--java=off'],
+    args: [
+      ROOST,
+      'dev',
+      `--port=${port}`,
+      '--hosts=2',
+      '--host-memory=1024',
+      '--java=off',
+      '--allowed-namespaces=default,team-a',
+    ],
     cwd: dir,
     env: { ...process.env, ROOST_LOG_LEVEL: 'warn' },
     onLine: (line) => output.push(line),
@@ -114,8 +125,10 @@ test("kubectl delete pod stops that host pod's sidecar, and roost host add start
     timeoutMs: 30_000,
   });
   const added = await run(process.execPath, [ROOST, 'host', 'add', '--name=host-9'], { cwd: dir });
-  // Like the host pods roost dev started.
-  expect(added.stdout).toContain('host pod roost-system/host-9 added (1024 MiB, nodejs)');
+  // Like the host pods roost dev started, down to the namespaces it takes.
+  expect(added.stdout).toContain(
+    'host pod roost-system/host-9 added (1024 MiB, nodejs; namespaces default,team-a)',
+  );
   await eventually(
     async () => {
       const { stdout } = await kubectl(
@@ -142,6 +155,21 @@ test("kubectl delete pod stops that host pod's sidecar, and roost host add start
   });
   const added9 = state.components.find((c) => c.name === 'sidecar roost-system/host-9')!;
   expect(alive(added9.pid)).toBe(true);
+  for (const pod of ['host-1', 'host-9']) {
+    const { stdout: annotations } = await kubectl(
+      'get',
+      'pod',
+      pod,
+      '-n',
+      'roost-system',
+      '-o',
+      'jsonpath={.metadata.annotations}',
+    );
+    expect(JSON.parse(annotations), pod).toMatchObject({
+      'roost.dev/allowed-namespaces': 'default,team-a',
+      'roost.dev/isolation': 'strong',
+    });
+  }
 });
 
 test('SIGTERM stops everything and leaves no process behind', async () => {

@@ -2,15 +2,18 @@
 // loop each get restarted or killed while a neighbour on the same host pod
 // keeps answering; and a function can reach nothing but its own code.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adminClient, createNamespace, kubeconfigPath } from './support/cluster.ts';
 import { startTestHosts, type TestHosts } from './support/host-pods.ts';
 import { inlineSandbox, json, parse, waitForStatus, waitUntilReady } from './support/sandboxes.ts';
-import { Sandboxes } from '../kube/api/resources.ts';
+import { Pods, Sandboxes } from '../kube/api/resources.ts';
 import type { SandboxHostConnection } from '../sidecar/client.ts';
 import type { HostPod } from '../testenv/host-pods.ts';
 
 const client = adminClient();
+/** Grows its resident memory by 1 MiB every 5 ms, in Buffers (outside V8's heap). */
+const RSS_HOG = `const kept = []; export const handler = async () => { for (let i = 0; i < 400; i++) { kept.push(Buffer.alloc(1 << 20, 1)); await new Promise((r) => setTimeout(r, 5)); } return 'survived'; };`;
 let namespace: string;
 let hosts: TestHosts;
 let host: HostPod;
@@ -136,17 +139,21 @@ describe('a misbehaving function fails alone', () => {
     expect(failures).toEqual([]);
   });
 
-  test('a function that grows its resident memory past the limit is killed as OOMKilled', async () => {
-    // Buffers live outside V8's heap, so only the RSS watchdog can catch this one.
-    const source = `const kept = []; export const handler = async () => { for (let i = 0; i < 400; i++) { kept.push(Buffer.alloc(1 << 20, 1)); await new Promise((r) => setTimeout(r, 5)); } return 'survived'; };`;
+  test('a function that grows its resident memory past the limit is killed by the kernel at it, as OOMKilled', async () => {
+    // Buffers live outside V8's heap: only the cgroup's hard limit stops them in time.
     await client.create(
       Sandboxes,
-      inlineSandbox(namespace, 'rss-hog', host.name, source, { memoryMiB: 32, timeoutSeconds: 30 }),
+      inlineSandbox(namespace, 'rss-hog', host.name, RSS_HOG, {
+        memoryMiB: 32,
+        timeoutSeconds: 30,
+      }),
     );
     await waitUntilReady(client, namespace, 'rss-hog');
     const response = await invoke('rss-hog');
     expect(response.error).toBe('FUNCTION_ERROR_OUT_OF_MEMORY');
-    expect(response.errorMessage).toMatch(/resident memory \d+ MiB went over the limit of 96 MiB/);
+    expect(response.errorMessage).toMatch(
+      /the kernel killed it at its memory limit of 96 MiB \(peak 9\d MiB\)/,
+    );
     const status = await waitForStatus(
       client,
       namespace,
@@ -155,6 +162,42 @@ describe('a misbehaving function fails alone', () => {
       'the restart after OOM',
     );
     expect(status.lastTermination).toMatchObject({ reason: 'OOMKilled', signal: 'SIGKILL' });
+  });
+
+  test('without cgroups or user ids, the host pod says its isolation is weak and samples memory fast enough', async () => {
+    const weak = await hosts.add({
+      name: 'host-isolation-weak',
+      sidecarArgs: ['--cgroups=off', '--function-uids=off'],
+    });
+    const pod = await client.get(Pods, { namespace, name: weak.name });
+    expect(pod.metadata.annotations?.['roost.dev/isolation']).toBe('weak');
+    expect(pod.metadata.annotations?.['roost.dev/isolation-details']).toContain(
+      'per-function user ids are turned off (--function-uids off)',
+    );
+    expect(
+      readFileSync(join(hosts.dir, `${namespace}-${weak.name}`, 'sidecar.log'), 'utf8'),
+    ).toContain('WEAKER FUNCTION ISOLATION on this host pod');
+    await client.create(
+      Sandboxes,
+      inlineSandbox(namespace, 'rss-hog-weak', weak.name, RSS_HOG, {
+        memoryMiB: 32,
+        timeoutSeconds: 30,
+      }),
+    );
+    await waitUntilReady(client, namespace, 'rss-hog-weak');
+    const weakSidecar = hosts.connect(weak.address);
+    const response = await weakSidecar.invoke({
+      namespace,
+      sandbox: 'rss-hog-weak',
+      requestId: 'weak',
+      payload: json({}),
+    });
+    expect(response.error).toBe('FUNCTION_ERROR_OUT_OF_MEMORY');
+    // Sampled every 50 ms: at 1 MiB every 5 ms it is caught within a tenth of its limit.
+    const [, mib] = /resident memory (\d+) MiB went over the limit of 96 MiB/.exec(
+      response.errorMessage,
+    )!;
+    expect(Number(mib)).toBeLessThanOrEqual(96 * 1.1);
   });
 
   test('an endless loop times out, its unresponsive process is killed and restarted', async () => {
@@ -226,6 +269,7 @@ describe('a misbehaving function fails alone', () => {
 describe('a function reaches nothing but its own code', () => {
   const probe = `
     import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
     import { spawnSync } from 'node:child_process';
     import { Worker } from 'node:worker_threads';
     const attempt = (fn) => { try { fn(); return 'allowed'; } catch (err) { return err.code ?? err.message; } };

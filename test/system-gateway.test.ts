@@ -393,10 +393,17 @@ describe('CloudEvents', () => {
   });
 });
 
-test('metrics, health and readiness', async () => {
+test('metrics, health and readiness; metrics only with the invoke token', async () => {
   expect(await (await fetch(`${system.gateway.url}/healthz`)).text()).toBe('ok\n');
   expect((await fetch(`${system.gateway.url}/readyz`)).status).toBe(200);
-  const metrics = await (await fetch(`${system.gateway.url}/metrics`)).text();
+  const anonymous = await fetch(`${system.gateway.url}/metrics`);
+  expect(anonymous.status).toBe(401);
+  expect(await anonymous.text()).not.toContain('roost_gateway');
+  const metrics = await (
+    await fetch(`${system.gateway.url}/metrics`, {
+      headers: { authorization: `Bearer ${system.hosts.token}` },
+    })
+  ).text();
   expect(metrics).toMatch(
     new RegExp(
       `roost_gateway_requests_total\\{namespace="${namespace}",function="echo",code="200"\\} \\d+`,

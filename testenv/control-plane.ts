@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ensureBinaries, type ControlPlaneBinaries } from './binaries.ts';
+import { makeEtcdCertificates, type EtcdTls } from './etcd-tls.ts';
+import { request as httpsRequest } from 'node:https';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { freePort } from '../lib/ports.ts';
 import { startProcess, type ManagedProcess } from '../lib/process.ts';
@@ -71,6 +73,8 @@ export interface ControlPlane {
   readonly server: string;
   readonly binaries: ControlPlaneBinaries;
   readonly etcdUrl: string;
+  /** etcd's CA and the client certificate kube-apiserver uses; without one, etcd refuses. */
+  readonly etcdTls: EtcdTls;
   /** Process ids of etcd, kube-apiserver and kube-controller-manager (the API server's changes on restart). */
   readonly pids: Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager', number | undefined>;
   /** A client with admin rights. */
@@ -105,8 +109,9 @@ export async function startControlPlane(
       await freePort(),
       await freePort(),
     ];
-    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-    progress(`starting etcd ${binaries.etcdVersion} on ${etcdUrl}`);
+    const etcdUrl = `https://127.0.0.1:${etcdPort}`;
+    const etcdTls = await makeEtcdCertificates(join(dir, 'etcd-pki'));
+    progress(`starting etcd ${binaries.etcdVersion} on ${etcdUrl} (TLS, client certificates)`);
     processes.push(
       startProcess({
         name: 'etcd',
@@ -115,9 +120,17 @@ export async function startControlPlane(
           `--data-dir=${join(dir, 'etcd')}`,
           `--listen-client-urls=${etcdUrl}`,
           `--advertise-client-urls=${etcdUrl}`,
-          `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-          `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+          `--listen-peer-urls=https://127.0.0.1:${etcdPeerPort}`,
+          `--initial-advertise-peer-urls=https://127.0.0.1:${etcdPeerPort}`,
+          `--initial-cluster=default=https://127.0.0.1:${etcdPeerPort}`,
+          `--cert-file=${etcdTls.serverCertFile}`,
+          `--key-file=${etcdTls.serverKeyFile}`,
+          `--trusted-ca-file=${etcdTls.caFile}`,
+          '--client-cert-auth',
+          `--peer-cert-file=${etcdTls.serverCertFile}`,
+          `--peer-key-file=${etcdTls.serverKeyFile}`,
+          `--peer-trusted-ca-file=${etcdTls.caFile}`,
+          '--peer-client-cert-auth',
           '--unsafe-no-fsync',
           '--log-level=warn',
           '--quota-backend-bytes=4294967296',
@@ -126,10 +139,7 @@ export async function startControlPlane(
         logFile: join(dir, 'logs', 'etcd.log'),
       }),
     );
-    await waitUntil('etcd', processes[0]!, async () => {
-      const response = await fetch(`${etcdUrl}/health`);
-      return response.ok;
-    });
+    await waitUntil('etcd', processes[0]!, () => etcdHealthy(etcdUrl, etcdTls));
 
     const token = randomBytes(24).toString('hex');
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -149,6 +159,9 @@ export async function startControlPlane(
     const server = `https://${address}:${apiPort}`;
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
+      `--etcd-cafile=${etcdTls.caFile}`,
+      `--etcd-certfile=${etcdTls.clientCertFile}`,
+      `--etcd-keyfile=${etcdTls.clientKeyFile}`,
       `--cert-dir=${join(dir, 'certs')}`,
       `--secure-port=${apiPort}`,
       `--bind-address=${address}`,
@@ -259,6 +272,7 @@ export async function startControlPlane(
       server,
       binaries,
       etcdUrl,
+      etcdTls,
       get pids() {
         return {
           etcd: pidOf('etcd'),
@@ -321,6 +335,28 @@ async function waitUntilTrue(
     await sleep(100);
   }
   throw new ControlPlaneError(`Timed out waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
+}
+
+/** etcd's /health, asked with the client certificate it requires. */
+function etcdHealthy(url: string, tls: EtcdTls): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${url}/health`,
+      {
+        ca: readFileSync(tls.caFile),
+        cert: readFileSync(tls.clientCertFile),
+        key: readFileSync(tls.clientKeyFile),
+        timeout: 2000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('etcd /health timed out')));
+    req.end();
+  });
 }
 
 /** Polls `check` until it holds, failing early if the process exits. */

@@ -1,7 +1,8 @@
 // `roost controller`: the sandbox scheduler and the workload controllers in
 // one process, acting only while it holds the leader Lease, so that several
 // replicas can run and one takes over within seconds when the leader dies.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { Namespaces } from '../../kube/api/resources.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { isAlreadyExists } from '../../kube/errors.ts';
@@ -23,6 +24,7 @@ interface ControllerFlags {
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
+  tokenFile?: string;
 }
 
 export function controllerCommand(): Command {
@@ -63,6 +65,12 @@ export function controllerCommand(): Command {
       durationOption,
       2_000,
     )
+    .addOption(
+      new Option(
+        '--token-file <path>',
+        "file holding the invoke token, which gateways require of the autoscaler's concurrency reads (or set ROOST_INVOKE_TOKEN)",
+      ).env('ROOST_INVOKE_TOKEN_FILE'),
+    )
     .action(async (flags: ControllerFlags) => {
       // Loaded here, not at the top: the user's verbs need none of the controllers.
       const { defaultComponents } = await import('../../controllers/components.ts');
@@ -74,7 +82,12 @@ export function controllerCommand(): Command {
       const done = runManager(
         {
           client,
-          components: defaultComponents({ hostGraceMs: flags.hostGrace }),
+          components: defaultComponents({
+            hostGraceMs: flags.hostGrace,
+            invokeToken: flags.tokenFile
+              ? readFileSync(flags.tokenFile, 'utf8').trim()
+              : process.env.ROOST_INVOKE_TOKEN,
+          }),
           log,
           namespace: flags.namespace,
           // For whoever started us (roost dev, tests), whatever the log level.

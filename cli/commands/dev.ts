@@ -8,8 +8,15 @@ import { acquireInstanceLock, AlreadyRunningError } from '../../lib/instance-loc
 import { formatDuration } from '../../lib/duration.ts';
 import { RoostError } from '../../lib/errors.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
-import { DEV_NAMESPACE, DEV_NODE, removeDevState, STATE_DIR, writeDevState } from '../dev/state.ts';
-import { integerOption } from '../options.ts';
+import {
+  DEV_ALLOWED_NAMESPACES,
+  DEV_NAMESPACE,
+  DEV_NODE,
+  removeDevState,
+  STATE_DIR,
+  writeDevState,
+} from '../dev/state.ts';
+import { allowedNamespacesOption, integerOption } from '../options.ts';
 import { currentSurroundings, readDevState } from '../context.ts';
 
 interface DevOptions {
@@ -18,6 +25,7 @@ interface DevOptions {
   hostMemory: number;
   examples: boolean;
   java: 'auto' | 'on' | 'off';
+  allowedNamespaces: string;
 }
 
 /** How to call the roost command from `cwd`: the launcher in bin/, which runs it on the project's Node 24. */
@@ -40,6 +48,12 @@ export function devCommand(): Command {
       2048,
     )
     .option('--no-examples', 'do not deploy the example functions')
+    .option(
+      '--allowed-namespaces <list>',
+      'namespaces whose Sandboxes the host pods take: "*" (a dev cluster has one tenant) or "a,b"; Java functions of allowed namespaces share a JVM',
+      allowedNamespacesOption,
+      DEV_ALLOWED_NAMESPACES,
+    )
     .option(
       '--java <mode>',
       'offer the java runtime: auto (when java is installed), on, off',
@@ -83,6 +97,7 @@ export function devCommand(): Command {
         gatewayPort: options.port,
         hosts: options.hosts,
         hostMemoryMiB: options.hostMemory,
+        allowedNamespaces: options.allowedNamespaces,
         examples: options.examples,
         java: options.java,
         progress: log,
@@ -112,7 +127,8 @@ export function devCommand(): Command {
         for (const line of example.tryLines)
           log(`  ${line.replaceAll('http://127.0.0.1:8080', gateway)}`);
       }
-      log(`  curl ${gateway}/metrics`);
+      // The gateway's own endpoints answer only holders of the invoke token.
+      log(`  curl -H "authorization: Bearer $(jq -r .token .roost/dev.json)" ${gateway}/metrics`);
       log(
         `  kubectl delete pod host-1 -n ${DEV_NAMESPACE}        # its Sandboxes move to the other host pods`,
       );

@@ -9,9 +9,9 @@ import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import { ALLOWED_NAMESPACES_ANNOTATION, HOST_LABEL } from '../../kube/well-known.ts';
 import { RoostError } from '../../lib/errors.ts';
 import { hostPodSpec } from '../../testenv/host-pods.ts';
-import { DEV_NAMESPACE, DEV_NODE, type DevState } from '../dev/state.ts';
+import { DEV_ALLOWED_NAMESPACES, DEV_NAMESPACE, DEV_NODE, type DevState } from '../dev/state.ts';
 import { currentSurroundings, readDevState } from '../context.ts';
-import { integerOption, listOption } from '../options.ts';
+import { allowedNamespacesOption, integerOption, listOption } from '../options.ts';
 
 function devClient(
   kubeconfig: string | undefined,
@@ -44,9 +44,15 @@ export function hostCommand(): Command {
       "runtimes it offers: nodejs, java (default: as roost dev's host pods)",
       listOption(['nodejs', 'java'] as const),
     )
+    .option(
+      '--allowed-namespaces <list>',
+      'namespaces whose Sandboxes it takes: "*" or "a,b" (default: as roost dev\'s host pods)',
+      allowedNamespacesOption,
+    )
     .option('--kubeconfig <path>', 'kubeconfig (default: the running roost dev)')
     .action(
       async (options: {
+        allowedNamespaces?: string;
         name?: string;
         memory?: number;
         cpu: number;
@@ -58,6 +64,8 @@ export function hostCommand(): Command {
         const like = state?.hosts;
         const memoryMiB = options.memory ?? like?.memoryMiB ?? 2048;
         const runtimes = options.runtimes ?? like?.runtimes ?? ['nodejs'];
+        const allowedNamespaces =
+          options.allowedNamespaces ?? like?.allowedNamespaces ?? DEV_ALLOWED_NAMESPACES;
         const existing = new Set(
           (
             await client.list(Pods, {
@@ -75,7 +83,7 @@ export function hostCommand(): Command {
               name,
               namespace: DEV_NAMESPACE,
               labels: { [HOST_LABEL]: 'true', 'app.kubernetes.io/name': 'roost-host' },
-              annotations: { [ALLOWED_NAMESPACES_ANNOTATION]: '*' },
+              annotations: { [ALLOWED_NAMESPACES_ANNOTATION]: allowedNamespaces },
             },
             spec: hostPodSpec({
               nodeName: DEV_NODE,
@@ -93,7 +101,7 @@ export function hostCommand(): Command {
           throw err;
         }
         console.log(
-          `host pod ${DEV_NAMESPACE}/${name} added (${memoryMiB} MiB, ${runtimes.join(', ')})`,
+          `host pod ${DEV_NAMESPACE}/${name} added (${memoryMiB} MiB, ${runtimes.join(', ')}; namespaces ${allowedNamespaces})`,
         );
         client.close();
       },

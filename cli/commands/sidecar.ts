@@ -29,6 +29,11 @@ interface SidecarOptions {
   memoryMib?: number;
   cpuMillis?: number;
   maxSandboxes?: number;
+  functionUids: 'auto' | 'off';
+  cgroups: 'auto' | 'off';
+  functionUidRange?: string;
+  uidClaimsDir?: string;
+  functionTmpMib: number;
 }
 
 export function sidecarCommand(): Command {
@@ -109,6 +114,36 @@ export function sidecarCommand(): Command {
       'most Sandboxes on this pod',
       integerOption('--max-sandboxes', 1),
     )
+    .addOption(
+      new Option(
+        '--function-uids <mode>',
+        'run each Node.js function process under a user id of its own (auto: when the sidecar is root or holds SETUID and SETGID; otherwise it warns and marks the pod roost.dev/isolation=weak)',
+      )
+        .choices(['auto', 'off'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--cgroups <mode>',
+        'a cgroup per Node.js function process: hard memory limit, CPU weight, task limit (auto: where one can be made)',
+      )
+        .choices(['auto', 'off'])
+        .default('auto'),
+    )
+    .option(
+      '--function-uid-range <first-last>',
+      'user ids for function processes (default 2000000-2065535)',
+    )
+    .option(
+      '--uid-claims-dir <dir>',
+      'where sidecars on one machine claim function user ids (default /run/roost/uids)',
+    )
+    .option(
+      '--function-tmp-mib <n>',
+      "size of a Node.js function's temporary directory: a bigger file fails to write (EFBIG), a fuller directory gets its process killed (TmpLimitExceeded)",
+      integerOption('--function-tmp-mib', 1),
+      512,
+    )
     .action(async (options: SidecarOptions) => {
       const missing = (['podName', 'podNamespace', 'podIp'] as const).filter((k) => !options[k]);
       if (missing.length > 0) {
@@ -127,6 +162,7 @@ export function sidecarCommand(): Command {
         );
       // Loaded here, not at the top: the user's verbs need none of the sidecar.
       const { startSidecar } = await import('../../sidecar/sidecar.ts');
+      const { parseUidRange } = await import('../../sidecar/node/uid-allocator.ts');
       const runtimes = options.runtimes ?? (await defaultRuntimes());
       const sidecar = await startSidecar({
         podName: options.podName!,
@@ -150,6 +186,13 @@ export function sidecarCommand(): Command {
           cpuMillis: options.cpuMillis,
           maxSandboxes: options.maxSandboxes,
         },
+        functionUids: options.functionUids,
+        cgroups: options.cgroups,
+        functionUidRange: options.functionUidRange
+          ? parseUidRange(options.functionUidRange)
+          : undefined,
+        uidClaimsDir: options.uidClaimsDir,
+        functionTmpMiB: options.functionTmpMib,
       });
       // Printed for whoever started us (roost dev, tests): the port actually bound.
       console.log(`roost sidecar ready on ${options.podIp}:${sidecar.port}`);

@@ -17,7 +17,13 @@ import { HostPodKubelet, type HostPod } from '../../testenv/host-pods.ts';
 import { ensureJavaBuild, javaToolsPresent } from '../../testenv/java-build.ts';
 import { ComponentProcess } from './component-process.ts';
 import { deployExamples, type DeployedExample } from './examples.ts';
-import { DEV_NAMESPACE, DEV_NODE, STATE_DIR, type DevState } from './state.ts';
+import {
+  DEV_ALLOWED_NAMESPACES,
+  DEV_NAMESPACE,
+  DEV_NODE,
+  STATE_DIR,
+  type DevState,
+} from './state.ts';
 
 export interface LocalRoostOptions {
   cwd: string;
@@ -25,6 +31,8 @@ export interface LocalRoostOptions {
   hosts: number;
   /** Memory of each host pod, in MiB. */
   hostMemoryMiB: number;
+  /** The host pods' roost.dev/allowed-namespaces: "*" or "a,b" (default DEV_ALLOWED_NAMESPACES). */
+  allowedNamespaces?: string;
   examples: boolean;
   java: 'auto' | 'on' | 'off';
   progress: (line: string) => void;
@@ -139,7 +147,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           namespace: DEV_NAMESPACE,
           memoryMiB: options.hostMemoryMiB,
           runtimes: [...runtimes],
-          allowedNamespaces: '*',
+          allowedNamespaces: options.allowedNamespaces ?? DEV_ALLOWED_NAMESPACES,
         }),
       ),
     );
@@ -182,7 +190,11 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           address: pod.address,
         })),
       ],
-      hosts: { runtimes: [...runtimes], memoryMiB: options.hostMemoryMiB },
+      hosts: {
+        runtimes: [...runtimes],
+        memoryMiB: options.hostMemoryMiB,
+        allowedNamespaces: options.allowedNamespaces ?? DEV_ALLOWED_NAMESPACES,
+      },
       startedAt,
     });
     started = true;

@@ -19,11 +19,24 @@ export interface DevState {
   token: string;
   components: DevComponent[];
   /** What each host pod offers, so that `roost host add` makes more of the same. */
-  hosts: { runtimes: ('nodejs' | 'java')[]; memoryMiB: number };
+  hosts: {
+    runtimes: ('nodejs' | 'java')[];
+    memoryMiB: number;
+    /** The pools' roost.dev/allowed-namespaces: "*" or "a,b" (absent in a state file from before the flag: "*"). */
+    allowedNamespaces?: string;
+  };
   startedAt: string;
 }
 
 export const STATE_DIR = '.roost';
+
+/**
+ * Whose Sandboxes roost dev's host pods take, unless --allowed-namespaces
+ * says otherwise: every namespace, because a dev cluster has one tenant (its
+ * user) and functions in any namespace should just run. A cluster shared by
+ * teams gives each pool its own list (see the README's Tenancy).
+ */
+export const DEV_ALLOWED_NAMESPACES = '*';
 
 /** Where roost dev runs its host pods and keeps its Secret and Leases. */
 export const DEV_NAMESPACE = 'roost-system';

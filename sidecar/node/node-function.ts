@@ -3,6 +3,7 @@
 // timeout, kill it when it goes over memory or stops answering, restart it
 // after a crash with exponential back-off (CrashLoopBackOff), and stop it while
 // idle (hibernate) to resume it from the pool on the next invocation.
+import { join } from 'node:path';
 import type { Termination } from '../../kube/api/roost.ts';
 import type { Logger } from '../../lib/log.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -23,6 +24,7 @@ import {
   type FunctionIdentity,
   type RuntimeProcess,
 } from './runtime-process.ts';
+import type { TmpUsage, TmpWatch } from './tmp-watch.ts';
 import type { UsageSampler } from './usage-sampler.ts';
 
 export interface NodeFunctionOptions {
@@ -36,6 +38,10 @@ export interface NodeFunctionOptions {
   rssLimitBytes: number;
   pool: WarmPool;
   sampler: UsageSampler;
+  /** Watches the size of the process's temporary directory, if set. */
+  tmpWatch?: TmpWatch;
+  /** Over this, the process is killed (TmpLimitExceeded), as the kubelet evicts a pod over its ephemeral storage. */
+  tmpLimitBytes?: number;
   hooks: RuntimeHooks;
   log: Logger;
   /** How long a timed-out process gets to answer a ping before it is killed (default 1 s). */
@@ -49,6 +55,7 @@ export class NodeFunction implements FunctionRuntime {
   #state: RuntimeState = { phase: 'starting' };
   #process: RuntimeProcess | undefined;
   #unwatch: (() => void) | undefined;
+  #unwatchTmp: (() => void) | undefined;
   #restartCount = 0;
   readonly #backoff: CrashLoopBackoff;
   #lastTermination: Termination | undefined;
@@ -207,12 +214,20 @@ export class NodeFunction implements FunctionRuntime {
     this.#cpuSeconds = 0;
     if (process.pid !== undefined)
       this.#unwatch = options.sampler.watch(process.pid, (usage) => this.#onUsage(process, usage));
+    if (options.tmpWatch && options.tmpLimitBytes !== undefined)
+      this.#unwatchTmp = options.tmpWatch.watch(
+        join(process.slotDir, 'tmp'),
+        options.tmpLimitBytes,
+        (usage) => this.#onTmpFull(process, usage),
+      );
     void process.exited.then((exit) => this.#onExit(process, exit));
   }
 
   #detach(): void {
     this.#unwatch?.();
     this.#unwatch = undefined;
+    this.#unwatchTmp?.();
+    this.#unwatchTmp = undefined;
     this.#process = undefined;
   }
 
@@ -237,6 +252,10 @@ export class NodeFunction implements FunctionRuntime {
     this.#rssBytes = usage.rssBytes;
     this.#cpuSeconds = usage.cpuSeconds;
     const limit = this.#options.rssLimitBytes;
+    // With a cgroup the kernel holds the limit on what the process itself
+    // charges; resident memory also counts the node binary's pages that other
+    // processes share, and would stop a function short of its limit.
+    if (process.memoryEnforcedByKernel) return;
     if (usage.rssBytes > limit && !this.#killedFor) {
       const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
       this.#killedFor = {
@@ -245,6 +264,16 @@ export class NodeFunction implements FunctionRuntime {
       };
       process.kill('SIGKILL');
     }
+  }
+
+  #onTmpFull(process: RuntimeProcess, usage: TmpUsage): void {
+    if (process !== this.#process || this.#killedFor) return;
+    const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
+    this.#killedFor = {
+      reason: 'TmpLimitExceeded',
+      message: `its temporary directory held ${mib(usage.bytes)} in ${usage.entries} entries, over the limit of ${mib(this.#options.tmpLimitBytes!)}`,
+    };
+    process.kill('SIGKILL');
   }
 
   /**

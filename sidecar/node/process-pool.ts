@@ -6,8 +6,10 @@
 // replenish() once it has specialised its process: a process start costs
 // about a core for tens of milliseconds, and starting the replacement at once
 // would compete with the very plug that took the warm one.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
+import type { Isolation } from './isolation.ts';
 import { RuntimeProcess } from './runtime-process.ts';
 
 export interface WarmPoolOptions {
@@ -19,6 +21,10 @@ export interface WarmPoolOptions {
   initialSizesMiB?: number[];
   /** Most memory sizes kept warm at once (default 3): the most recently used win. */
   maxSizes?: number;
+  /** User ids, cgroups and limits for each process; without it processes run as the sidecar does. */
+  isolation?: Isolation;
+  /** Memory a process may use beyond its function's memoryMiB, the cgroup's hard limit (default 64). */
+  overheadMiB?: number;
   log: Logger;
 }
 
@@ -38,6 +44,12 @@ export class WarmPool {
 
   constructor(options: WarmPoolOptions) {
     this.#options = options;
+    // Slots an earlier run of this sidecar left (a restarted container keeps
+    // its data directory): their processes died with it, and their files
+    // must not outlive it, since their user ids may serve other functions.
+    for (const entry of existsSync(options.dir) ? readdirSync(options.dir) : [])
+      if (entry.startsWith('slot-'))
+        rmSync(join(options.dir, entry), { recursive: true, force: true });
     for (const memoryMiB of options.initialSizesMiB ?? [128]) this.#refill(memoryMiB);
   }
 
@@ -73,10 +85,24 @@ export class WarmPool {
   }
 
   #spawn(memoryMiB: number): RuntimeProcess {
-    return new RuntimeProcess({
-      slotDir: join(this.#options.dir, `slot-${process.pid}-${++slotCounter}`),
-      memoryMiB,
-    });
+    // A user of its own from the start: a process cannot change its uid once
+    // started, so the process, and the Sandbox it is later given to, keep
+    // this one until the process is gone.
+    const slotDir = join(this.#options.dir, `slot-${process.pid}-${++slotCounter}`);
+    const confinement = this.#options.isolation?.confine(
+      (memoryMiB + (this.#options.overheadMiB ?? 64)) * 1024 * 1024,
+      slotDir,
+    );
+    try {
+      return new RuntimeProcess({
+        slotDir,
+        memoryMiB,
+        confinement,
+      });
+    } catch (err) {
+      confinement?.release();
+      throw err;
+    }
   }
 
   #refill(memoryMiB: number): void {

@@ -1,15 +1,22 @@
 // One runtime-node child process: started generic (the warm pool), then
 // specialised into one function, then invoked. It runs under Node's permission
-// model: it may read the runtime and its own code link, write its own tmp
+// model: it may read the runtime and its own code, write its own tmp
 // directory, and nothing else; it may not spawn processes or workers; its
-// environment starts empty. Its slot directory is fixed at start, because
-// permission flags are, and the function's code is linked into it later
-// (slot/code/function -> the shared code cache).
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// environment starts empty. Where the host pod can (see isolation.ts) it also
+// runs under a user id of its own, in a cgroup of its own and under resource
+// limits, so that the kernel enforces what the permission model only checks.
+// Its slot directory is fixed at start, because permission flags are, and the
+// function's code is copied into it at specialisation: a private copy, not a
+// link into the shared code cache, because the permission model checks a path
+// as written, and `code/function/../<digest>` through a link led into the
+// cache (every other function's code).
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cp, lchown, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RoostError } from '../../lib/errors.ts';
 import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
 import type { FromRuntime, FunctionFailure, ToRuntime } from '../../runtime-node/protocol.ts';
+import type { ProcessConfinement } from './isolation.ts';
 
 export const RUNTIME_DIR = join(import.meta.dirname, '..', '..', 'runtime-node');
 
@@ -19,6 +26,8 @@ export interface RuntimeProcessOptions {
   /** V8 old-space limit. */
   memoryMiB: number;
   nodeBinary?: string;
+  /** Its own user, cgroup and limits, released once it has exited and its slot is gone. */
+  confinement?: ProcessConfinement;
 }
 
 export interface FunctionIdentity {
@@ -74,6 +83,10 @@ const SPECIALIZE_ID = 0;
 export class RuntimeProcess {
   readonly slotDir: string;
   readonly memoryMiB: number;
+  /** The process's own user id, or undefined when it shares the sidecar's. */
+  readonly uid: number | undefined;
+  /** Its memory limit is a cgroup's, enforced by the kernel; otherwise the sidecar samples it. */
+  readonly memoryEnforcedByKernel: boolean;
   readonly booted: Promise<void>;
   readonly exited: Promise<ProcessExitedError>;
   /** Lines the function printed, and what the process wrote outside the runtime's capture. */
@@ -91,6 +104,9 @@ export class RuntimeProcess {
   constructor(options: RuntimeProcessOptions) {
     this.slotDir = options.slotDir;
     this.memoryMiB = options.memoryMiB;
+    const confinement = options.confinement;
+    this.uid = confinement?.uid;
+    this.memoryEnforcedByKernel = confinement?.cgroup !== undefined;
     // Both directories must exist before the process starts: the permission
     // model treats a path that does not exist yet as a single file, not a tree.
     mkdirSync(join(this.slotDir, 'tmp'), { recursive: true });
@@ -101,23 +117,36 @@ export class RuntimeProcess {
     // one has no "type", so Node decides by the file's own syntax.
     writeFileSync(join(this.slotDir, 'code', 'package.json'), '{}\n');
     const tmp = join(this.slotDir, 'tmp');
+    if (this.uid !== undefined) {
+      // The slot and its tmp belong to the function's user alone; code/ stays
+      // the sidecar's (read-only to the function) until its copy is put in.
+      chownSync(this.slotDir, this.uid, this.uid);
+      chmodSync(this.slotDir, 0o700);
+      chownSync(tmp, this.uid, this.uid);
+      chmodSync(tmp, 0o700);
+    }
+    const node = options.nodeBinary ?? process.execPath;
+    const nodeArgs = [
+      '--permission',
+      `--allow-fs-read=${RUNTIME_DIR}`,
+      `--allow-fs-read=${join(this.slotDir, 'code')}`,
+      `--allow-fs-read=${tmp}`,
+      `--allow-fs-write=${tmp}`,
+      `--max-old-space-size=${options.memoryMiB}`,
+      // A link inside the function's own code must stay the path the
+      // permission model was given; resolved, it might point elsewhere.
+      '--preserve-symlinks',
+      '--preserve-symlinks-main',
+      '--disable-warning=ExperimentalWarning',
+      join(RUNTIME_DIR, 'runtime.js'),
+    ];
+    const command = confinement?.wrap(node, nodeArgs) ?? { command: node, args: nodeArgs };
     this.#process = startProcess({
       name: `runtime-node ${this.slotDir}`,
-      command: options.nodeBinary ?? process.execPath,
-      args: [
-        '--permission',
-        `--allow-fs-read=${RUNTIME_DIR}`,
-        `--allow-fs-read=${join(this.slotDir, 'code')}`,
-        `--allow-fs-read=${tmp}`,
-        `--allow-fs-write=${tmp}`,
-        `--max-old-space-size=${options.memoryMiB}`,
-        // The code link must stay the path the permission model was given;
-        // resolving it to the shared cache would be refused.
-        '--preserve-symlinks',
-        '--preserve-symlinks-main',
-        '--disable-warning=ExperimentalWarning',
-        join(RUNTIME_DIR, 'runtime.js'),
-      ],
+      command: command.command,
+      args: command.args,
+      uid: confinement?.spawnAsUid,
+      gid: confinement?.spawnAsUid,
       env: { HOME: tmp, TMPDIR: tmp, LANG: 'C.UTF-8' },
       cwd: tmp,
       ipc: true,
@@ -132,20 +161,34 @@ export class RuntimeProcess {
           stream: 'stderr',
         }),
     });
-    this.booted = new Promise((resolve, reject) => {
+    // Into its cgroup at once, while it is still loading the runtime: no
+    // function code runs before the sidecar sends it, after boot, and boot
+    // counts only once the move is done.
+    const pid = this.#process.pid;
+    const attached = confinement && pid !== undefined ? confinement.attach(pid) : Promise.resolve();
+    attached.catch(() => this.#process.kill('SIGKILL'));
+    const bootedMessage = new Promise<void>((resolve, reject) => {
       this.#onBooted = resolve;
       void this.#process.exited.then(() => reject(this.#exitError));
     });
+    bootedMessage.catch(() => {});
+    this.booted = Promise.all([bootedMessage, attached]).then(() => undefined);
     this.booted.catch(() => {});
     this.#process.child.on('message', (message: FromRuntime) => this.#onMessage(message));
     this.exited = this.#process.exited.then((exit) => {
       const tail = this.#process.stderrTail.join('\n');
-      const outOfMemory = /heap out of memory|heap limit|Allocation failed/i.test(tail);
-      const detail = crashSummary(this.#process.stderrTail);
+      // Read before the cgroup goes: a kill by the kernel leaves no line on stderr.
+      const killedByKernel = confinement?.kernelOutOfMemory();
+      const outOfMemory =
+        killedByKernel !== undefined ||
+        /heap out of memory|heap limit|Allocation failed/i.test(tail);
+      const detail = killedByKernel ?? crashSummary(this.#process.stderrTail);
       this.#exitError = new ProcessExitedError(exit, outOfMemory, detail);
       for (const pending of this.#pending.values()) pending.reject(this.#exitError);
       this.#pending.clear();
       rmSync(this.slotDir, { recursive: true, force: true });
+      // Only now, with nothing of it left, may its user id go to another function.
+      confinement?.release();
       return this.#exitError;
     });
   }
@@ -158,7 +201,7 @@ export class RuntimeProcess {
     return !this.#exitError && this.#process.exit === undefined;
   }
 
-  /** Links the code into the slot and loads the handler; throws SpecializeError or ProcessExitedError. */
+  /** Copies the code into the slot and loads the handler; throws SpecializeError or ProcessExitedError. */
   async specialize(
     codeDir: string,
     handler: string,
@@ -166,11 +209,12 @@ export class RuntimeProcess {
     identity: FunctionIdentity,
   ): Promise<number> {
     await this.booted;
-    const link = join(this.slotDir, 'code', 'function');
-    symlinkSync(codeDir, link, 'dir');
+    const ownCode = join(this.slotDir, 'code', 'function');
+    await cp(codeDir, ownCode, { recursive: true, verbatimSymlinks: true });
+    if (this.uid !== undefined) await chownTree(ownCode, this.uid);
     const reply = await this.#request<
       Extract<FromRuntime, { type: 'specialized' | 'specialize-failed' }>
-    >({ type: 'specialize', codeDir: link, handler, env, ...identity }, (resolve, reject) =>
+    >({ type: 'specialize', codeDir: ownCode, handler, env, ...identity }, (resolve, reject) =>
       this.#pending.set(SPECIALIZE_ID, { resolve, reject }),
     );
     if (reply.type === 'specialize-failed') throw new SpecializeError(reply);
@@ -260,5 +304,15 @@ export class RuntimeProcess {
     if (!pending) return;
     this.#pending.delete(id);
     pending.resolve(value as never);
+  }
+}
+
+/** Gives a copied tree to the function's user (links themselves, never what they point to). */
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await lchown(dir, uid, uid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path, uid);
+    else await lchown(path, uid, uid);
   }
 }

@@ -24,6 +24,8 @@ export function startController(options: {
   /** --host-grace, such as "5s". */
   hostGrace?: string;
   extraArgs?: string[];
+  /** The invoke token, which the autoscaler shows gateways to read their concurrency. */
+  token?: string;
 }): ControllerProcess {
   const dir = mkdtempSync(join(tmpdir(), 'roost-controller-'));
   const logFile = join(dir, `${options.identity}.log`);
@@ -44,7 +46,11 @@ export function startController(options: {
       ...(options.hostGrace ? ['--host-grace', options.hostGrace] : []),
       ...(options.extraArgs ?? []),
     ],
-    env: { ...process.env, ROOST_LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      ROOST_LOG_LEVEL: 'info',
+      ...(options.token ? { ROOST_INVOKE_TOKEN: options.token } : {}),
+    },
     logFile,
   });
   return {

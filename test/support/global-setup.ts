@@ -7,6 +7,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     kubeconfigPath: string;
     controlPlaneDir: string;
+    /** https://127.0.0.1:<port>: etcd, which answers only clients with a certificate of its CA. */
+    etcdUrl: string;
   }
 }
 
@@ -18,6 +20,7 @@ export async function setup(project: TestProject): Promise<void> {
   });
   project.provide('kubeconfigPath', controlPlane.kubeconfigPath);
   project.provide('controlPlaneDir', controlPlane.dir);
+  project.provide('etcdUrl', controlPlane.etcdUrl);
 }
 
 export async function teardown(): Promise<void> {

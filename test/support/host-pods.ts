@@ -1,6 +1,6 @@
 // Real host pods for end-to-end tests: Pod objects in the test's namespace,
 // each with a real sidecar process, played by the testenv kubelet.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +22,9 @@ export interface TestHosts {
 
 export async function startTestHosts(namespace: string): Promise<TestHosts> {
   const dir = mkdtempSync(join(tmpdir(), 'roost-hosts-'));
+  // Function processes run under user ids of their own and pass through here
+  // to their slots: passable, not listable (mkdtemp makes it 0700).
+  chmodSync(dir, 0o711);
   // roost dev keeps its hosts' data under .roost/ in this project, whose
   // package.json says "type": "module". Tests put the same trap above every
   // host, so a function's module type can only come from its own code.

@@ -47,6 +47,7 @@ export async function startRoostSystem(options: RoostSystemOptions): Promise<Roo
       identity: `controller-${namespace}`,
       hostGrace: options.hostGrace,
       extraArgs: options.controllerArgs,
+      token: hosts.token,
     });
     started.push(controller);
     const gateway = await startGateway(namespace, hosts.token, options.gatewayArgs ?? []);
