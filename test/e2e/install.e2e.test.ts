@@ -357,6 +357,32 @@ describe('helm install of Roost on two real nodes', () => {
     expect(answer.body).toContain('Ada');
   });
 
+  test('a function scaled to zero answers its first request through the gateway', async () => {
+    await kubectl(['apply', '-f', '-'], {
+      input: `
+apiVersion: roost.dev/v1alpha1
+kind: SandboxDeployment
+metadata: { name: sleepy, namespace: ${APPS} }
+spec:
+  replicas: 0
+  autoscaling: { minReplicas: 0, maxReplicas: 2 }
+  template:
+    spec:
+      function:
+        runtime: nodejs
+        handler: index.handler
+        memoryMiB: 64
+        code:
+          inline:
+            files:
+              index.mjs: "export const handler = async () => ({ awake: true });"
+`,
+    });
+    const response = await getOnce(`${gatewayUrl}/fn/${APPS}/sleepy`);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ awake: true });
+  });
+
   test('a host pod deleted: a new one takes its place and a 2-replica function fails no request meanwhile', async () => {
     const before = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
     const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
