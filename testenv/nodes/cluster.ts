@@ -138,7 +138,7 @@ export async function startRealCluster(options: StartRealClusterOptions): Promis
     });
     const pkiDir = join(dir, 'pki');
     mkdirSync(pkiDir, { recursive: true });
-    const pki = makeClusterPki(pkiDir);
+    const pki = await makeClusterPki(pkiDir);
 
     const nodeNames = networks.map((_, i) => `node-${i + 1}`);
     const token = () => randomBytes(24).toString('hex');
