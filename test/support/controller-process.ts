@@ -24,6 +24,8 @@ export function startController(options: {
   /** --host-grace, such as "5s". */
   hostGrace?: string;
   extraArgs?: string[];
+  /** Another control plane than the shared one (a test that pauses its API server). */
+  kubeconfig?: string;
 }): ControllerProcess {
   const dir = mkdtempSync(join(tmpdir(), 'roost-controller-'));
   const logFile = join(dir, `${options.identity}.log`);
@@ -34,7 +36,7 @@ export function startController(options: {
       ROOST,
       'controller',
       '--kubeconfig',
-      kubeconfigPath(),
+      options.kubeconfig ?? kubeconfigPath(),
       '--namespace',
       options.namespace,
       '--lease-namespace',
