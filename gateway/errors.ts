@@ -96,3 +96,28 @@ export const badFunctionResponse = (message: string) =>
       headers: { 'x-roost-function-error': 'Unhandled' },
     },
   );
+export const bodyMemoryFull = (limitBytes: number) =>
+  new GatewayError(
+    503,
+    'ROOST_GATEWAY_BUSY',
+    `The gateway already holds request bodies up to its memory limit (${Math.round(limitBytes / 1024 / 1024)} MiB); retry shortly`,
+    { retryAfterSeconds: 1 },
+  );
+export const bodyOverMemoryLimit = (limitBytes: number) =>
+  new GatewayError(
+    413,
+    'ROOST_PAYLOAD_TOO_LARGE',
+    `The request body is larger than the ${limitBytes} bytes this gateway holds for all bodies at once`,
+  );
+export const clientAborted = () =>
+  new GatewayError(
+    400,
+    'ROOST_BAD_REQUEST',
+    'The client closed the connection before sending the whole body',
+  );
+export const jsonTooDeep = (what: string, maxDepth: number) =>
+  new GatewayError(
+    400,
+    'ROOST_BAD_REQUEST',
+    `Cannot read ${what}: JSON nested deeper than ${maxDepth} levels`,
+  );

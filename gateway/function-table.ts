@@ -40,6 +40,8 @@ export class FunctionEntry {
   rateLimit: TokenBucket | undefined;
   /** Requests held by the activator. */
   held = 0;
+  /** Requests admitted and still sending their bodies. */
+  reading = 0;
   readonly #waiters = new Set<() => void>();
 
   constructor(namespace: string, name: string) {
