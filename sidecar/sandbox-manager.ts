@@ -14,6 +14,7 @@ import { DEPLOYMENT_LABEL, SIDECAR_FINALIZER, TEMPLATE_HASH_LABEL } from '../kub
 import { WorkQueue } from '../kube/workqueue.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import { startEarly } from '../lib/started-early.ts';
 import type { CodeCache } from './code/code-cache.ts';
 import { PlugError } from './errors.ts';
 import type { RuntimeHooks } from './function-runtime.ts';
@@ -127,7 +128,9 @@ export class SandboxManager {
   async #plug(sandbox: Sandbox): Promise<{ requeueAfterMs?: number } | void> {
     const key = cacheKey(sandbox);
     const started = performance.now();
-    const finalizer = this.#ensureFinalizer(sandbox);
+    // Added while the code downloads; its failure is handled from now on, not
+    // only once awaited below, or a refused patch would end the sidecar.
+    const finalizer = startEarly(this.#ensureFinalizer(sandbox));
     let codeFetched = false;
     try {
       const code = await this.#options.codeCache.acquire(sandbox);
@@ -161,7 +164,7 @@ export class SandboxManager {
       });
       this.#plugged.set(key, plugged);
       this.#failed.delete(key);
-      await finalizer;
+      await finalizer.result();
       await this.#writeStatus(sandbox, { plugged });
       this.#options.events.normal(
         sandbox,
@@ -169,7 +172,7 @@ export class SandboxManager {
         `Plugged into host pod ${this.#options.host.podName} in ${Math.round(performance.now() - started)} ms`,
       );
     } catch (err) {
-      await finalizer.catch(() => undefined);
+      await finalizer.result().catch(() => undefined);
       const plugError =
         err instanceof PlugError
           ? err
