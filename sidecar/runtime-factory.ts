@@ -12,6 +12,7 @@ import { NodeFunction } from './node/node-function.ts';
 import type { WarmPool } from './node/process-pool.ts';
 import type { UsageSampler } from './node/usage-sampler.ts';
 import type { SandboxIdentity } from './plugged-sandbox.ts';
+import { FUNCTION_DEFAULTS } from '../kube/api/defaults.ts';
 
 export interface RuntimeFactoryOptions {
   runtimes: Runtime[];
@@ -42,7 +43,7 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
         { retryable: false },
       );
     }
-    const memoryMiB = fn.memoryMiB ?? 128;
+    const memoryMiB = fn.memoryMiB ?? FUNCTION_DEFAULTS.memoryMiB;
     const functionEnv = Object.fromEntries((fn.env ?? []).map((e) => [e.name, e.value ?? '']));
     // Lambda's own variables first, so that a function's env can still set them.
     const env = {
@@ -79,8 +80,8 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
         functionName: identity.deployment,
         functionVersion: identity.revision,
         memoryMiB,
-        timeoutMs: (fn.timeoutSeconds ?? 30) * 1000,
-        concurrency: fn.concurrency ?? 1,
+        timeoutMs: (fn.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds) * 1000,
+        concurrency: fn.concurrency ?? FUNCTION_DEFAULTS.concurrency,
         env,
         hooks,
         log: options.log,

@@ -22,6 +22,7 @@ import type { LogStore } from './log-store.ts';
 import { PluggedSandbox, type SandboxIdentity } from './plugged-sandbox.ts';
 import type { RuntimeFactory } from './runtime-factory.ts';
 import { desiredStatus, statusFingerprint, type HostAddress, type PlugFailure } from './status.ts';
+import { FUNCTION_DEFAULTS, SANDBOX_DEFAULTS } from '../kube/api/defaults.ts';
 
 export interface SandboxManagerOptions {
   client: KubeClient;
@@ -158,8 +159,9 @@ export class SandboxManager {
         identity,
         runtime,
         code,
-        concurrency: sandbox.spec.function.concurrency ?? 1,
-        timeoutMs: (sandbox.spec.function.timeoutSeconds ?? 30) * 1000,
+        concurrency: sandbox.spec.function.concurrency ?? FUNCTION_DEFAULTS.concurrency,
+        timeoutMs:
+          (sandbox.spec.function.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds) * 1000,
         startTime: sandbox.status?.startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       });
       this.#plugged.set(key, plugged);
@@ -204,7 +206,11 @@ export class SandboxManager {
   async #teardown(sandbox: Sandbox, plugged: PluggedSandbox | undefined): Promise<void> {
     if (plugged && !plugged.draining) {
       await this.#writeStatus(sandbox, { plugged, terminating: true }).catch(() => undefined);
-      await this.#unplug(plugged, (sandbox.spec.terminationGracePeriodSeconds ?? 30) * 1000);
+      await this.#unplug(
+        plugged,
+        (sandbox.spec.terminationGracePeriodSeconds ??
+          SANDBOX_DEFAULTS.terminationGracePeriodSeconds) * 1000,
+      );
       this.#options.events.normal(
         sandbox,
         'Unplugged',
