@@ -103,11 +103,11 @@ export const bodyMemoryFull = (limitBytes: number) =>
     `The gateway already holds request bodies up to its memory limit (${Math.round(limitBytes / 1024 / 1024)} MiB); retry shortly`,
     { retryAfterSeconds: 1 },
   );
-export const bodyOverMemoryLimit = (limitBytes: number) =>
+export const bodyOverMemoryLimit = (bodyBytes: number, limitBytes: number) =>
   new GatewayError(
     413,
     'ROOST_PAYLOAD_TOO_LARGE',
-    `The request body is larger than the ${limitBytes} bytes this gateway holds for all bodies at once`,
+    `The request body of ${bodyBytes} bytes needs more memory than this gateway holds for all bodies at once (${Math.round(limitBytes / 1024 / 1024)} MiB)`,
   );
 export const clientAborted = () =>
   new GatewayError(

@@ -22,10 +22,10 @@ import {
 } from './errors.ts';
 import { fromFunctionResult, toFunctionUrlEvent, type HttpResponse } from './function-url.ts';
 import type { FunctionEntry, FunctionTable } from './function-table.ts';
-import type { Invoker } from './invoker.ts';
+import type { Invocation, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { parseRoute } from './route.ts';
-import { readBody } from './read-body.ts';
+import { parseRoute, type FunctionRoute } from './route.ts';
+import { readBody, type BodyRead } from './read-body.ts';
 
 export interface RequestContext {
   table: FunctionTable;
@@ -75,38 +75,9 @@ export async function handleRequest(
         `Function ${fn.key} is at its gateway concurrency limit of ${fn.settings.maxConcurrency}`,
       );
     }
-    fn.reading++;
-    let body: Buffer;
-    try {
-      const read = await readBody(req, {
-        limitBytes: fn.settings.maxBodyBytes,
-        budget: context.bodies,
-      });
-      body = read.body;
-      releaseBody = read.release;
-    } finally {
-      fn.reading--;
-    }
-
-    const event = isCloudEvent(req.headers)
-      ? toCloudEventJson(req.headers, body)
-      : toFunctionUrlEvent({
-          method: req.method ?? 'GET',
-          path: route.path,
-          query: route.query,
-          headers: req.headers,
-          body,
-          sourceIp: req.socket.remoteAddress ?? '',
-          requestId,
-          time: Date.now(),
-          apiId: fn.key,
-        });
-    const invocation = {
-      requestId,
-      payload: Buffer.from(JSON.stringify(event)),
-      metadata: { method: req.method ?? 'GET', path: route.path },
-      timeoutMs: fn.settings.timeoutMs,
-    };
+    const read = await readInvocation(context, req, fn, route, requestId);
+    releaseBody = read.release;
+    const invocation = read.invocation;
 
     if (isAsync(req)) {
       const release = releaseBody;
@@ -171,6 +142,53 @@ export async function handleRequest(
       metrics.requests(status).inc();
       metrics.duration.observe((performance.now() - started) / 1000);
     }
+  }
+}
+
+/**
+ * Reads the body and turns it into the invocation's payload. Its own function
+ * so that the body and the event built from it (a base64 string, then its
+ * JSON) are garbage once it returns: only the payload stays held while the
+ * function runs, not three copies of the upload.
+ */
+async function readInvocation(
+  context: RequestContext,
+  req: IncomingMessage,
+  fn: FunctionEntry,
+  route: FunctionRoute,
+  requestId: string,
+): Promise<{ invocation: Invocation; release: () => void }> {
+  fn.reading++;
+  let read: BodyRead;
+  try {
+    read = await readBody(req, { limitBytes: fn.settings.maxBodyBytes, budget: context.bodies });
+  } finally {
+    fn.reading--;
+  }
+  try {
+    const event = isCloudEvent(req.headers)
+      ? toCloudEventJson(req.headers, read.body)
+      : toFunctionUrlEvent({
+          method: req.method ?? 'GET',
+          path: route.path,
+          query: route.query,
+          headers: req.headers,
+          body: read.body,
+          sourceIp: req.socket.remoteAddress ?? '',
+          requestId,
+          time: Date.now(),
+          apiId: fn.key,
+        });
+    const invocation: Invocation = {
+      requestId,
+      payload: Buffer.from(JSON.stringify(event)),
+      metadata: { method: req.method ?? 'GET', path: route.path },
+      timeoutMs: fn.settings.timeoutMs,
+    };
+    return { invocation, release: read.release };
+  } catch (err) {
+    read.release();
+    throw err;
   }
 }
 

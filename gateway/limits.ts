@@ -21,7 +21,10 @@ export interface GatewayLimits {
    * it sends on it). Under connection pressure, idle ones go at once.
    */
   keepAliveTimeoutMs: number;
-  /** Bytes of request bodies held at once, across all requests (default 256 MiB). */
+  /**
+   * Memory for request bodies held at once, across all requests (default
+   * 256 MiB), each body counted MEMORY_PER_BODY_BYTE times its size.
+   */
   bodyMemoryBytes: number;
   /** Requests held for one function with no ready Sandbox (default 1000). */
   maxHeldPerFunction: number;
@@ -41,3 +44,12 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
 
 /** Idle connections are closed once open ones reach this share of maxConnections. */
 export const IDLE_RECLAIM_SHARE = 0.9;
+
+/**
+ * What a body costs the gateway while its request runs, per byte of body:
+ * the payload built from it (base64 inside JSON: 4/3 of it), the copy gRPC
+ * frames and sends (as much again), and the body itself while the payload is
+ * built. Measured with `npm run bench:uploads`; the budget counts this, so
+ * that --body-memory-mib is close to the memory really held, not a third.
+ */
+export const MEMORY_PER_BODY_BYTE = 3;

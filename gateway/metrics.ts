@@ -51,8 +51,8 @@ export class GatewayMetrics {
   /** Gauges read when scraped: what the gateway holds now. */
   watch(sources: { bodyBytes: () => number; connections: () => number }): void {
     new Gauge({
-      name: 'roost_gateway_body_bytes',
-      help: 'Bytes of request bodies the gateway holds now, against its --body-memory budget.',
+      name: 'roost_gateway_body_memory_bytes',
+      help: 'Memory held for request bodies now (3 bytes per byte of body), against --body-memory-mib.',
       registers: [this.registry],
       collect() {
         this.set(sources.bodyBytes());

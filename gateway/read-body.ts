@@ -1,12 +1,14 @@
 // Reads a request body within two limits: the function's own (maxBodyBytes,
 // 413) and the gateway's memory budget for all bodies at once (503 when it is
-// full, 413 for a body that could never fit). A declared Content-Length is
+// full, 413 for a body that could never fit), each body counted at the
+// memory it will cost (limits.ts, MEMORY_PER_BODY_BYTE). A declared Content-Length is
 // judged and reserved before one byte is read; a body without one is
 // reserved chunk by chunk. The caller gives the reservation back with
 // release() once the response is sent; a refused or aborted read gives it
 // back itself.
 import type { IncomingMessage } from 'node:http';
 import type { BodyBudget } from './body-budget.ts';
+import { MEMORY_PER_BODY_BYTE } from './limits.ts';
 import {
   bodyMemoryFull,
   bodyOverMemoryLimit,
@@ -31,10 +33,12 @@ export function readBody(
     budget.release(reserved);
     reserved = 0;
   };
-  const reserve = (bytes: number): GatewayError | undefined => {
-    if (bytes > budget.limitBytes) return bodyOverMemoryLimit(budget.limitBytes);
-    if (!budget.tryReserve(bytes - reserved)) return bodyMemoryFull(budget.limitBytes);
-    reserved = bytes;
+  /** Makes the reservation cover a body of `bodyBytes`. */
+  const reserve = (bodyBytes: number): GatewayError | undefined => {
+    const memory = bodyBytes * MEMORY_PER_BODY_BYTE;
+    if (memory > budget.limitBytes) return bodyOverMemoryLimit(bodyBytes, budget.limitBytes);
+    if (!budget.tryReserve(memory - reserved)) return bodyMemoryFull(budget.limitBytes);
+    reserved = memory;
     return undefined;
   };
 
@@ -61,7 +65,7 @@ export function readBody(
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) return fail(payloadTooLarge(limitBytes));
-      if (size > reserved) {
+      if (size * MEMORY_PER_BODY_BYTE > reserved) {
         const refused = reserve(size);
         if (refused) return fail(refused);
       }

@@ -21,7 +21,7 @@ const LIMITS = {
   headerTimeoutMs: 1000,
   requestTimeoutMs: 3000,
   keepAliveTimeoutMs: 1000,
-  bodyMemoryMiB: 16,
+  bodyMemoryMiB: 40,
   maxHeldPerFunction: 3,
   activationWaitMs: 3000,
 };
@@ -145,16 +145,17 @@ describe('limits apply before the body is read', () => {
 });
 
 describe('a memory budget for request bodies', () => {
-  test(`uploads beyond ${LIMITS.bodyMemoryMiB} MiB in flight are refused with 503 and Retry-After, and the memory is given back`, async () => {
-    // Two uploads that declare 6 MiB each and send nothing more hold 12 MiB of the budget.
+  test(`uploads that would take more than the ${LIMITS.bodyMemoryMiB} MiB budget are refused with 503 and Retry-After, and the memory is given back`, async () => {
+    // Two uploads that declare 6 MiB each and send nothing more hold 36 MiB of
+    // the budget (3 bytes of memory per byte of body); a third does not fit.
     const holders = await Promise.all([1, 2].map(() => openSocket(system.gateway.url)));
     for (const socket of holders) {
       socket.on('error', () => undefined);
       socket.write(requestHead(path('size'), { 'content-length': 6 * MiB }));
     }
     try {
-      await eventually(async () => (await metric('roost_gateway_body_bytes')) === 12 * MiB, {
-        what: '12 MiB of bodies held',
+      await eventually(async () => (await metric('roost_gateway_body_memory_bytes')) === 36 * MiB, {
+        what: '36 MiB held for bodies',
         timeoutMs: 2000,
       });
       const refused = await fetch(url('size'), { method: 'POST', body: Buffer.alloc(6 * MiB) });
@@ -163,13 +164,13 @@ describe('a memory budget for request bodies', () => {
     } finally {
       for (const socket of holders) socket.destroy();
     }
-    await eventually(async () => (await metric('roost_gateway_body_bytes')) === 0, {
+    await eventually(async () => (await metric('roost_gateway_body_memory_bytes')) === 0, {
       what: 'the budget given back',
       timeoutMs: 3000,
     });
     const served = await fetch(url('size'), { method: 'POST', body: Buffer.alloc(6 * MiB, 1) });
     expect(await served.json()).toEqual({ bytes: 6 * MiB });
-    expect(await metric('roost_gateway_body_bytes')).toBe(0);
+    expect(await metric('roost_gateway_body_memory_bytes')).toBe(0);
   });
 
   test('a body larger than the whole budget is refused with 413 before it is read', async () => {
@@ -179,7 +180,9 @@ describe('a memory budget for request bodies', () => {
       { capMs: 2500, untilResponse: true },
     );
     expect(outcome.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
-    expect(outcome.text).toContain(`larger than the ${16 * MiB} bytes this gateway holds`);
+    expect(outcome.text).toContain(
+      `The request body of ${20 * MiB} bytes needs more memory than this gateway holds for all bodies at once (40 MiB)`,
+    );
   });
 });
 
