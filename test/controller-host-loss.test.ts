@@ -14,6 +14,8 @@ import { SidecarStandIn } from './support/sidecar-stand-in.ts';
 
 const REPLICAS = 12;
 const GRACE_MS = 5000;
+/** How often the stand-in sidecars renew their Leases. */
+const RENEW_MS = 2000;
 
 let client: KubeClient;
 let namespace: string;
@@ -32,6 +34,7 @@ beforeAll(async () => {
     client,
     namespace,
     hosts: [{ name: 'full', memoryMiB: 4096 }],
+    renewMs: RENEW_MS,
   });
   sandboxes = new Informer(client, Sandboxes, { namespace });
   await sandboxes.start();
@@ -83,8 +86,10 @@ test(`all ${REPLICAS} Sandboxes of a host pod whose sidecar dies run elsewhere w
   console.log(
     `host loss: declared lost ${lostAfterMs} ms after the sidecar died (grace ${GRACE_MS} ms); all ${REPLICAS} Sandboxes Ready elsewhere and the old ones gone ${movedInMs} ms later`,
   );
-  // Not before the grace (a missed renewal is not death), and not much after it.
-  expect(lostAfterMs).toBeGreaterThanOrEqual(GRACE_MS);
+  // Not before the grace (a missed renewal is not death), and not much after
+  // it. The grace runs from the last renewal the controller saw, up to one
+  // renewal period (2 s) before the sidecar died.
+  expect(lostAfterMs).toBeGreaterThanOrEqual(GRACE_MS - RENEW_MS);
   expect(lostAfterMs).toBeLessThan(GRACE_MS + 4000);
   expect(movedInMs).toBeLessThan(8000);
 

@@ -23,12 +23,18 @@ const LIMITS = {
   keepAliveTimeoutMs: 1000,
   bodyMemoryMiB: 40,
   maxHeldPerFunction: 3,
-  activationWaitMs: 3000,
+  // Long enough to see the held requests even on a busy machine.
+  activationWaitMs: 6000,
 };
 
-const FUNCTIONS: Record<string, { source: string; spec?: Partial<SandboxDeploymentSpec> }> = {
+const FUNCTIONS: Record<
+  string,
+  { source: string; spec?: Partial<SandboxDeploymentSpec>; memoryMiB?: number }
+> = {
   size: {
     source: `export const handler = async (e) => ({ bytes: e.body ? Buffer.from(e.body, e.isBase64Encoded ? 'base64' : 'utf8').length : 0 });`,
+    // A 6 MiB upload arrives as an 8 MB base64 event: room for it and its decoding.
+    memoryMiB: 256,
   },
   echo: { source: `export const handler = async (e) => e;` },
   limited: {
@@ -74,7 +80,7 @@ beforeAll(async () => {
       `--activation-wait=${LIMITS.activationWaitMs}ms`,
     ],
   });
-  for (const [name, { source, spec }] of Object.entries(FUNCTIONS)) {
+  for (const [name, { source, spec, memoryMiB }] of Object.entries(FUNCTIONS)) {
     await client.create(SandboxDeployments, {
       metadata: { name, namespace },
       spec: {
@@ -85,7 +91,7 @@ beforeAll(async () => {
             function: {
               runtime: 'nodejs',
               handler: 'index.handler',
-              memoryMiB: 64,
+              memoryMiB: memoryMiB ?? 64,
               concurrency: 4,
               code: { inline: { files: { 'index.mjs': source } } },
             },
@@ -238,9 +244,20 @@ describe('connections and slow clients', () => {
 
 test(`requests held for a function with no ready Sandbox are bounded: the ${LIMITS.maxHeldPerFunction + 1}th is refused at once`, async () => {
   const held = Array.from({ length: LIMITS.maxHeldPerFunction }, () => fetch(url('cold')));
-  await eventually(async () => (await heldCount()) === LIMITS.maxHeldPerFunction, {
-    what: 'the first requests held',
-  });
+  try {
+    await eventually(async () => (await heldCount()) === LIMITS.maxHeldPerFunction, {
+      what: 'the first requests held',
+      timeoutMs: LIMITS.activationWaitMs,
+    });
+  } catch (err) {
+    // Say how the requests that should be held ended instead.
+    const ended = await Promise.all(
+      held.map((p) => p.then(async (r) => `${r.status} ${await r.text()}`, String)),
+    );
+    throw new Error(`${(err as Error).message}; the requests ended: ${ended.join(' | ')}`, {
+      cause: err,
+    });
+  }
   const started = Date.now();
   const refused = await fetch(url('cold'));
   expect(await errorOf(refused)).toMatchObject({ status: 429, code: 'ROOST_OVERLOADED' });
