@@ -204,7 +204,7 @@ describe('connections and slow clients', () => {
     expect(dropped.length).toBeGreaterThanOrEqual(100 - LIMITS.maxConnections);
     expect(dropped.length + timedOut.length).toBe(100);
     expect(Math.max(...timedOut.map((o) => o.closedAfterMs))).toBeLessThan(
-      LIMITS.headerTimeoutMs + 2500,
+      LIMITS.headerTimeoutMs + 4000,
     );
     expect((await fetch(url('size'))).status).toBe(200);
     expect(await metric('roost_gateway_connections')).toBeLessThanOrEqual(2);
@@ -217,7 +217,7 @@ describe('connections and slow clients', () => {
     expect((await fetch(url('size'))).status).toBe(200);
     const outcome = await slow;
     expect(outcome.statusLine).toBe('HTTP/1.1 408 Request Timeout');
-    expect(outcome.closedAfterMs).toBeLessThan(LIMITS.headerTimeoutMs + 2500);
+    expect(outcome.closedAfterMs).toBeLessThan(LIMITS.headerTimeoutMs + 4000);
   });
 
   test('a body sent a byte at a time gets 408 at the request timeout', async () => {
@@ -228,7 +228,7 @@ describe('connections and slow clients', () => {
     );
     expect(outcome.statusLine).toBe('HTTP/1.1 408 Request Timeout');
     expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(LIMITS.requestTimeoutMs - 100);
-    expect(outcome.closedAfterMs).toBeLessThan(LIMITS.requestTimeoutMs + 2500);
+    expect(outcome.closedAfterMs).toBeLessThan(LIMITS.requestTimeoutMs + 4000);
   });
 
   test('an idle keep-alive connection is closed after the keep-alive timeout', async () => {
@@ -238,7 +238,7 @@ describe('connections and slow clients', () => {
     expect(outcome.statusLine).toBe('HTTP/1.1 200 OK');
     expect(outcome.text).toContain(`Keep-Alive: timeout=${LIMITS.keepAliveTimeoutMs / 1000}`);
     expect(outcome.closedByServer).toBe(true);
-    expect(outcome.closedAfterMs).toBeLessThan(LIMITS.keepAliveTimeoutMs + 2500);
+    expect(outcome.closedAfterMs).toBeLessThan(LIMITS.keepAliveTimeoutMs + 4000);
   });
 });
 
@@ -261,7 +261,7 @@ test(`requests held for a function with no ready Sandbox are bounded: the ${LIMI
   const started = Date.now();
   const refused = await fetch(url('cold'));
   expect(await errorOf(refused)).toMatchObject({ status: 429, code: 'ROOST_OVERLOADED' });
-  expect(Date.now() - started).toBeLessThan(1000);
+  expect(Date.now() - started).toBeLessThan(LIMITS.activationWaitMs / 2);
   for (const response of await Promise.all(held))
     expect(await errorOf(response)).toMatchObject({ status: 503, code: 'ROOST_NO_CAPACITY' });
 });
