@@ -268,9 +268,10 @@ test(`requests held for a function with no ready Sandbox are bounded: the ${LIMI
 
 async function heldCount(): Promise<number> {
   const report = (await (await fetch(`${system.gateway.url}/internal/concurrency`)).json()) as {
-    functions: { name: string; held: number }[];
+    functions: { namespace: string; name: string; held: number }[];
   };
-  return report.functions.find((f) => f.name === 'cold')?.held ?? 0;
+  // The gateway routes every namespace: other test files have a "cold" too.
+  return report.functions.find((f) => f.namespace === namespace && f.name === 'cold')?.held ?? 0;
 }
 
 describe('strict CloudEvents: 400 naming the attribute', () => {
