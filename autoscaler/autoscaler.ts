@@ -17,6 +17,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { ConcurrencyCollector } from './collector.ts';
 import { decideReplicas, type Sample, type ScalingSpec, type ScalingState } from './decide.ts';
+import { AUTOSCALING_DEFAULTS, FUNCTION_DEFAULTS } from '../kube/api/defaults.ts';
 
 export interface AutoscalerOptions {
   client: KubeClient;
@@ -113,7 +114,7 @@ export class Autoscaler {
     if (current > 0) return;
     const desired = Math.min(
       scalingSpec(deployment).maxReplicas,
-      Math.max(1, deployment.spec.autoscaling.minReplicas ?? 0),
+      Math.max(1, deployment.spec.autoscaling.minReplicas ?? AUTOSCALING_DEFAULTS.minReplicas),
     );
     await this.#scale(deployment, current, desired, 'a gateway is holding requests for it').catch(
       (err: unknown) =>
@@ -164,14 +165,19 @@ export class Autoscaler {
 export function scalingSpec(deployment: SandboxDeployment): ScalingSpec {
   const autoscaling = deployment.spec.autoscaling ?? {};
   return {
-    minReplicas: autoscaling.minReplicas ?? 0,
-    maxReplicas: autoscaling.maxReplicas ?? 10,
+    minReplicas: autoscaling.minReplicas ?? AUTOSCALING_DEFAULTS.minReplicas,
+    maxReplicas: autoscaling.maxReplicas ?? AUTOSCALING_DEFAULTS.maxReplicas,
     targetConcurrency:
-      autoscaling.targetConcurrency ?? deployment.spec.template.spec.function.concurrency ?? 1,
-    targetUtilization: autoscaling.targetUtilization ?? 0.7,
-    stableWindowMs: (autoscaling.stableWindowSeconds ?? 60) * 1000,
-    panicWindowMs: (autoscaling.panicWindowSeconds ?? 6) * 1000,
-    scaleToZeroGraceMs: (autoscaling.scaleToZeroGraceSeconds ?? 60) * 1000,
+      autoscaling.targetConcurrency ??
+      deployment.spec.template.spec.function.concurrency ??
+      FUNCTION_DEFAULTS.concurrency,
+    targetUtilization: autoscaling.targetUtilization ?? AUTOSCALING_DEFAULTS.targetUtilization,
+    stableWindowMs:
+      (autoscaling.stableWindowSeconds ?? AUTOSCALING_DEFAULTS.stableWindowSeconds) * 1000,
+    panicWindowMs:
+      (autoscaling.panicWindowSeconds ?? AUTOSCALING_DEFAULTS.panicWindowSeconds) * 1000,
+    scaleToZeroGraceMs:
+      (autoscaling.scaleToZeroGraceSeconds ?? AUTOSCALING_DEFAULTS.scaleToZeroGraceSeconds) * 1000,
   };
 }
 

@@ -20,3 +20,13 @@ export class ReplicasNotReachedError extends RoostError {
     super('ROOST_REPLICAS_NOT_REACHED', `Cannot bring ${owner} to ${replicas} replicas: ${why}`);
   }
 }
+
+/** Some Sandboxes of a lost host pod could not be failed and released; the rest were. */
+export class EvictionIncompleteError extends RoostError {
+  constructor(podName: string, failed: number, total: number, firstError: string) {
+    super(
+      'ROOST_EVICTION_INCOMPLETE',
+      `Cannot move every Sandbox off lost host pod ${podName}: ${failed} of ${total} failed (first: ${firstError}); retrying those`,
+    );
+  }
+}

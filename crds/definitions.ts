@@ -16,6 +16,7 @@ import {
   type Schema,
 } from './schema.ts';
 import { sandboxTemplateSpecProperties, templateMetadata } from './function-spec.ts';
+import { AUTOSCALING_DEFAULTS, WORKLOAD_DEFAULTS } from '../kube/api/defaults.ts';
 
 export const GROUP = 'roost.dev';
 export const VERSION = 'v1alpha1';
@@ -137,7 +138,11 @@ const template = object(
   { required: ['spec'] },
 );
 
-const replicas = integer('How many Sandboxes to keep.', { minimum: 0, maximum: 10000, default: 1 });
+const replicas = integer('How many Sandboxes to keep.', {
+  minimum: 0,
+  maximum: 10000,
+  default: WORKLOAD_DEFAULTS.replicas,
+});
 
 const minReadySeconds = integer('How long a Sandbox must be Ready before it counts as available.', {
   minimum: 0,
@@ -265,7 +270,7 @@ const sandboxDeployment = crd({
     {
       replicas: integer(
         'How many Sandboxes to run. With autoscaling set, the autoscaler owns this field through the scale subresource.',
-        { minimum: 0, maximum: 10000, default: 1 },
+        { minimum: 0, maximum: 10000, default: WORKLOAD_DEFAULTS.replicas },
       ),
       selector,
       template,
@@ -311,11 +316,11 @@ const sandboxDeployment = crd({
       revisionHistoryLimit: integer('How many old SandboxReplicaSets to keep for rollback.', {
         minimum: 0,
         maximum: 100,
-        default: 10,
+        default: WORKLOAD_DEFAULTS.revisionHistoryLimit,
       }),
       progressDeadlineSeconds: integer(
         'How long a rollout may make no progress before Progressing turns False.',
-        { minimum: 1, default: 600 },
+        { minimum: 1, default: WORKLOAD_DEFAULTS.progressDeadlineSeconds },
       ),
       paused: boolean('Stops rolling out template changes while true.'),
       autoscaling: object(
@@ -323,9 +328,13 @@ const sandboxDeployment = crd({
         {
           minReplicas: integer(
             'Fewest Sandboxes, kept warm even without traffic (the reserved instances). 0 allows scale to zero.',
-            { minimum: 0, maximum: 10000, default: 0 },
+            { minimum: 0, maximum: 10000, default: AUTOSCALING_DEFAULTS.minReplicas },
           ),
-          maxReplicas: integer('Most Sandboxes.', { minimum: 1, maximum: 10000, default: 10 }),
+          maxReplicas: integer('Most Sandboxes.', {
+            minimum: 1,
+            maximum: 10000,
+            default: AUTOSCALING_DEFAULTS.maxReplicas,
+          }),
           targetConcurrency: integer(
             'In-flight requests each Sandbox should carry. Defaults to the function concurrency.',
             { minimum: 1, maximum: 1000 },
@@ -333,19 +342,19 @@ const sandboxDeployment = crd({
           targetUtilization: number('Fraction of targetConcurrency to aim for, leaving headroom.', {
             minimum: 0.1,
             maximum: 1,
-            default: 0.7,
+            default: AUTOSCALING_DEFAULTS.targetUtilization,
           }),
           scaleToZeroGraceSeconds: integer(
             'How long without traffic before scaling to zero when minReplicas is 0.',
-            { minimum: 0, maximum: 86400, default: 60 },
+            { minimum: 0, maximum: 86400, default: AUTOSCALING_DEFAULTS.scaleToZeroGraceSeconds },
           ),
           stableWindowSeconds: integer(
             'Concurrency is averaged over this window to decide the replica count (and to scale down).',
-            { minimum: 6, maximum: 3600, default: 60 },
+            { minimum: 6, maximum: 3600, default: AUTOSCALING_DEFAULTS.stableWindowSeconds },
           ),
           panicWindowSeconds: integer(
             'A shorter window: when concurrency over it reaches twice what the current replicas can take, the autoscaler scales up at once and does not scale down.',
-            { minimum: 1, maximum: 600, default: 6 },
+            { minimum: 1, maximum: 600, default: AUTOSCALING_DEFAULTS.panicWindowSeconds },
           ),
         },
         {

@@ -1,6 +1,7 @@
 // The schema of a Sandbox's spec, shared by Sandbox itself and by the templates
 // of SandboxReplicaSet and SandboxDeployment so that the three can never drift.
 import { array, labelMap, integer, object, string, stringMap, type Schema } from './schema.ts';
+import { FUNCTION_DEFAULTS, SANDBOX_DEFAULTS } from '../kube/api/defaults.ts';
 
 /** Largest total size of inline code, in characters. Bigger code belongs in a ConfigMap or a url. */
 export const MAX_INLINE_CODE_CHARS = 256 * 1024;
@@ -103,20 +104,20 @@ export const functionSpec: Schema = object(
     timeoutSeconds: integer('Longest an invocation may run before it fails as a timeout.', {
       minimum: 1,
       maximum: 900,
-      default: 30,
+      default: FUNCTION_DEFAULTS.timeoutSeconds,
     }),
     memoryMiB: integer(
       'Memory the function may use, in MiB. It is also what the scheduler reserves on a host pod.',
-      { minimum: 16, maximum: 10240, default: 128 },
+      { minimum: 16, maximum: 10240, default: FUNCTION_DEFAULTS.memoryMiB },
     ),
     cpuMillis: integer('CPU the scheduler reserves on a host pod, in thousandths of a core.', {
       minimum: 1,
       maximum: 64000,
-      default: 100,
+      default: FUNCTION_DEFAULTS.cpuMillis,
     }),
     concurrency: integer(
       'Most invocations in flight at once in this Sandbox; more wait in a short queue.',
-      { minimum: 1, maximum: 1000, default: 1 },
+      { minimum: 1, maximum: 1000, default: FUNCTION_DEFAULTS.concurrency },
     ),
   },
   {
@@ -147,7 +148,7 @@ export const sandboxTemplateSpecProperties: Record<string, Schema> = {
   function: functionSpec,
   terminationGracePeriodSeconds: integer(
     'How long in-flight invocations may finish when the Sandbox is deleted.',
-    { minimum: 0, maximum: 3600, default: 30 },
+    { minimum: 0, maximum: 3600, default: SANDBOX_DEFAULTS.terminationGracePeriodSeconds },
   ),
 };
 

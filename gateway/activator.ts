@@ -13,6 +13,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { functionCannotStart, noCapacity, overloaded } from './errors.ts';
 import type { FunctionEntry } from './function-table.ts';
+import { DEFAULT_GATEWAY_LIMITS } from './limits.ts';
 
 export interface ActivatorOptions {
   client: KubeClient;
@@ -20,6 +21,8 @@ export interface ActivatorOptions {
   waitMs?: number;
   /** Most requests held per function (default 1000). */
   maxHeldPerFunction?: number;
+  /** Most requests held across all functions (default 10 000). */
+  maxHeldTotal?: number;
   log: Logger;
   /** Observes how long each held request waited, for the cold-start metric. */
   onReleased?: (entry: FunctionEntry, waitedMs: number) => void;
@@ -31,6 +34,7 @@ const ASK_INTERVAL_MS = 2000;
 export class Activator {
   readonly #options: ActivatorOptions;
   readonly #askedAt = new Map<string, number>();
+  #heldTotal = 0;
 
   constructor(options: ActivatorOptions) {
     this.#options = options;
@@ -46,14 +50,23 @@ export class Activator {
    */
   async waitForEndpoint(entry: FunctionEntry, deadline: number): Promise<void> {
     if (entry.available().length > 0) return;
-    if (entry.held >= (this.#options.maxHeldPerFunction ?? 1000)) {
+    if (
+      entry.held >= (this.#options.maxHeldPerFunction ?? DEFAULT_GATEWAY_LIMITS.maxHeldPerFunction)
+    ) {
       throw overloaded(
         `Function ${entry.key} is starting and already has ${entry.held} requests waiting`,
+      );
+    }
+    // Many functions starting at once must not add up to more than the gateway can hold.
+    if (this.#heldTotal >= (this.#options.maxHeldTotal ?? DEFAULT_GATEWAY_LIMITS.maxHeldTotal)) {
+      throw overloaded(
+        `The gateway already holds ${this.#heldTotal} requests for functions that are starting`,
       );
     }
     const started = performance.now();
     const until = Math.min(deadline, started + this.waitMs);
     entry.held++;
+    this.#heldTotal++;
     try {
       this.#askToActivate(entry);
       while (entry.available().length === 0) {
@@ -69,6 +82,7 @@ export class Activator {
       this.#options.onReleased?.(entry, performance.now() - started);
     } finally {
       entry.held--;
+      this.#heldTotal--;
     }
   }
 

@@ -12,6 +12,8 @@ export interface AsyncJob {
   functionKey: string;
   /** Runs one attempt; throws or resolves false when it should be retried. */
   attempt(): Promise<boolean>;
+  /** Called once when the event is done with (run, given up on, or dropped): frees its body. */
+  done?(): void;
 }
 
 export interface AsyncInvokerOptions {
@@ -62,7 +64,7 @@ export class AsyncInvoker {
         { dropped: this.#queue.length },
         'gateway stopping with asynchronous events still queued; they are lost',
       );
-    this.#queue.length = 0;
+    for (const job of this.#queue.splice(0)) job.done?.();
   }
 
   #pump(): void {
@@ -70,6 +72,7 @@ export class AsyncInvoker {
       const job = this.#queue.shift()!;
       this.#running++;
       void this.#run(job).finally(() => {
+        job.done?.();
         this.#running--;
         this.#pump();
         if (this.#queue.length === 0 && this.#running === 0)

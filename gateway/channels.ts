@@ -72,6 +72,11 @@ export class SidecarChannel {
     });
   }
 
+  /** Invocations sent and not yet answered. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
   close(): void {
     this.#stream?.end();
     this.#connection.close();
@@ -138,16 +143,22 @@ export class SidecarChannels {
     return channel;
   }
 
-  /** Closes channels to addresses no longer in use. */
+  /**
+   * Closes channels to addresses no longer in use and with nothing in flight.
+   * An address leaves the endpoints while requests sent just before are still
+   * running there (a scale-down drains them); closing its stream then would
+   * fail them mid-request, although they run to completion on the sidecar.
+   */
   prune(inUse: Set<string>): void {
     for (const [address, channel] of this.#channels) {
-      if (inUse.has(address)) continue;
+      if (inUse.has(address) || channel.pending > 0) continue;
       channel.close();
       this.#channels.delete(address);
     }
   }
 
   closeAll(): void {
-    this.prune(new Set());
+    for (const channel of this.#channels.values()) channel.close();
+    this.#channels.clear();
   }
 }

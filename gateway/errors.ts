@@ -103,3 +103,28 @@ export const unauthorized = (path: string) =>
     `${path} is internal to Roost: send the invoke token as "authorization: Bearer <token>"`,
     { headers: { 'www-authenticate': 'Bearer realm="roost"' } },
   );
+export const bodyMemoryFull = (limitBytes: number) =>
+  new GatewayError(
+    503,
+    'ROOST_GATEWAY_BUSY',
+    `The gateway already holds request bodies up to its memory limit (${Math.round(limitBytes / 1024 / 1024)} MiB); retry shortly`,
+    { retryAfterSeconds: 1 },
+  );
+export const bodyOverMemoryLimit = (bodyBytes: number, limitBytes: number) =>
+  new GatewayError(
+    413,
+    'ROOST_PAYLOAD_TOO_LARGE',
+    `The request body of ${bodyBytes} bytes needs more memory than this gateway holds for all bodies at once (${Math.round(limitBytes / 1024 / 1024)} MiB)`,
+  );
+export const clientAborted = () =>
+  new GatewayError(
+    400,
+    'ROOST_BAD_REQUEST',
+    'The client closed the connection before sending the whole body',
+  );
+export const jsonTooDeep = (what: string, maxDepth: number) =>
+  new GatewayError(
+    400,
+    'ROOST_BAD_REQUEST',
+    `Cannot read ${what}: JSON nested deeper than ${maxDepth} levels`,
+  );

@@ -10,6 +10,7 @@ import { Informer } from '../kube/informer.ts';
 import type { Logger } from '../lib/log.ts';
 import { ConcurrencyTracker } from './concurrency.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { FUNCTION_DEFAULTS } from '../kube/api/defaults.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
@@ -40,6 +41,8 @@ export class FunctionEntry {
   rateLimit: TokenBucket | undefined;
   /** Requests held by the activator. */
   held = 0;
+  /** Requests admitted and still sending their bodies. */
+  reading = 0;
   readonly #waiters = new Set<() => void>();
 
   constructor(namespace: string, name: string) {
@@ -101,7 +104,8 @@ export class FunctionEntry {
 
 function settingsOf(deployment: SandboxDeployment | undefined): FunctionSettings {
   const gateway = deployment?.spec.gateway;
-  const functionTimeout = deployment?.spec.template.spec.function.timeoutSeconds ?? 30;
+  const functionTimeout =
+    deployment?.spec.template.spec.function.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds;
   const fallback = gateway?.fallback;
   return {
     timeoutMs: (gateway?.timeoutSeconds ?? functionTimeout) * 1000,

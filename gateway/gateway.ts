@@ -17,6 +17,13 @@ import { GatewayMetrics } from './metrics.ts';
 import { GatewayRegistration } from './registration.ts';
 import { CONCURRENCY_PATH, type ConcurrencyReport } from './concurrency-report.ts';
 import { InternalAuth } from './internal-auth.ts';
+import { BodyBudget } from './body-budget.ts';
+import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './limits.ts';
+import {
+  applyConnectionLimits,
+  defaultMaxConnections,
+  serverOptions,
+} from './connection-limits.ts';
 
 export interface GatewayConfig {
   host: string;
@@ -43,6 +50,8 @@ export interface GatewayConfig {
    * 0; a gateway behind a Kubernetes Service wants a few seconds).
    */
   drainDelayMs?: number;
+  /** What the gateway holds at most (limits.ts has the defaults). */
+  limits?: Partial<GatewayLimits>;
 }
 
 export interface RunningGateway {
@@ -53,6 +62,12 @@ export interface RunningGateway {
 
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
   const log = createLogger('gateway');
+  const limits: GatewayLimits = {
+    ...DEFAULT_GATEWAY_LIMITS,
+    maxConnections: defaultMaxConnections(DEFAULT_GATEWAY_LIMITS.maxConnections),
+    ...config.limits,
+  };
+  const bodies = new BodyBudget(limits.bodyMemoryBytes);
   const client = KubeClient.load(config.kubeconfig, { fieldManager: 'roost-gateway' });
   const table = new FunctionTable(client, log);
   const metrics = new GatewayMetrics();
@@ -60,6 +75,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const activator = new Activator({
     client,
     waitMs: config.activationWaitMs,
+    maxHeldPerFunction: limits.maxHeldPerFunction,
+    maxHeldTotal: limits.maxHeldTotal,
     log,
     onReleased: (entry, waitedMs) =>
       metrics.forFunction(entry.namespace, entry.name).coldStart.observe(waitedMs / 1000),
@@ -106,14 +123,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     return false;
   };
 
-  const server: Server = createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) => {
-    handleRequest({ table, invoker, asyncInvoker, metrics, serveOther }, req, res).catch(
+  const server: Server = createServer(serverOptions(limits), (req, res) => {
+    handleRequest({ table, invoker, asyncInvoker, metrics, bodies, serveOther }, req, res).catch(
       (err: unknown) => {
         log.error({ err: errorMessage(err) }, 'request handling failed');
         if (!res.headersSent) res.writeHead(500).end();
       },
     );
   });
+  const connections = applyConnectionLimits(server, limits, log);
+  metrics.watch({ bodyBytes: () => bodies.usedBytes, connections: connections.open });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);

@@ -1,6 +1,8 @@
 // One HTTP request through the gateway, in the order it happens: route it to a
-// function, read the body within the function's limit, apply its rate and
-// concurrency limits, build the event (function URL or CloudEvent), then
+// function, apply its rate and concurrency limits (before a byte of the body
+// is read: a refused request costs no memory), read the body within the
+// function's limit and the gateway's memory budget, build the event (function
+// URL or CloudEvent), then
 // either queue it (asynchronous) or invoke and turn the result into the
 // response. Every response carries x-roost-request-id; every refusal is JSON
 // with a stable code; a function's failure becomes its fallback if it has one.
@@ -8,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvokeResponse } from '../proto/sandbox-host.ts';
 import type { AsyncInvoker } from './async-invoker.ts';
+import type { BodyBudget } from './body-budget.ts';
 import { isCloudEvent, toCloudEventJson } from './cloudevents.ts';
 import {
   GatewayError,
@@ -15,20 +18,22 @@ import {
   functionNotFound,
   functionTimeout,
   overloaded,
-  payloadTooLarge,
   rateLimited,
 } from './errors.ts';
 import { fromFunctionResult, toFunctionUrlEvent, type HttpResponse } from './function-url.ts';
 import type { FunctionEntry, FunctionTable } from './function-table.ts';
-import type { Invoker } from './invoker.ts';
+import type { Invocation, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { parseRoute } from './route.ts';
+import { parseRoute, type FunctionRoute } from './route.ts';
+import { readBody, type BodyRead } from './read-body.ts';
 
 export interface RequestContext {
   table: FunctionTable;
   invoker: Invoker;
   asyncInvoker: AsyncInvoker;
   metrics: GatewayMetrics;
+  /** Memory for request bodies, shared by every request. */
+  bodies: BodyBudget;
   /** Answers paths outside /fn/ (health, metrics, stats); false if unknown; throws the 401 for a caller without the token. */
   serveOther: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -43,6 +48,8 @@ export async function handleRequest(
   res.setHeader('x-roost-request-id', requestId);
   let entry: FunctionEntry | undefined;
   let status = 500;
+  // The body's memory, given back once the response is sent (or the async event is done).
+  let releaseBody = () => {};
   try {
     const route = parseRoute(req.url ?? '/');
     if (!route) {
@@ -57,46 +64,33 @@ export async function handleRequest(
     if (!entry) throw functionNotFound(route.namespace, route.name);
     const fn = entry;
 
-    const body = await readBody(req, fn.settings.maxBodyBytes);
     const waitMs = fn.rateLimit?.take() ?? 0;
     if (waitMs > 0) throw rateLimited(fn.namespace, fn.name, Math.max(1, Math.ceil(waitMs / 1000)));
+    // Requests still sending their bodies count too: a slow upload holds its place.
     if (
       fn.settings.maxConcurrency !== undefined &&
-      fn.concurrency.inFlight >= fn.settings.maxConcurrency
+      fn.concurrency.inFlight + fn.reading >= fn.settings.maxConcurrency
     ) {
       throw overloaded(
         `Function ${fn.key} is at its gateway concurrency limit of ${fn.settings.maxConcurrency}`,
       );
     }
-
-    const event = isCloudEvent(req.headers)
-      ? toCloudEventJson(req.headers, body)
-      : toFunctionUrlEvent({
-          method: req.method ?? 'GET',
-          path: route.path,
-          query: route.query,
-          headers: req.headers,
-          body,
-          sourceIp: req.socket.remoteAddress ?? '',
-          requestId,
-          time: Date.now(),
-          apiId: fn.key,
-        });
-    const invocation = {
-      requestId,
-      payload: Buffer.from(JSON.stringify(event)),
-      metadata: { method: req.method ?? 'GET', path: route.path },
-      timeoutMs: fn.settings.timeoutMs,
-    };
+    const read = await readInvocation(context, req, fn, route, requestId);
+    releaseBody = read.release;
+    const invocation = read.invocation;
 
     if (isAsync(req)) {
+      const release = releaseBody;
       const queued = context.asyncInvoker.enqueue({
         requestId,
         functionKey: fn.key,
         attempt: async () =>
           (await context.invoker.invoke(fn, invocation)).error === 'FUNCTION_ERROR_NONE',
+        done: release,
       });
       if (!queued) throw overloaded('The gateway queue of asynchronous invocations is full');
+      // The queued event holds the body now, until it is done.
+      releaseBody = () => {};
       status = 202;
       send(res, {
         statusCode: 202,
@@ -142,11 +136,59 @@ export async function handleRequest(
       sendError(res, error, requestId);
     }
   } finally {
+    releaseBody();
     if (entry) {
       const metrics = context.metrics.forFunction(entry.namespace, entry.name);
       metrics.requests(status).inc();
       metrics.duration.observe((performance.now() - started) / 1000);
     }
+  }
+}
+
+/**
+ * Reads the body and turns it into the invocation's payload. Its own function
+ * so that the body and the event built from it (a base64 string, then its
+ * JSON) are garbage once it returns: only the payload stays held while the
+ * function runs, not three copies of the upload.
+ */
+async function readInvocation(
+  context: RequestContext,
+  req: IncomingMessage,
+  fn: FunctionEntry,
+  route: FunctionRoute,
+  requestId: string,
+): Promise<{ invocation: Invocation; release: () => void }> {
+  fn.reading++;
+  let read: BodyRead;
+  try {
+    read = await readBody(req, { limitBytes: fn.settings.maxBodyBytes, budget: context.bodies });
+  } finally {
+    fn.reading--;
+  }
+  try {
+    const event = isCloudEvent(req.headers)
+      ? toCloudEventJson(req.headers, read.body)
+      : toFunctionUrlEvent({
+          method: req.method ?? 'GET',
+          path: route.path,
+          query: route.query,
+          headers: req.headers,
+          body: read.body,
+          sourceIp: req.socket.remoteAddress ?? '',
+          requestId,
+          time: Date.now(),
+          apiId: fn.key,
+        });
+    const invocation: Invocation = {
+      requestId,
+      payload: Buffer.from(JSON.stringify(event)),
+      metadata: { method: req.method ?? 'GET', path: route.path },
+      timeoutMs: fn.settings.timeoutMs,
+    };
+    return { invocation, release: read.release };
+  } catch (err) {
+    read.release();
+    throw err;
   }
 }
 
@@ -171,28 +213,6 @@ function isAsync(req: IncomingMessage): boolean {
   return typeof type === 'string' && type.toLowerCase() === 'event';
 }
 
-/** The body, refused with 413 as soon as it is known to be over the limit. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(payloadTooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(payloadTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function send(res: ServerResponse, response: HttpResponse): void {
   if (res.headersSent) return;
   res.writeHead(response.statusCode, {
@@ -209,7 +229,10 @@ function sendError(res: ServerResponse, error: GatewayError, requestId: string):
   const headers: Record<string, string> = { 'content-type': 'application/json', ...error.headers };
   if (error.retryAfterSeconds !== undefined)
     headers['retry-after'] = String(error.retryAfterSeconds);
-  // A refused upload is not read to its end: close the connection rather than drain it.
+  // A refused upload over the size limit is not read to its end: close the
+  // connection rather than drain it. One refused for want of memory right now
+  // is drained unread (costing no memory, bounded by the request timeout), so
+  // that the client, still sending, gets to read its 503 and retry.
   if (error.status === 413) headers.connection = 'close';
   send(res, { statusCode: error.status, headers, body: Buffer.from(JSON.stringify(body)) });
 }

@@ -48,6 +48,26 @@ export class GatewayMetrics {
     });
   }
 
+  /** Gauges read when scraped: what the gateway holds now. */
+  watch(sources: { bodyBytes: () => number; connections: () => number }): void {
+    new Gauge({
+      name: 'roost_gateway_body_memory_bytes',
+      help: 'Memory held for request bodies now (3 bytes per byte of body), against --body-memory-mib.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.bodyBytes());
+      },
+    });
+    new Gauge({
+      name: 'roost_gateway_connections',
+      help: 'Client connections open now, against --max-connections.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.connections());
+      },
+    });
+  }
+
   /** The series of one function, made on first use. */
   forFunction(namespace: string, name: string): FunctionMetrics {
     const key = `${namespace}/${name}`;

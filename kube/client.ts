@@ -310,9 +310,17 @@ export class KubeClient {
     }
   }
 
-  /** Any request, for paths the typed methods do not cover (/readyz, /version). */
-  async raw<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    return this.#json<T>(method, path, `${method} ${path} failed`, body);
+  /**
+   * Any request, for paths the typed methods do not cover (/readyz, /version).
+   * `signal` cancels it (a probe that must not wait out the socket timeout).
+   */
+  async raw<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> {
+    return this.#json<T>(method, path, `${method} ${path} failed`, body, undefined, options.signal);
   }
 
   #writeQuery(options: WriteOptions): URLSearchParams {
@@ -328,8 +336,9 @@ export class KubeClient {
     what: string,
     body?: unknown,
     contentType = 'application/json',
+    signal?: AbortSignal,
   ): Promise<T> {
-    const response = await this.#send(method, path, body, contentType);
+    const response = await this.#send(method, path, body, contentType, { signal });
     if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response, what);
     const text = await readBody(response);
     if (!text) return undefined as T;

@@ -5,9 +5,7 @@ import type { Sandbox } from '../kube/api/roost.ts';
 import { cacheKey } from '../kube/client.ts';
 import { DEPLOYMENT_LABEL } from '../kube/well-known.ts';
 import type { SandboxRequest } from './types.ts';
-
-export const DEFAULT_MEMORY_MIB = 128;
-export const DEFAULT_CPU_MILLIS = 100;
+import { FUNCTION_DEFAULTS } from '../kube/api/defaults.ts';
 
 export function requestOf(sandbox: Sandbox): SandboxRequest {
   const fn = sandbox.spec.function;
@@ -17,8 +15,8 @@ export function requestOf(sandbox: Sandbox): SandboxRequest {
     key: cacheKey(sandbox),
     namespace,
     runtime: fn.runtime,
-    memoryMiB: fn.memoryMiB ?? DEFAULT_MEMORY_MIB,
-    cpuMillis: fn.cpuMillis ?? DEFAULT_CPU_MILLIS,
+    memoryMiB: fn.memoryMiB ?? FUNCTION_DEFAULTS.memoryMiB,
+    cpuMillis: fn.cpuMillis ?? FUNCTION_DEFAULTS.cpuMillis,
     deployment: deployment ? `${namespace}/${deployment}` : undefined,
   };
 }

@@ -157,13 +157,30 @@ export class SidecarGrpcServer {
           call.emit('error', unauthenticated);
           return;
         }
+        // The client half-closes when it has nothing more to send, not when
+        // it wants no more answers: end our side only once every invocation
+        // it sent has been answered, or those still running would be lost.
+        let running = 0;
+        let clientDone = false;
+        const endIfDone = () => {
+          if (clientDone && running === 0) call.end();
+        };
         call.on('data', (request: InvokeRequest) => {
-          this.#invoke(request).then(
-            (response) => call.write({ ...response, streamId: request.streamId }),
-            (err: unknown) => call.write(rejected(request.streamId, err, this.#options.log)),
-          );
+          running++;
+          this.#invoke(request)
+            .then(
+              (response) => call.write({ ...response, streamId: request.streamId }),
+              (err: unknown) => call.write(rejected(request.streamId, err, this.#options.log)),
+            )
+            .finally(() => {
+              running--;
+              endIfDone();
+            });
         });
-        call.on('end', () => call.end());
+        call.on('end', () => {
+          clientDone = true;
+          endIfDone();
+        });
         call.on('error', () => undefined);
       },
       stats: unary((request: StatsRequest) => this.#stats(request)),

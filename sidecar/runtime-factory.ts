@@ -13,6 +13,7 @@ import type { WarmPool } from './node/process-pool.ts';
 import type { TmpWatch } from './node/tmp-watch.ts';
 import type { UsageSampler } from './node/usage-sampler.ts';
 import type { SandboxIdentity } from './plugged-sandbox.ts';
+import { FUNCTION_DEFAULTS } from '../kube/api/defaults.ts';
 
 export interface RuntimeFactoryOptions {
   runtimes: Runtime[];
@@ -46,7 +47,7 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
         { retryable: false },
       );
     }
-    const memoryMiB = fn.memoryMiB ?? 128;
+    const memoryMiB = fn.memoryMiB ?? FUNCTION_DEFAULTS.memoryMiB;
     const functionEnv = Object.fromEntries((fn.env ?? []).map((e) => [e.name, e.value ?? '']));
     // Lambda's own variables first, so that a function's env can still set them.
     const env = {
@@ -85,8 +86,8 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
         functionName: identity.deployment,
         functionVersion: identity.revision,
         memoryMiB,
-        timeoutMs: (fn.timeoutSeconds ?? 30) * 1000,
-        concurrency: fn.concurrency ?? 1,
+        timeoutMs: (fn.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds) * 1000,
+        concurrency: fn.concurrency ?? FUNCTION_DEFAULTS.concurrency,
         env,
         hooks,
         log: options.log,

@@ -14,6 +14,7 @@ import { DEPLOYMENT_LABEL, SIDECAR_FINALIZER, TEMPLATE_HASH_LABEL } from '../kub
 import { WorkQueue } from '../kube/workqueue.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import { startEarly } from '../lib/started-early.ts';
 import type { CodeCache } from './code/code-cache.ts';
 import { PlugError } from './errors.ts';
 import type { RuntimeHooks } from './function-runtime.ts';
@@ -21,6 +22,7 @@ import type { LogStore } from './log-store.ts';
 import { PluggedSandbox, type SandboxIdentity } from './plugged-sandbox.ts';
 import type { RuntimeFactory } from './runtime-factory.ts';
 import { desiredStatus, statusFingerprint, type HostAddress, type PlugFailure } from './status.ts';
+import { FUNCTION_DEFAULTS, SANDBOX_DEFAULTS } from '../kube/api/defaults.ts';
 
 export interface SandboxManagerOptions {
   client: KubeClient;
@@ -134,7 +136,9 @@ export class SandboxManager {
   async #plug(sandbox: Sandbox): Promise<{ requeueAfterMs?: number } | void> {
     const key = cacheKey(sandbox);
     const started = performance.now();
-    const finalizer = this.#ensureFinalizer(sandbox);
+    // Added while the code downloads; its failure is handled from now on, not
+    // only once awaited below, or a refused patch would end the sidecar.
+    const finalizer = startEarly(this.#ensureFinalizer(sandbox));
     let codeFetched = false;
     try {
       this.#checkNamespaceAllowed(sandbox);
@@ -163,13 +167,14 @@ export class SandboxManager {
         identity,
         runtime,
         code,
-        concurrency: sandbox.spec.function.concurrency ?? 1,
-        timeoutMs: (sandbox.spec.function.timeoutSeconds ?? 30) * 1000,
+        concurrency: sandbox.spec.function.concurrency ?? FUNCTION_DEFAULTS.concurrency,
+        timeoutMs:
+          (sandbox.spec.function.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds) * 1000,
         startTime: sandbox.status?.startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       });
       this.#plugged.set(key, plugged);
       this.#failed.delete(key);
-      await finalizer;
+      await finalizer.result();
       await this.#writeStatus(sandbox, { plugged });
       this.#options.events.normal(
         sandbox,
@@ -177,7 +182,7 @@ export class SandboxManager {
         `Plugged into host pod ${this.#options.host.podName} in ${Math.round(performance.now() - started)} ms`,
       );
     } catch (err) {
-      await finalizer.catch(() => undefined);
+      await finalizer.result().catch(() => undefined);
       const plugError =
         err instanceof PlugError
           ? err
@@ -220,7 +225,11 @@ export class SandboxManager {
   async #teardown(sandbox: Sandbox, plugged: PluggedSandbox | undefined): Promise<void> {
     if (plugged && !plugged.draining) {
       await this.#writeStatus(sandbox, { plugged, terminating: true }).catch(() => undefined);
-      await this.#unplug(plugged, (sandbox.spec.terminationGracePeriodSeconds ?? 30) * 1000);
+      await this.#unplug(
+        plugged,
+        (sandbox.spec.terminationGracePeriodSeconds ??
+          SANDBOX_DEFAULTS.terminationGracePeriodSeconds) * 1000,
+      );
       this.#options.events.normal(
         sandbox,
         'Unplugged',

@@ -115,7 +115,8 @@ test('a step from 1 to 40 clients scales up within 3 s, down after the stable wi
   );
   let clients = 1;
   let running = true;
-  const failures: number[] = [];
+  // Status and error code of every request that failed, so that a failure says what it was.
+  const failures: string[] = [];
   const worker = async (index: number) => {
     while (running) {
       if (index >= clients) {
@@ -123,8 +124,8 @@ test('a step from 1 to 40 clients scales up within 3 s, down after the stable wi
         continue;
       }
       const response = await fetch(system.functionUrl('steps'));
-      if (response.status !== 200) failures.push(response.status);
-      await response.arrayBuffer();
+      const body = await response.text();
+      if (response.status !== 200) failures.push(`${response.status} ${body}`);
       // Half the time thinking: one client is 0.5 in flight, which one replica carries at 0.7 utilisation.
       await new Promise((r) => setTimeout(r, 100));
     }

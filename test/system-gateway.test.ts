@@ -388,7 +388,7 @@ describe('CloudEvents', () => {
       body: JSON.stringify({ id: 'x' }),
     });
     const error = await expectError(response, 400, 'ROOST_BAD_REQUEST');
-    expect(error.message).toContain("must have required property 'source'");
+    expect(error.message).toContain('source is missing ("source")');
     expect(error.message).not.toContain('schemaPath');
   });
 });

@@ -13,6 +13,8 @@ import { startLocalRoost, type LocalRoost } from '../../cli/dev/local-roost.ts';
 export interface BenchSystem {
   roost: LocalRoost;
   client: KubeClient;
+  /** For more processes of one's own against the same cluster. */
+  kubeconfigPath: string;
   gatewayUrl: string;
   token: string;
   stop(): Promise<void>;
@@ -29,10 +31,12 @@ export async function startBenchSystem(options: { hosts?: number } = {}): Promis
     java: 'off',
     progress: (line) => console.error(`  ${line}`),
   });
-  const client = KubeClient.load(join(cwd, roost.state.kubeconfig));
+  const kubeconfigPath = join(cwd, roost.state.kubeconfig);
+  const client = KubeClient.load(kubeconfigPath);
   return {
     roost,
     client,
+    kubeconfigPath,
     gatewayUrl: roost.state.gateway.url,
     token: roost.state.token,
     async stop() {

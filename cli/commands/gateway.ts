@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { RoostError } from '../../lib/errors.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
+import { DEFAULT_GATEWAY_LIMITS } from '../../gateway/limits.ts';
 import { durationOption, integerOption } from '../options.ts';
 
 interface GatewayOptions {
@@ -19,6 +20,13 @@ interface GatewayOptions {
   advertiseUrl?: string;
   drainDelay: number;
   podUid?: string;
+  maxConnections?: number;
+  headerTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  bodyMemoryMib: number;
+  maxHeldPerFunction: number;
+  maxHeld: number;
 }
 
 export function gatewayCommand(): Command {
@@ -82,6 +90,47 @@ export function gatewayCommand(): Command {
       '--advertise-url <url>',
       'URL the autoscaler reaches this gateway at (default: http://<host>:<port>)',
     )
+    .option(
+      '--max-connections <n>',
+      'open client connections at most; new ones beyond are closed (default: 10000, or fewer if the open-files limit is lower)',
+      integerOption('--max-connections', 1),
+    )
+    .option(
+      '--header-timeout <duration>',
+      'a client must send its complete request headers within this long (slowloris), else 408',
+      durationOption,
+      DEFAULT_GATEWAY_LIMITS.headersTimeoutMs,
+    )
+    .option(
+      '--request-timeout <duration>',
+      'a client must send its whole request, body included, within this long, else 408',
+      durationOption,
+      DEFAULT_GATEWAY_LIMITS.requestTimeoutMs,
+    )
+    .option(
+      '--keep-alive-timeout <duration>',
+      'an idle keep-alive connection is closed after this long',
+      durationOption,
+      DEFAULT_GATEWAY_LIMITS.keepAliveTimeoutMs,
+    )
+    .option(
+      '--body-memory-mib <MiB>',
+      'request bodies held at once, across all requests; beyond it 503 (retry shortly)',
+      integerOption('--body-memory-mib', 1),
+      DEFAULT_GATEWAY_LIMITS.bodyMemoryBytes / 1024 / 1024,
+    )
+    .option(
+      '--max-held-per-function <n>',
+      'requests held for one function that has no ready Sandbox; beyond it 429',
+      integerOption('--max-held-per-function', 0),
+      DEFAULT_GATEWAY_LIMITS.maxHeldPerFunction,
+    )
+    .option(
+      '--max-held <n>',
+      'requests held for all functions together; beyond it 429',
+      integerOption('--max-held', 0),
+      DEFAULT_GATEWAY_LIMITS.maxHeldTotal,
+    )
     .action(async (options: GatewayOptions) => {
       const token = options.tokenFile
         ? readFileSync(options.tokenFile, 'utf8').trim()
@@ -105,6 +154,17 @@ export function gatewayCommand(): Command {
         advertiseUrl: options.advertiseUrl,
         drainDelayMs: options.drainDelay,
         podUid: options.podUid,
+        limits: {
+          ...(options.maxConnections !== undefined
+            ? { maxConnections: options.maxConnections }
+            : {}),
+          headersTimeoutMs: options.headerTimeout,
+          requestTimeoutMs: options.requestTimeout,
+          keepAliveTimeoutMs: options.keepAliveTimeout,
+          bodyMemoryBytes: options.bodyMemoryMib * 1024 * 1024,
+          maxHeldPerFunction: options.maxHeldPerFunction,
+          maxHeldTotal: options.maxHeld,
+        },
       });
       console.log(`roost gateway ready on ${gateway.url}`);
       const stop = () => gateway.stop();

@@ -12,6 +12,7 @@ import { summarizeHosts, type HostSummary } from '../host-capacity.ts';
 import { withClusterOptions, type OutputFormat } from '../options.ts';
 import { formatAge, kubeList, printResult } from '../output.ts';
 import { listHostPods } from '../sidecars.ts';
+import { AUTOSCALING_DEFAULTS } from '../../kube/api/defaults.ts';
 
 interface GetFlags extends GlobalFlags {
   output: OutputFormat;
@@ -148,7 +149,9 @@ function deploymentTable(
       String(d.status?.availableReplicas ?? 0),
       String(d.status?.revision ?? '-'),
       fn.runtime,
-      auto ? `${auto.minReplicas ?? 0}..${auto.maxReplicas ?? 10} auto` : 'fixed',
+      auto
+        ? `${auto.minReplicas ?? AUTOSCALING_DEFAULTS.minReplicas}..${auto.maxReplicas ?? AUTOSCALING_DEFAULTS.maxReplicas} auto`
+        : 'fixed',
       formatAge(d.metadata.creationTimestamp),
     ];
     if (options.wide)

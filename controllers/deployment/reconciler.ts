@@ -33,6 +33,7 @@ import {
   templateHash,
   withoutHashLabel,
 } from './resources/template.ts';
+import { WORKLOAD_DEFAULTS } from '../../kube/api/defaults.ts';
 
 export const BY_NAMESPACE = 'namespace';
 
@@ -255,7 +256,7 @@ export class DeploymentReconciler {
 
   /** Deletes the oldest empty revisions beyond revisionHistoryLimit. */
   async #cleanupHistory(deployment: SandboxDeployment, oldRSs: SandboxReplicaSet[]): Promise<void> {
-    const limit = deployment.spec.revisionHistoryLimit ?? 10;
+    const limit = deployment.spec.revisionHistoryLimit ?? WORKLOAD_DEFAULTS.revisionHistoryLimit;
     const empty = oldRSs
       .filter((rs) => (rs.spec.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0)
       .sort((a, b) => revisionOf(a) - revisionOf(b));

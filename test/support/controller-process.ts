@@ -26,6 +26,8 @@ export function startController(options: {
   extraArgs?: string[];
   /** The invoke token, which the autoscaler shows gateways to read their concurrency. */
   token?: string;
+  /** Another control plane than the shared one (a test that pauses its API server). */
+  kubeconfig?: string;
 }): ControllerProcess {
   const dir = mkdtempSync(join(tmpdir(), 'roost-controller-'));
   const logFile = join(dir, `${options.identity}.log`);
@@ -36,7 +38,7 @@ export function startController(options: {
       ROOST,
       'controller',
       '--kubeconfig',
-      kubeconfigPath(),
+      options.kubeconfig ?? kubeconfigPath(),
       '--namespace',
       options.namespace,
       '--lease-namespace',

@@ -11,6 +11,7 @@ import { selectorString } from '../../../kube/labels.ts';
 import { maxUnavailable, rolloutComplete } from './rollout.ts';
 import { revisionOf } from './replicaset.ts';
 import { deploymentSelector } from './template.ts';
+import { WORKLOAD_DEFAULTS } from '../../../kube/api/defaults.ts';
 
 export type DeploymentStatus = NonNullable<SandboxDeployment['status']>;
 
@@ -73,7 +74,8 @@ export function computeDeploymentStatus(input: StatusInput): ComputedDeploymentS
     updatedReplicas > (previous.updatedReplicas ?? 0) ||
     readyReplicas > (previous.readyReplicas ?? 0) ||
     availableReplicas > (previous.availableReplicas ?? 0);
-  const deadlineMs = (deployment.spec.progressDeadlineSeconds ?? 600) * 1000;
+  const deadlineMs =
+    (deployment.spec.progressDeadlineSeconds ?? WORKLOAD_DEFAULTS.progressDeadlineSeconds) * 1000;
   let transition: ComputedDeploymentStatus['transition'];
   let requeueAfterMs: number | undefined;
 

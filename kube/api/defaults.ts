@@ -1,0 +1,35 @@
+// The API's defaults, in one place. The CRD generator (crds/) writes them
+// into the schemas, so the API server fills them in on every write; the
+// components use the same values for objects that lack them (written before
+// a default existed, or built in memory before they reach the server), so
+// that what a component assumes is always what the API says.
+
+/** spec.function of a Sandbox (and of every template). */
+export const FUNCTION_DEFAULTS = {
+  timeoutSeconds: 30,
+  memoryMiB: 128,
+  cpuMillis: 100,
+  concurrency: 1,
+} as const;
+
+/** The rest of a Sandbox's spec. */
+export const SANDBOX_DEFAULTS = {
+  terminationGracePeriodSeconds: 30,
+} as const;
+
+/** SandboxReplicaSet and SandboxDeployment. */
+export const WORKLOAD_DEFAULTS = {
+  replicas: 1,
+  revisionHistoryLimit: 10,
+  progressDeadlineSeconds: 600,
+} as const;
+
+/** spec.autoscaling of a SandboxDeployment; targetConcurrency defaults to the function's concurrency. */
+export const AUTOSCALING_DEFAULTS = {
+  minReplicas: 0,
+  maxReplicas: 10,
+  targetUtilization: 0.7,
+  scaleToZeroGraceSeconds: 60,
+  stableWindowSeconds: 60,
+  panicWindowSeconds: 6,
+} as const;
