@@ -17,6 +17,7 @@
 // server (cli/port-forward.ts), as kubectl does.
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Pod } from '../kube/api/core.ts';
@@ -175,6 +176,25 @@ export interface SidecarEndpoint {
 /** Maps a sidecar to the host:port the CLI dials for it. */
 export type SidecarRoute = (target: SidecarEndpoint) => Promise<string>;
 
+/** Whether a TCP connection to host:port opens within `timeoutMs`. */
+function reachable(address: string, timeoutMs = 500): Promise<boolean> {
+  const colon = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: address.slice(0, colon),
+      port: Number(address.slice(colon + 1)),
+      timeout: timeoutMs,
+    });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
 /** A ready pod of the installed gateway in roost-system, if there is one. */
 async function readyGatewayPod(client: KubeClient): Promise<Pod | undefined> {
   const pods = await client.list(Pods, {
@@ -245,9 +265,14 @@ export class CliContext {
     return resolveGatewayUrl(this.flags.gateway, this.where, this.dev);
   }
 
-  /** Whether Roost's pods are reached through the API server rather than dialled. */
+  /**
+   * Whether Roost's pods may be reached through the API server rather than
+   * dialled. ROOST_DIAL=direct never forwards; ROOST_DIAL=api-server always
+   * does, even where pod addresses are reachable (as the e2e suite proves it).
+   */
   get #throughApiServer(): boolean {
     return (
+      this.where.env.ROOST_DIAL !== 'direct' &&
       !this.flags.gateway &&
       !this.where.env.ROOST_GATEWAY &&
       !this.dev &&
@@ -275,10 +300,16 @@ export class CliContext {
     return `http://${await this.#portForwards.address(gateway.metadata.namespace!, gateway.metadata.name!, port)}`;
   }
 
-  /** How to dial a host pod's sidecar: its address as published, or a port-forward to it. */
+  /**
+   * How to dial a host pod's sidecar: its address as published when this
+   * machine reaches it (played host pods, a network that routes pod IPs),
+   * else a port-forward to it through the API server.
+   */
   sidecarRoute(): SidecarRoute | undefined {
     if (!this.#throughApiServer) return undefined;
-    return (target) => {
+    const always = this.where.env.ROOST_DIAL === 'api-server';
+    return async (target) => {
+      if (!always && (await reachable(target.address))) return target.address;
       const port = Number(target.address.slice(target.address.lastIndexOf(':') + 1));
       return this.#portForwards.address(target.namespace, target.pod, port);
     };

@@ -60,8 +60,15 @@ async function errorOf(response: Response) {
   return { status: response.status, ...body.error };
 }
 
+/** A gateway endpoint outside /fn/, which asks for the invoke token. */
+function internal(pathname: string): Promise<Response> {
+  return fetch(`${system.gateway.url}${pathname}`, {
+    headers: { authorization: `Bearer ${system.hosts.token}` },
+  });
+}
+
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${system.gateway.url}/metrics`)).text();
+  const text = await (await internal('/metrics')).text();
   const match = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
   return Number(match?.[1]);
 }
@@ -134,7 +141,7 @@ describe('limits apply before the body is read', () => {
     const first = fetch(url('narrow'));
     await eventually(
       async () =>
-        (await (await fetch(`${system.gateway.url}/metrics`)).text()).includes(
+        (await (await internal('/metrics')).text()).includes(
           `roost_gateway_inflight{namespace="${namespace}",function="narrow"} 1`,
         ),
       { what: 'the first request in flight' },
@@ -267,7 +274,7 @@ test(`requests held for a function with no ready Sandbox are bounded: the ${LIMI
 });
 
 async function heldCount(): Promise<number> {
-  const report = (await (await fetch(`${system.gateway.url}/internal/concurrency`)).json()) as {
+  const report = (await (await internal('/internal/concurrency')).json()) as {
     functions: { namespace: string; name: string; held: number }[];
   };
   // The gateway routes every namespace: other test files have a "cold" too.

@@ -23,7 +23,13 @@ function runRoost(
   options: { cwd: string; kubeconfig: string },
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: options.kubeconfig };
+    // Pod addresses are reachable from this machine; a user's laptop is not so
+    // lucky, so the CLI is made to go through the API server as it would there.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KUBECONFIG: options.kubeconfig,
+      ROOST_DIAL: 'api-server',
+    };
     delete env.ROOST_GATEWAY;
     delete env.ROOST_INVOKE_TOKEN;
     execFile(
