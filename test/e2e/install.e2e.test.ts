@@ -3,7 +3,6 @@
 // that enforces the Pod Security "restricted" level. Then functions deployed
 // with kubectl and invoked through the gateway's Service, and the rights of
 // each component checked from the outside.
-import { get } from 'node:http';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
 import { buildImages, imagesValues } from '../../testenv/images.ts';
+import { getOnce } from './support/http.ts';
 import { eventually, helmFor, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
 
 const SYSTEM = 'roost-system';
@@ -44,20 +44,6 @@ function runRoost(
   });
 }
 const APPS = 'e2e-apps';
-
-/** One GET on a connection of its own, answered with status and body. */
-function getOnce(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: 30_000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out`)));
-    request.on('error', reject);
-  });
-}
 
 /**
  * Requests one after another, each on a new connection (a Service balances

@@ -4,12 +4,12 @@
 // by DNS name, with logs, exec, self-healing and drain; and a stopped cluster
 // leaves nothing behind.
 import { spawn } from 'node:child_process';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
 import { findLeftovers } from '../../testenv/nodes/leftovers.ts';
 import { buildImages, ROOST_IMAGE } from '../../testenv/images.ts';
+import { getOnce } from './support/http.ts';
 import { eventually, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
 
 const NAMESPACE = 'e2e-nodes';
@@ -82,20 +82,6 @@ spec:
       imagePullPolicy: Never
       command: ["/nodejs/bin/node", "-e", "setInterval(() => {}, 1 << 30)"]
 `;
-
-/** One GET on a connection of its own. */
-function getOnce(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: 5000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve(body));
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out`)));
-    request.on('error', reject);
-  });
-}
 
 /** What a probe pod's fetch of `url` answers, run with kubectl exec. */
 function fetchFromPod(kubectl: Kubectl, url: string): Promise<string> {
@@ -170,7 +156,9 @@ describe('a two-node cluster of real kubelets', () => {
     // A new connection each time, since kube-proxy balances connections, not requests.
     const seen = new Set<string>();
     await eventually('answers from both pods', async () => {
-      seen.add((JSON.parse(await getOnce(`http://${clusterIp}/`)) as { pod: string }).pod);
+      seen.add(
+        (JSON.parse((await getOnce(`http://${clusterIp}/`, 5000)).body) as { pod: string }).pod,
+      );
       return seen.size === 2 ? seen : undefined;
     });
     expect(seen).toEqual(new Set(ready.map((p) => p.name)));
