@@ -83,15 +83,14 @@ spec:
       command: ["/nodejs/bin/node", "-e", "setInterval(() => {}, 1 << 30)"]
 `;
 
-/** What a probe pod's fetch of `url` answers, run with kubectl exec. */
+/** Runs Node in the probe pod with `args` (a script after -e, or a file), through kubectl exec. */
+function nodeInProbe(kubectl: Kubectl, args: string[]): Promise<string> {
+  return kubectl(['exec', '-n', NAMESPACE, 'probe', '--', '/nodejs/bin/node', ...args]);
+}
+
+/** What a probe pod's fetch of `url` answers. */
 function fetchFromPod(kubectl: Kubectl, url: string): Promise<string> {
-  return kubectl([
-    'exec',
-    '-n',
-    NAMESPACE,
-    'probe',
-    '--',
-    '/nodejs/bin/node',
+  return nodeInProbe(kubectl, [
     '-e',
     `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(String(e.cause ?? e)); process.exit(1); })`,
   ]);
@@ -175,13 +174,7 @@ describe('a two-node cluster of real kubelets', () => {
   });
 
   test('a pod reaches the API server through the kubernetes Service with its service-account token', async () => {
-    const answer = await kubectl([
-      'exec',
-      '-n',
-      NAMESPACE,
-      'probe',
-      '--',
-      '/nodejs/bin/node',
+    const answer = await nodeInProbe(kubectl, [
       '-e',
       `
       const { readFileSync } = require('node:fs');
@@ -199,19 +192,9 @@ describe('a two-node cluster of real kubelets', () => {
   });
 
   test('the roost image runs the roost command as non-root, with no package manager, compiler or test code', async () => {
-    const exec = (script: string) =>
-      kubectl(['exec', '-n', NAMESPACE, 'probe', '--', '/nodejs/bin/node', '-e', script]);
+    const exec = (script: string) => nodeInProbe(kubectl, ['-e', script]);
     expect(await exec('process.stdout.write(String(process.getuid()))')).toBe('65532');
-    const help = await kubectl([
-      'exec',
-      '-n',
-      NAMESPACE,
-      'probe',
-      '--',
-      '/nodejs/bin/node',
-      '/opt/roost/cli/roost.ts',
-      '--help',
-    ]);
+    const help = await nodeInProbe(kubectl, ['/opt/roost/cli/roost.ts', '--help']);
     for (const command of ['controller', 'gateway', 'sidecar', 'deploy', 'invoke'])
       expect(help).toContain(command);
     const found = JSON.parse(
