@@ -25,6 +25,7 @@ interface SidecarOptions {
   hibernateAfter: number;
   nodeOverheadMib: number;
   javaMaxHeapMib?: number;
+  javaBridgeDir?: string;
   keepUnusedCode: number;
   memoryMib?: number;
   cpuMillis?: number;
@@ -98,6 +99,10 @@ export function sidecarCommand(): Command {
       '--java-max-heap-mib <n>',
       "the JVM bridge's -Xmx, shared by every Java function of the pod (default: the JVM's choice, a quarter of the memory it sees)",
       integerOption('--java-max-heap-mib', 16),
+    )
+    .option(
+      '--java-bridge-dir <dir>',
+      'dial a JVM bridge run as a container of its own through this directory shared with it (bridge.sock, bridge.secret) instead of starting one (the chart\'s Java pools)',
     )
     .option(
       '--memory-mib <n>',
@@ -180,6 +185,7 @@ export function sidecarCommand(): Command {
         hibernateAfterMs: options.hibernateAfter,
         nodeOverheadMiB: options.nodeOverheadMib,
         javaMaxHeapMiB: options.javaMaxHeapMib,
+        javaBridgeDir: options.javaBridgeDir,
         keepUnusedCodeMs: options.keepUnusedCode,
         capacity: {
           memoryMiB: options.memoryMib,
