@@ -102,7 +102,7 @@ export function sidecarCommand(): Command {
     )
     .option(
       '--java-bridge-dir <dir>',
-      'dial a JVM bridge run as a container of its own through this directory shared with it (bridge.sock, bridge.secret) instead of starting one (the chart\'s Java pools)',
+      "dial a JVM bridge run as a container of its own through this directory shared with it (bridge.sock, bridge.secret) instead of starting one (the chart's Java pools)",
     )
     .option(
       '--memory-mib <n>',
