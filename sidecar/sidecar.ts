@@ -8,6 +8,7 @@ import { Pods } from '../kube/api/resources.ts';
 import type { Runtime } from '../kube/api/roost.ts';
 import { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
+import { sleep } from '../lib/duration.ts';
 import { RoostError, errorMessage } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { discoverCapacity, type Capacity, type CapacityOverrides } from './capacity.ts';
@@ -71,6 +72,14 @@ export interface SidecarConfig {
   uidClaimsDir?: string;
   /** Size of a Node.js function's temporary directory, in MiB (default 512, as Lambda's /tmp). */
   functionTmpMiB?: number;
+  /**
+   * On stop, how long to keep serving after the pod says it is not ready,
+   * so that gateways take its Sandboxes out of their endpoints before any
+   * is refused (default 0; the chart sets it).
+   */
+  drainDelayMs?: number;
+  /** Then how long in-flight invocations may finish (default 10 s). */
+  drainGraceMs?: number;
 }
 
 export interface RunningSidecar {
@@ -226,6 +235,11 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     async stop() {
       host.stop();
       await host.setReady(false, 'the sidecar is stopping').catch(() => undefined);
+      // As a gateway drains behind a Service: serve on while the news that
+      // this pod is going reaches every gateway, then refuse new invocations
+      // (retried elsewhere) and let those in flight finish.
+      if (config.drainDelayMs) await sleep(config.drainDelayMs);
+      await manager.drainAll(config.drainGraceMs ?? 10_000);
       await grpc.close();
       await manager.stop();
       // After the manager: stopping it unloads every Java Sandbox from the bridge.

@@ -35,6 +35,7 @@ interface SidecarOptions {
   functionUidRange?: string;
   uidClaimsDir?: string;
   functionTmpMib: number;
+  drainDelay: number;
 }
 
 export function sidecarCommand(): Command {
@@ -149,6 +150,12 @@ export function sidecarCommand(): Command {
       integerOption('--function-tmp-mib', 1),
       512,
     )
+    .option(
+      '--drain-delay <duration>',
+      'on SIGTERM, how long to keep serving after the pod reports not ready, so gateways stop sending first (the chart sets 3s)',
+      durationOption,
+      0,
+    )
     .action(async (options: SidecarOptions) => {
       const missing = (['podName', 'podNamespace', 'podIp'] as const).filter((k) => !options[k]);
       if (missing.length > 0) {
@@ -199,6 +206,7 @@ export function sidecarCommand(): Command {
           : undefined,
         uidClaimsDir: options.uidClaimsDir,
         functionTmpMiB: options.functionTmpMib,
+        drainDelayMs: options.drainDelay,
       });
       // Printed for whoever started us (roost dev, tests): the port actually bound.
       console.log(`roost sidecar ready on ${options.podIp}:${sidecar.port}`);
