@@ -587,7 +587,7 @@ spec:
     await kubectl(['uncordon', 'node-1']);
     expect(result.sent).toBeGreaterThan(20);
     expect(result.failures).toEqual([]);
-  });
+  }, 300_000);
 
   test('helm upgrade to a new image tag rolls controllers, gateways and host pools under load with no failed request', async () => {
     const next = await retagImages(images, 'next');
@@ -654,7 +654,7 @@ spec:
     // The Java function came through its bridge containers' replacement too.
     const java = await getOnce(`${gatewayUrl}/fn/${APPS}/java-hello?name=Ada`);
     expect(java.status).toBe(200);
-  });
+  }, 300_000);
 
   test("helm uninstall leaves only the CRDs and the user's functions", async () => {
     await helm(['uninstall', 'roost', '-n', SYSTEM, '--wait', '--timeout=120s']);
