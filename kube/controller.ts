@@ -5,6 +5,7 @@
 // expected wait such as minReadySeconds.
 import { RoostError, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import { isCancelled } from './errors.ts';
 import type { WorkQueue } from './workqueue.ts';
 
 export interface ReconcileResult {
@@ -40,7 +41,10 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
         queue.forget(key);
         if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
       } catch (err) {
-        if (err instanceof TerminalError) {
+        if (isCancelled(err)) {
+          // The term ended under it: the next leader reconciles this key afresh.
+          log.debug({ key, err: errorMessage(err) }, 'reconcile cancelled');
+        } else if (err instanceof TerminalError) {
           queue.forget(key);
           log.warn({ key, err: err.message }, 'reconcile failed; not retrying');
         } else {

@@ -108,12 +108,22 @@ export function controllerCommand(): Command {
       );
       const shutdown = async () => {
         stop.abort();
-        await done;
+        await done.catch(() => undefined);
         client.close();
       };
       onShutdown(shutdown);
       exitWithParent(() => void shutdown().finally(() => process.exit(0)));
-      await done;
+      try {
+        await done;
+      } catch (err) {
+        // A component failed: the term is over and the Lease handed back. Exit,
+        // so that whatever runs this process (the kubelet, roost dev) starts a
+        // fresh one, as controller-runtime's manager does.
+        log.error({ err: errorMessage(err) }, 'the controller failed; exiting to be restarted');
+        console.error(`roost controller failed: ${errorMessage(err)}`);
+        client.close();
+        process.exit(1);
+      }
     });
 }
 
