@@ -13,7 +13,7 @@ import { makeEtcdCertificates, type EtcdTls } from './etcd-tls.ts';
 import { request as httpsRequest } from 'node:https';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { freePort } from '../lib/ports.ts';
-import { startProcess, type ManagedProcess } from '../lib/process.ts';
+import { startProcess, type Exit, type ManagedProcess } from '../lib/process.ts';
 import { RoostError, errorMessage } from '../lib/errors.ts';
 import { sleep } from '../lib/duration.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -34,6 +34,12 @@ export interface StartControlPlaneOptions {
    * service-account tokens, and run every controller of a real cluster.
    */
   realNodes?: RealNodeServing;
+  /**
+   * One of its processes (etcd, kube-apiserver, kube-controller-manager) died
+   * on its own, not stopped: roost dev says so at once, since nothing works
+   * without them.
+   */
+  onExit?: (name: string, exit: Exit) => void;
 }
 
 /** What a control plane needs to know to serve real nodes. */
@@ -265,7 +271,12 @@ export async function startControlPlane(
       }),
     );
 
-    const pidOf = (name: string) => processes.find((p) => p.name === name)?.pid;
+    const pidOf = (name: string) => processes.find((p) => p.name === name && !p.exit)?.pid;
+    const watchExit = (child: ManagedProcess) =>
+      void child.exited.then((exit) => {
+        if (!stopped && processes.includes(child)) options.onExit?.(child.name, exit);
+      });
+    processes.forEach(watchExit);
     return {
       dir,
       kubeconfigPath,
@@ -285,6 +296,7 @@ export async function startControlPlane(
         await apiServer.stop(10_000);
         processes.splice(processes.indexOf(apiServer), 1);
         apiServer = startApiServer();
+        watchExit(apiServer);
         await waitForApiServer();
       },
       async stop() {

@@ -7,8 +7,11 @@ import { join } from 'node:path';
 export interface DevComponent {
   /** Such as "kube-apiserver", "roost gateway", "sidecar roost-system/host-1". */
   name: string;
+  /** Absent once it has exited. */
   pid: number | undefined;
   address: string;
+  /** How it ended, for a control-plane process that died (roost dev restarts its own components). */
+  exited?: string;
 }
 
 export interface DevState {
