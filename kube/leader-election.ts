@@ -16,6 +16,13 @@ import { isAlreadyExists, isCancelled, isConflict, isNotFound } from './errors.t
 import { sleep } from '../lib/duration.ts';
 import { errorMessage, RoostError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import { gauge } from '../lib/metrics.ts';
+
+const leaderStatus = gauge({
+  name: 'roost_leader_status',
+  help: 'Whether this process leads (1) or not (0), by Lease (namespace/name).',
+  labelNames: ['lease'],
+});
 
 export interface LeaderElectionOptions {
   client: KubeClient;
@@ -42,8 +49,6 @@ export interface LeaderElectionOptions {
   onStartedLeading(signal: AbortSignal): void | Promise<void>;
   /** Called after leadership is lost or given up. */
   onStoppedLeading?(): void;
-  /** Called with true on becoming leader and false on stopping (the leader-status metric). */
-  onLeading?(leading: boolean): void;
   log: Logger;
 }
 
@@ -93,6 +98,7 @@ export class LeaderElector {
     this.#leaseDurationMs = options.leaseDurationMs ?? 10_000;
     this.#renewDeadlineMs = options.renewDeadlineMs ?? 7_000;
     this.#retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    leaderStatus.labels(this.#leaseName).set(0);
     if (this.#renewDeadlineMs >= this.#leaseDurationMs)
       throw new LeaderElectionConfigError(
         `Cannot elect a leader: renewDeadlineMs (${this.#renewDeadlineMs}) must be below leaseDurationMs (${this.#leaseDurationMs}), or two leaders could overlap`,
@@ -157,7 +163,7 @@ export class LeaderElector {
     let lastRenew = renewedAt;
     let watchdog = this.#armDeadline(lastRenew, endTerm);
     this.#leading = true;
-    this.#options.onLeading?.(true);
+    leaderStatus.labels(this.#leaseName).set(1);
     log.info({ identity: this.identity, lease: this.#leaseName }, 'became leader');
     let failure: unknown;
     const started = Promise.resolve()
@@ -185,7 +191,7 @@ export class LeaderElector {
     }
     clearTimeout(watchdog);
     this.#leading = false;
-    this.#options.onLeading?.(false);
+    leaderStatus.labels(this.#leaseName).set(0);
     signal.removeEventListener('abort', onStop);
     log.info(
       { identity: this.identity, why: ending },

@@ -58,7 +58,12 @@ export interface HostPod {
   address: string;
   /** The sidecar's process; a new one after a restart. */
   process: ManagedProcess;
+  /** Its /metrics (the invoke token required), once it has said where. */
+  metricsUrl?: string;
 }
+
+/** Where each sidecar process said its /metrics are (its output line, read as it starts). */
+const metricsUrls = new WeakMap<ManagedProcess, string>();
 
 /** What starting a pod's sidecar again needs. */
 interface Launch {
@@ -284,6 +289,7 @@ export class HostPodKubelet {
         hostPod = { name, namespace, ip, port, address: `${ip}:${port}`, process: child };
         this.#pods.set(key, hostPod);
       });
+      hostPod!.metricsUrl = metricsUrls.get(process);
       await this.#writeStatus(pod, { ip, startedAt, serving: true });
       this.#options.onChange?.();
     } catch (err) {
@@ -357,6 +363,7 @@ export class HostPodKubelet {
         ),
       onRestarted: async (process, { restarts, exit }) => {
         hostPod.process = process;
+        hostPod.metricsUrl = metricsUrls.get(process);
         this.#options.onSidecarRestart?.(
           `the sidecar of host pod ${key} restarted (pid ${process.pid}, restart ${restarts})`,
         );
@@ -394,6 +401,8 @@ export class HostPodKubelet {
         `--kubeconfig=${this.#options.kubeconfigPath}`,
         `--port=${port}`,
         `--data-dir=${dataDir}`,
+        // On the pod's own address, as in a pod; a free port, as several share a machine.
+        '--metrics-port=0',
       ],
       env: {
         ...globalThis.process.env,
@@ -408,6 +417,8 @@ export class HostPodKubelet {
       keepStderrLines: 20,
       onLine: (line) => {
         if (line.startsWith('roost sidecar ready')) ready();
+        const metrics = /^roost sidecar metrics at (\S+)/.exec(line);
+        if (metrics) metricsUrls.set(process, metrics[1]!);
       },
     });
     onSpawn?.(process);

@@ -13,8 +13,9 @@ import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
 import { durationOption } from '../options.ts';
 import { serviceAccountOwner } from '../../kube/service-account.ts';
+import { metricsOptions, startMetricsEndpoint, type MetricsFlags } from '../metrics-endpoint.ts';
 
-interface ControllerFlags {
+interface ControllerFlags extends MetricsFlags {
   kubeconfig?: string;
   leaseNamespace: string;
   leaseName: string;
@@ -28,7 +29,7 @@ interface ControllerFlags {
 }
 
 export function controllerCommand(): Command {
-  return new Command('controller')
+  const command = new Command('controller')
     .description('Run the sandbox scheduler and the workload controllers (leader-elected).')
     .option(
       '--kubeconfig <path>',
@@ -70,61 +71,68 @@ export function controllerCommand(): Command {
         '--token-file <path>',
         "file holding the invoke token, which gateways require of the autoscaler's concurrency reads (or set ROOST_INVOKE_TOKEN)",
       ).env('ROOST_INVOKE_TOKEN_FILE'),
-    )
-    .action(async (flags: ControllerFlags) => {
-      // Loaded here, not at the top: the user's verbs need none of the controllers.
-      const { defaultComponents } = await import('../../controllers/components.ts');
-      const { runManager } = await import('../../controllers/manager.ts');
-      const log = createLogger('controller');
-      const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-controller' });
-      await ensureNamespace(client, flags.leaseNamespace);
-      const stop = new AbortController();
-      const done = runManager(
-        {
-          client,
-          components: defaultComponents({
-            hostGraceMs: flags.hostGrace,
-            invokeToken: flags.tokenFile
-              ? readFileSync(flags.tokenFile, 'utf8').trim()
-              : process.env.ROOST_INVOKE_TOKEN,
-          }),
-          log,
-          namespace: flags.namespace,
-          // For whoever started us (roost dev, tests), whatever the log level.
-          onActing: () => console.log('roost controller leading: caches synced, acting'),
-          lease: {
-            namespace: flags.leaseNamespace,
-            name: flags.leaseName,
-            identity: flags.identity,
-            durationMs: flags.leaseDuration,
-            renewDeadlineMs: flags.renewDeadline,
-            retryPeriodMs: flags.retryPeriod,
-            // In a pod: owned by the controller's ServiceAccount, so that
-            // `helm uninstall` takes the Lease with it.
-            owner: serviceAccountOwner(),
-          },
-        },
-        stop.signal,
-      );
-      const shutdown = async () => {
-        stop.abort();
-        await done.catch(() => undefined);
-        client.close();
-      };
-      onShutdown(shutdown);
-      exitWithParent(() => void shutdown().finally(() => process.exit(0)));
-      try {
-        await done;
-      } catch (err) {
-        // A component failed: the term is over and the Lease handed back. Exit,
-        // so that whatever runs this process (the kubelet, roost dev) starts a
-        // fresh one, as controller-runtime's manager does.
-        log.error({ err: errorMessage(err) }, 'the controller failed; exiting to be restarted');
-        console.error(`roost controller failed: ${errorMessage(err)}`);
-        client.close();
-        process.exit(1);
-      }
+    );
+  for (const option of metricsOptions('0.0.0.0')) command.addOption(option);
+  return command.action(async (flags: ControllerFlags) => {
+    // Loaded here, not at the top: the user's verbs need none of the controllers.
+    const { defaultComponents } = await import('../../controllers/components.ts');
+    const { runManager } = await import('../../controllers/manager.ts');
+    const log = createLogger('controller');
+    const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-controller' });
+    await ensureNamespace(client, flags.leaseNamespace);
+    const invokeToken = flags.tokenFile
+      ? readFileSync(flags.tokenFile, 'utf8').trim()
+      : process.env.ROOST_INVOKE_TOKEN;
+    const metrics = await startMetricsEndpoint({
+      component: 'controller',
+      flags,
+      defaultHost: '0.0.0.0',
+      token: invokeToken,
+      log,
     });
+    const stop = new AbortController();
+    const done = runManager(
+      {
+        client,
+        components: defaultComponents({ hostGraceMs: flags.hostGrace, invokeToken }),
+        log,
+        namespace: flags.namespace,
+        // For whoever started us (roost dev, tests), whatever the log level.
+        onActing: () => console.log('roost controller leading: caches synced, acting'),
+        lease: {
+          namespace: flags.leaseNamespace,
+          name: flags.leaseName,
+          identity: flags.identity,
+          durationMs: flags.leaseDuration,
+          renewDeadlineMs: flags.renewDeadline,
+          retryPeriodMs: flags.retryPeriod,
+          // In a pod: owned by the controller's ServiceAccount, so that
+          // `helm uninstall` takes the Lease with it.
+          owner: serviceAccountOwner(),
+        },
+      },
+      stop.signal,
+    );
+    const shutdown = async () => {
+      stop.abort();
+      await done.catch(() => undefined);
+      await metrics?.close();
+      client.close();
+    };
+    onShutdown(shutdown);
+    exitWithParent(() => void shutdown().finally(() => process.exit(0)));
+    try {
+      await done;
+    } catch (err) {
+      // A component failed: the term is over and the Lease handed back. Exit,
+      // so that whatever runs this process (the kubelet, roost dev) starts a
+      // fresh one, as controller-runtime's manager does.
+      log.error({ err: errorMessage(err) }, 'the controller failed; exiting to be restarted');
+      console.error(`roost controller failed: ${errorMessage(err)}`);
+      client.close();
+      process.exit(1);
+    }
+  });
 }
 
 async function ensureNamespace(client: KubeClient, name: string): Promise<void> {

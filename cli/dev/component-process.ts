@@ -16,6 +16,8 @@ export interface ComponentProcessOptions {
   logFile: string;
   /** Its first capture group (or the whole match) is the component's address. */
   ready: RegExp;
+  /** A line whose first capture group is the component's metrics URL, said before `ready`. */
+  metrics?: RegExp;
   /** Said when it died (and when a restart failed): one line, for the person running roost dev. */
   onRestart: (message: string) => void;
   /** After a restarted process is ready: its pid has changed. */
@@ -25,6 +27,7 @@ export interface ComponentProcessOptions {
 interface Started {
   process: ManagedProcess;
   address: string;
+  metricsUrl: string | undefined;
   exited: ManagedProcess['exited'];
 }
 
@@ -42,6 +45,10 @@ export class ComponentProcess {
 
   get address(): string {
     return this.#supervisor?.current.address ?? '';
+  }
+
+  get metricsUrl(): string | undefined {
+    return this.#supervisor?.current.metricsUrl;
   }
 
   get restarts(): number {
@@ -78,6 +85,7 @@ export class ComponentProcess {
 
   async #launch(timeoutMs: number): Promise<Started> {
     let resolveReady!: (address: string) => void;
+    let metricsUrl: string | undefined;
     const ready = new Promise<string>((resolve) => (resolveReady = resolve));
     const process = startProcess({
       name: this.#options.name,
@@ -87,6 +95,8 @@ export class ComponentProcess {
       logFile: this.#options.logFile,
       keepStderrLines: 20,
       onLine: (line) => {
+        const metrics = this.#options.metrics?.exec(line);
+        if (metrics) metricsUrl = metrics[1];
         const match = this.#options.ready.exec(line);
         if (match) resolveReady(match[1] ?? match[0]);
       },
@@ -113,7 +123,7 @@ export class ComponentProcess {
     });
     try {
       const address = await Promise.race([ready, exited, timeout]);
-      return { process, address, exited: process.exited };
+      return { process, address, metricsUrl, exited: process.exited };
     } catch (err) {
       await process.stop(1000);
       throw err;

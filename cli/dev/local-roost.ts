@@ -103,10 +103,17 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     };
     const controller = new ComponentProcess({
       name: 'roost controller',
-      args: ['controller', `--kubeconfig=${kubeconfig}`, `--lease-namespace=${DEV_NAMESPACE}`],
+      args: [
+        'controller',
+        `--kubeconfig=${kubeconfig}`,
+        `--lease-namespace=${DEV_NAMESPACE}`,
+        '--metrics-host=127.0.0.1',
+        '--metrics-port=0',
+      ],
       env: componentEnv,
       logFile: join(logDir, 'controller.log'),
       ready: /roost controller leading/,
+      metrics: /roost controller metrics at (\S+)/,
       onRestart,
       onRestarted,
     });
@@ -206,12 +213,23 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
             ...(exit ? { exited: `code ${exit.code}, signal ${exit.signal}` } : {}),
           };
         }),
-        { name: 'roost controller', pid: controller.pid, address: '' },
-        { name: 'roost gateway', pid: gateway.pid, address: gatewayUrl },
+        {
+          name: 'roost controller',
+          pid: controller.pid,
+          address: '',
+          metrics: controller.metricsUrl,
+        },
+        {
+          name: 'roost gateway',
+          pid: gateway.pid,
+          address: gatewayUrl,
+          metrics: `${gatewayUrl}/metrics`,
+        },
         ...kubelet.list().map((pod) => ({
           name: `sidecar ${pod.namespace}/${pod.name}`,
           pid: pod.process.pid,
           address: pod.address,
+          metrics: pod.metricsUrl,
         })),
       ],
       hosts: {

@@ -12,6 +12,8 @@ export interface DevComponent {
   address: string;
   /** How it ended, for a control-plane process that died (roost dev restarts its own components). */
   exited?: string;
+  /** Its Prometheus /metrics, for Roost's own components; scrape with the token as a Bearer credential. */
+  metrics?: string;
 }
 
 export interface DevState {

@@ -45,6 +45,8 @@ export function startController(options: {
       options.namespace,
       '--identity',
       options.identity,
+      '--metrics-host=127.0.0.1',
+      '--metrics-port=0',
       ...(options.hostGrace ? ['--host-grace', options.hostGrace] : []),
       ...(options.extraArgs ?? []),
     ],
