@@ -57,13 +57,14 @@ let defaultsFor: string | undefined;
 
 /**
  * The process's own series (CPU, memory, event-loop lag, handles), named
- * after the component: `roost_controller_process_cpu_seconds_total`. Called
- * once by the command that runs the process.
+ * after the component: `roost_controller_process_cpu_seconds_total`,
+ * `roost_sidecar_nodejs_eventloop_lag_seconds`. Called once by the command
+ * that runs the process.
  */
 export function collectProcessMetrics(component: string): void {
   if (defaultsFor) return;
   defaultsFor = component;
-  collectDefaultMetrics({ register: registry, prefix: `roost_${component}_process_` });
+  collectDefaultMetrics({ register: registry, prefix: `roost_${component}_` });
 }
 
 export interface MetricsServerOptions {

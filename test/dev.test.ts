@@ -91,6 +91,19 @@ test('it writes .roost/kubeconfig and .roost/dev.json with every component', () 
   for (const component of state.components) expect(alive(component.pid), component.name).toBe(true);
 });
 
+test("dev.json gives each Roost component's /metrics, which answer with the token", async () => {
+  const roost = state.components.filter((c) => /^(roost |sidecar )/.test(c.name));
+  expect(roost.length).toBeGreaterThanOrEqual(4);
+  for (const component of roost) {
+    expect(component.metrics, component.name).toMatch(/^http:\/\/[\d.]+:\d+\/metrics$/);
+    const response = await fetch(component.metrics!, {
+      headers: { authorization: `Bearer ${state.token}` },
+    });
+    expect(response.status, component.name).toBe(200);
+    expect(await response.text(), component.name).toMatch(/^roost_\w+ /m);
+  }
+});
+
 test('the curl line it prints returns the example answer, and kubectl works as printed', async () => {
   const curlLine = output
     .map((l) => l.trim())

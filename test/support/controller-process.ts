@@ -15,6 +15,8 @@ export interface ControllerProcess {
   logFile: string;
   /** The log so far, for failure messages. */
   log(): string;
+  /** Where it serves /metrics, once it has said so. */
+  metricsUrl(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ export function startController(options: {
       } catch {
         return '';
       }
+    },
+    metricsUrl() {
+      return /roost controller metrics at (\S+)/.exec(this.log())?.[1];
     },
     stop: async () => {
       await child.stop(5000);
