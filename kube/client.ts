@@ -4,6 +4,7 @@
 // credentials; requests are plain JSON so that every kind, built-in or Roost's,
 // goes through the same small code path.
 import { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
@@ -338,6 +339,8 @@ export class KubeClient {
       what: `Cannot watch ${type.plural}`,
     });
     if ((response.statusCode ?? 0) >= 300) {
+      // Refused credentials: take them again now, so the watch the informer starts next carries them.
+      if (response.statusCode === 401) await this.#credentialsChanged();
       throw await errorFrom(response, `Cannot watch ${type.plural}`);
     }
     const lines = createInterface({ input: response, crlfDelay: Infinity });
@@ -396,13 +399,19 @@ export class KubeClient {
   ): Promise<T> {
     const { what } = call;
     const signal = this.#bound(call.signal);
-    const response = await this.#send(
-      method,
-      path,
-      call.body,
-      call.contentType ?? 'application/json',
-      { signal, what },
-    );
+    const send = () =>
+      this.#send(method, path, call.body, call.contentType ?? 'application/json', {
+        signal,
+        what,
+      });
+    let response = await send();
+    // Refused credentials: a token may have expired and been replaced on disk
+    // since they were taken. Take them again at once and try once more, so
+    // that a component never fails a call for a token it could have read.
+    if (response.statusCode === 401 && (await this.#credentialsChanged())) {
+      response.resume();
+      response = await send();
+    }
     if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response, what);
     const text = await readBody(response).catch((err: unknown) => {
       throw signal?.aborted ? new KubeCancelledError(what, signal.reason) : err;
@@ -491,7 +500,15 @@ export class KubeClient {
         this.#connection.agent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
         this.#connection.watchAgent = new HttpAgent({ keepAlive: false });
       }
-      return { server, options: { headers: options.headers }, credentialsAt: Date.now() };
+      const token = this.#tokenFromFile();
+      const headers = token
+        ? { ...options.headers, authorization: `Bearer ${token}` }
+        : options.headers;
+      return {
+        server,
+        options: { headers: withoutDuplicateAuthorization(headers) },
+        credentialsAt: Date.now(),
+      };
     })();
     return this.#connection.transport;
   }
@@ -502,8 +519,46 @@ export class KubeClient {
     await this.config.applyToHTTPSOptions(
       options as Parameters<KubeConfig['applyToHTTPSOptions']>[0],
     );
-    transport.options.headers = options.headers;
+    // @kubernetes/client-node keeps an in-cluster token file's content for a
+    // minute; read the file itself, so a replaced token is used from now on.
+    const token = this.#tokenFromFile();
+    if (token) options.headers = { ...options.headers, authorization: `Bearer ${token}` };
+    transport.options.headers = withoutDuplicateAuthorization(options.headers);
   }
+
+  /** Takes the credentials again; true if they differ from those just refused. */
+  async #credentialsChanged(): Promise<boolean> {
+    const transport = await this.#connect();
+    const before = JSON.stringify(transport.options.headers);
+    await this.#refreshCredentials(transport);
+    return JSON.stringify(transport.options.headers) !== before;
+  }
+
+  /** The token of a user that names a token file (in-cluster, or `tokenFile` in a kubeconfig). */
+  #tokenFromFile(): string | undefined {
+    const user = this.config.getCurrentUser() as {
+      authProvider?: { config?: { tokenFile?: string } };
+      'token-file'?: string;
+    } | null;
+    const file = user?.authProvider?.config?.tokenFile ?? user?.['token-file'];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined;
+    } catch {
+      return undefined; // Being replaced this instant: the next refresh reads it.
+    }
+  }
+}
+
+/** client-node writes "Authorization"; a token read here is "authorization": keep the latter. */
+function withoutDuplicateAuthorization(
+  headers: RequestOptions['headers'],
+): RequestOptions['headers'] {
+  if (!headers || Array.isArray(headers)) return headers;
+  const record = headers as Record<string, unknown>;
+  if (record.authorization === undefined || record.Authorization === undefined) return headers;
+  const { Authorization: _replaced, ...rest } = record;
+  return rest as RequestOptions['headers'];
 }
 
 export function keyOf(object: KubeObject): ObjectKey {
