@@ -87,6 +87,8 @@ export interface ControlPlane {
   client(): KubeClient;
   /** Stops kube-apiserver and starts it again on the same port and etcd. */
   restartApiServer(): Promise<void>;
+  /** Starts etcd again on its data directory and ports (after a test killed it, or stops it first). */
+  restartEtcd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,8 +120,9 @@ export async function startControlPlane(
     const etcdUrl = `https://127.0.0.1:${etcdPort}`;
     const etcdTls = await makeEtcdCertificates(join(dir, 'etcd-pki'));
     progress(`starting etcd ${binaries.etcdVersion} on ${etcdUrl} (TLS, client certificates)`);
-    processes.push(
-      startProcess({
+    // Same data directory and ports each time: a restarted etcd has everything the last one had.
+    const startEtcd = () => {
+      const child = startProcess({
         name: 'etcd',
         command: binaries.etcd,
         args: [
@@ -143,9 +146,13 @@ export async function startControlPlane(
         ],
         env: { ...process.env, ...EXIT_WITH_PARENT },
         logFile: join(dir, 'logs', 'etcd.log'),
-      }),
-    );
-    await waitUntil('etcd', processes[0]!, () => etcdHealthy(etcdUrl, etcdTls));
+      });
+      processes.unshift(child);
+      return child;
+    };
+    let etcd = startEtcd();
+    const waitForEtcd = () => waitUntil('etcd', etcd, () => etcdHealthy(etcdUrl, etcdTls));
+    await waitForEtcd();
 
     const token = randomBytes(24).toString('hex');
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -298,6 +305,14 @@ export async function startControlPlane(
         apiServer = startApiServer();
         watchExit(apiServer);
         await waitForApiServer();
+      },
+      async restartEtcd() {
+        // Gone already (a test killed it) or stopped now; started again on the same data.
+        await etcd.stop(10_000);
+        processes.splice(processes.indexOf(etcd), 1);
+        etcd = startEtcd();
+        watchExit(etcd);
+        await waitForEtcd();
       },
       async stop() {
         if (stopped) return;
