@@ -157,6 +157,8 @@ test('a leader whose work fails ends its term at once, hands the Lease back, and
     () => 'resolved',
     (err: unknown) => err,
   );
+  // The standby campaigns once the failing one leads, so that it is the one to fail.
+  await eventually(() => failing.isLeader, { what: 'e to lead' });
   const f = candidate('failing', 'f');
   try {
     const err = await outcome;
