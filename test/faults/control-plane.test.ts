@@ -57,6 +57,9 @@ afterAll(async () => {
   await controlPlane?.stop();
 });
 
+/** When a controller was killed: a dead process acts no more, though it never logged its term's end. */
+const killedAt = new Map<string, number>();
+
 interface Term {
   who: string;
   from: number;
@@ -79,7 +82,12 @@ function terms(): Term[] {
         open = undefined;
       }
     }
-    if (open !== undefined) all.push({ who: controller.identity, from: open, to: Infinity });
+    if (open !== undefined)
+      all.push({
+        who: controller.identity,
+        from: open,
+        to: killedAt.get(controller.identity) ?? Infinity,
+      });
   }
   return all;
 }
@@ -137,6 +145,7 @@ test('leader controller SIGKILLed: the standby acts within 15 s, no request fail
   const startedAt = Date.now();
   leader.process.kill('SIGKILL');
   await leader.process.exited;
+  killedAt.set(leader.identity, Date.now());
   const takenAt = await eventually(
     async () => ((await leaseHolder()) === other.identity ? Date.now() : undefined),
     { what: `${other.identity} to take the Lease`, timeoutMs: 20_000, intervalMs: 100 },
