@@ -19,8 +19,12 @@ export class SteadyLoad {
       const sentAt = Date.now();
       const request = fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
         .then(async (response) => {
-          await response.arrayBuffer();
-          this.outcomes.push({ sentAt, status: response.status });
+          const body = await response.text();
+          this.outcomes.push({
+            sentAt,
+            status: response.status,
+            ...(response.status === 200 ? {} : { error: body.slice(0, 300) }),
+          });
         })
         .catch((err: Error) => {
           this.outcomes.push({
