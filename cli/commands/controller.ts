@@ -2,7 +2,6 @@
 // one process, acting only while it holds the leader Lease, so that several
 // replicas can run and one takes over within seconds when the leader dies.
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { Namespaces } from '../../kube/api/resources.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { isAlreadyExists } from '../../kube/errors.ts';
@@ -11,7 +10,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
-import { durationOption } from '../options.ts';
+import { durationOption, readInvokeToken } from '../options.ts';
 import { serviceAccountOwner } from '../../kube/service-account.ts';
 import { metricsOptions, startMetricsEndpoint, type MetricsFlags } from '../metrics-endpoint.ts';
 
@@ -80,9 +79,7 @@ export function controllerCommand(): Command {
     const log = createLogger('controller');
     const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-controller' });
     await ensureNamespace(client, flags.leaseNamespace);
-    const invokeToken = flags.tokenFile
-      ? readFileSync(flags.tokenFile, 'utf8').trim()
-      : process.env.ROOST_INVOKE_TOKEN;
+    const invokeToken = readInvokeToken(flags.tokenFile);
     const metrics = await startMetricsEndpoint({
       component: 'controller',
       flags,

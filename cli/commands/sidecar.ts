@@ -2,14 +2,13 @@
 // container beside the pod's runtimes, told its pod through the downward API
 // (POD_NAME, POD_NAMESPACE, POD_IP) and its token through a mounted Secret.
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoostError } from '../../lib/errors.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
 import type { Runtime } from '../../kube/api/roost.ts';
-import { durationOption, integerOption, listOption } from '../options.ts';
+import { durationOption, integerOption, listOption, readInvokeToken } from '../options.ts';
 import { createLogger } from '../../lib/log.ts';
 import { metricsOptions, startMetricsEndpoint, type MetricsFlags } from '../metrics-endpoint.ts';
 
@@ -155,9 +154,7 @@ export function sidecarCommand(): Command {
         `Cannot start the sidecar: set ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (or POD_NAME, POD_NAMESPACE, POD_IP)`,
       );
     }
-    const token = options.tokenFile
-      ? readFileSync(options.tokenFile, 'utf8').trim()
-      : process.env.ROOST_INVOKE_TOKEN;
+    const token = readInvokeToken(options.tokenFile);
     if (!token)
       throw new RoostError(
         'ROOST_USAGE',

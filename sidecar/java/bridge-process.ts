@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from '../../lib/supervisor.ts';
 import { RoostError, errorMessage } from '../../lib/errors.ts';
-import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
+import { startProcess, type Exit, type ManagedProcess, processExists } from '../../lib/process.ts';
 import { JavaBridgeClient } from './bridge-client.ts';
 
 export { JavaBridgeClient, JavaBridgeCallError } from './bridge-client.ts';
@@ -287,16 +287,6 @@ export function removeStaleBridgeDirs(root = tmpdir()): string[] {
     }
   }
   return removed;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function javaCommand(): string {
