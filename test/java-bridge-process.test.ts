@@ -120,8 +120,8 @@ test('the bridge exits when its parent is killed outright, and the next bridge r
       what: `the bridge (pid ${bridgePid}) to exit`,
       timeoutMs: 15_000,
     });
-    expect(existsSync(socketDir!)).toBe(true);
-    // The next bridge on this machine sweeps it: its owner is gone.
+    // The next bridge on this machine sweeps it: its owner is gone. (A bridge
+    // another test file starts meanwhile may sweep it first; either way it goes.)
     const next = await start();
     expect(existsSync(socketDir!)).toBe(false);
     expect(existsSync(dirname(next.socketPath))).toBe(true);
