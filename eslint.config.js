@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.roost/', '**/target/', 'runtime-java-bridge/', 'testenv/go/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.roost/',
+      '**/target/',
+      'runtime-java-bridge/',
+      'testenv/go/',
+      'proto/generated/',
+    ],
+  },
   js.configs.recommended,
   { languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,

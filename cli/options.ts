@@ -1,5 +1,6 @@
 // Option parsers shared by the roost subcommands, each failing with a message
 // that names the option.
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../lib/duration.ts';
 
@@ -108,4 +109,9 @@ export function waitTimeoutOption(): Option {
   return new Option('--wait-timeout <duration>', 'how long to wait for the rollout')
     .argParser(durationOption)
     .default(120_000, '2m');
+}
+
+/** The invoke token of a component: the file --token-file names, else ROOST_INVOKE_TOKEN. */
+export function readInvokeToken(tokenFile: string | undefined): string | undefined {
+  return tokenFile ? readFileSync(tokenFile, 'utf8').trim() : process.env.ROOST_INVOKE_TOKEN;
 }

@@ -14,6 +14,8 @@ import { FunctionTable } from './function-table.ts';
 import { handleRequest } from './handle-request.ts';
 import { Invoker } from './invoker.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { Registry } from 'prom-client';
+import { registry as processRegistry } from '../lib/metrics.ts';
 import { GatewayRegistration } from './registration.ts';
 import { CONCURRENCY_PATH, type ConcurrencyReport } from './concurrency-report.ts';
 import { InternalAuth } from './internal-auth.ts';
@@ -100,7 +102,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           ? reply(res, 200, 'text/plain', 'ok\n')
           : reply(res, 503, 'text/plain', 'informers not synced\n');
     if (path === '/metrics') {
-      void metrics.registry
+      // The gateway's own series and the process's (lib/metrics.ts), as every component serves them.
+      void Registry.merge([metrics.registry, processRegistry])
         .metrics()
         .then((text) => reply(res, 200, metrics.registry.contentType, text));
       return true;

@@ -19,7 +19,7 @@ export class GatewayMetrics {
   readonly coldStart: Histogram<'namespace' | 'function'>;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'roost_gateway_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'roost_gateway_' });
     this.requests = new Counter({
       name: 'roost_gateway_requests_total',
       help: 'Requests answered, by function and HTTP status code.',

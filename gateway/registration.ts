@@ -72,13 +72,15 @@ export class GatewayRegistration {
       },
       spec: { holderIdentity: name, leaseDurationSeconds: 30, renewTime },
     };
+    // A renewal that outlives its interval is worth nothing and would pile up behind a hung API server.
+    const signal = AbortSignal.timeout(this.#options.renewIntervalMs ?? 10_000);
     try {
-      await client.patch(Leases, { namespace, name }, lease);
+      await client.patch(Leases, { namespace, name }, lease, { signal });
     } catch (err) {
       if (!isNotFound(err))
         return void log.warn({ err: errorMessage(err) }, 'cannot renew the gateway Lease');
       await client
-        .create(Leases, { ...lease, spec: { ...lease.spec, acquireTime: renewTime } })
+        .create(Leases, { ...lease, spec: { ...lease.spec, acquireTime: renewTime } }, { signal })
         .catch((createErr: unknown) =>
           log.warn({ err: errorMessage(createErr) }, 'cannot create the gateway Lease'),
         );

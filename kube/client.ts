@@ -4,20 +4,30 @@
 // credentials; requests are plain JSON so that every kind, built-in or Roost's,
 // goes through the same small code path.
 import { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { KubeList, KubeObject, Status } from './api/meta.ts';
 import { apiVersionOf, type ResourceType } from './api/resources.ts';
-import { KubeApiError, KubeConnectionError } from './errors.ts';
+import { KubeApiError, KubeCancelledError, KubeConnectionError } from './errors.ts';
 
 export interface ObjectKey {
   namespace?: string;
   name: string;
 }
 
-export interface ListOptions {
+/**
+ * What every call takes: a signal that cancels it. A leader passes its term's
+ * signal so that nothing it started is still waiting on the API server once it
+ * has stopped leading; a renewal passes its renew deadline.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface ListOptions extends CallOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -26,7 +36,7 @@ export interface ListOptions {
   resourceVersion?: string;
 }
 
-export interface WriteOptions {
+export interface WriteOptions extends CallOptions {
   fieldManager?: string;
   dryRun?: boolean;
   /** Write a subresource such as "status" or "scale". */
@@ -42,7 +52,7 @@ export interface PatchOptions extends WriteOptions {
   force?: boolean;
 }
 
-export interface DeleteOptions {
+export interface DeleteOptions extends CallOptions {
   gracePeriodSeconds?: number;
   propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -59,7 +69,6 @@ export interface WatchOptions extends Omit<ListOptions, 'limit' | 'continue'> {
   allowWatchBookmarks?: boolean;
   /** The server ends the watch after this long; the caller starts another. */
   timeoutSeconds?: number;
-  signal?: AbortSignal;
 }
 
 const CONTENT_TYPES: Record<PatchType, string> = {
@@ -90,18 +99,32 @@ export interface KubeClientOptions {
   requestTimeoutMs?: number;
 }
 
+/** The connection a client and the clients derived from it share. */
+interface Connection {
+  transport?: Promise<Transport>;
+  agent?: Agent | HttpAgent;
+  watchAgent?: Agent | HttpAgent;
+}
+
 export class KubeClient {
   readonly config: KubeConfig;
   readonly fieldManager: string;
   readonly #requestTimeoutMs: number;
-  #transport: Promise<Transport> | undefined;
-  #agent: Agent | HttpAgent | undefined;
-  #watchAgent: Agent | HttpAgent | undefined;
+  readonly #connection: Connection;
+  /** Bound by withSignal: every call of this client ends when it aborts. */
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(config: KubeConfig, options: KubeClientOptions = {}) {
+  /** `shared` is for the clients this class derives: the same connection, maybe a bound signal. */
+  constructor(
+    config: KubeConfig,
+    options: KubeClientOptions = {},
+    shared?: { connection: Connection; signal?: AbortSignal },
+  ) {
     this.config = config;
     this.fieldManager = options.fieldManager ?? 'roost';
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#connection = shared?.connection ?? {};
+    this.#signal = shared?.signal;
   }
 
   /** From a kubeconfig file, or from the usual places (KUBECONFIG, ~/.kube/config, in-cluster) without one. */
@@ -114,7 +137,30 @@ export class KubeClient {
 
   /** The same credentials, another field manager (one per component). */
   withFieldManager(fieldManager: string): KubeClient {
-    return new KubeClient(this.config, { fieldManager, requestTimeoutMs: this.#requestTimeoutMs });
+    return new KubeClient(
+      this.config,
+      { fieldManager, requestTimeoutMs: this.#requestTimeoutMs },
+      { connection: this.#connection, signal: this.#signal },
+    );
+  }
+
+  /**
+   * The same client, with every call (watches included) bound to `signal` as
+   * well as to its own: once the signal aborts, calls in flight are cancelled
+   * and new ones fail at once without being sent. A leader hands its
+   * components a client bound to its term, so that a leader that has lost its
+   * Lease cannot write another thing. It shares this client's connection;
+   * close() on it does nothing.
+   */
+  withSignal(signal: AbortSignal): KubeClient {
+    return new KubeClient(
+      this.config,
+      { fieldManager: this.fieldManager, requestTimeoutMs: this.#requestTimeoutMs },
+      {
+        connection: this.#connection,
+        signal: this.#signal ? AbortSignal.any([this.#signal, signal]) : signal,
+      },
+    );
   }
 
   get server(): string {
@@ -122,16 +168,20 @@ export class KubeClient {
   }
 
   close(): void {
-    this.#agent?.destroy();
-    this.#watchAgent?.destroy();
+    if (this.#signal) return;
+    this.#connection.agent?.destroy();
+    this.#connection.watchAgent?.destroy();
   }
 
-  async get<T extends KubeObject>(type: ResourceType<T>, key: ObjectKey): Promise<T> {
-    return this.#json<T>(
-      'GET',
-      pathOf(type, key.namespace, key.name),
-      `Cannot get ${describe(type, key)}`,
-    );
+  async get<T extends KubeObject>(
+    type: ResourceType<T>,
+    key: ObjectKey,
+    options: CallOptions = {},
+  ): Promise<T> {
+    return this.#json<T>('GET', pathOf(type, key.namespace, key.name), {
+      what: `Cannot get ${describe(type, key)}`,
+      signal: options.signal,
+    });
   }
 
   async list<T extends KubeObject>(
@@ -148,7 +198,7 @@ export class KubeClient {
     const list = await this.#json<KubeList<T>>(
       'GET',
       withQuery(pathOf(type, options.namespace), query),
-      `Cannot list ${type.plural}`,
+      { what: `Cannot list ${type.plural}`, signal: options.signal },
     );
     // Items of a list carry no kind; fill it in so that every object looks the same.
     for (const item of list.items) {
@@ -171,12 +221,11 @@ export class KubeClient {
       options.subresource,
     );
     const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
-    return this.#json<T>(
-      'POST',
-      withQuery(path, this.#writeQuery(options)),
-      `Cannot create ${describe(type, { namespace, name: object.metadata.name ?? object.metadata.generateName ?? '' })}`,
+    return this.#json<T>('POST', withQuery(path, this.#writeQuery(options)), {
+      what: `Cannot create ${describe(type, { namespace, name: object.metadata.name ?? object.metadata.generateName ?? '' })}`,
       body,
-    );
+      signal: options.signal,
+    });
   }
 
   /** PUT: fails with Conflict if object.metadata.resourceVersion is stale. */
@@ -188,12 +237,11 @@ export class KubeClient {
     const key = keyOf(object);
     const path = pathOf(type, key.namespace, key.name, options.subresource);
     const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
-    return this.#json<T>(
-      'PUT',
-      withQuery(path, this.#writeQuery(options)),
-      `Cannot update ${describe(type, key)}`,
+    return this.#json<T>('PUT', withQuery(path, this.#writeQuery(options)), {
+      what: `Cannot update ${describe(type, key)}`,
       body,
-    );
+      signal: options.signal,
+    });
   }
 
   async patch<T extends KubeObject>(
@@ -209,13 +257,12 @@ export class KubeClient {
       if (options.force) query.set('force', 'true');
     }
     const path = withQuery(pathOf(type, key.namespace, key.name, options.subresource), query);
-    return this.#json<T>(
-      'PATCH',
-      path,
-      `Cannot patch ${describe(type, key)}`,
-      patch,
-      CONTENT_TYPES[patchType],
-    );
+    return this.#json<T>('PATCH', path, {
+      what: `Cannot patch ${describe(type, key)}`,
+      body: patch,
+      contentType: CONTENT_TYPES[patchType],
+      signal: options.signal,
+    });
   }
 
   /** Server-side apply of a complete object that this field manager owns. */
@@ -237,7 +284,7 @@ export class KubeClient {
     type: ResourceType<T>,
     key: ObjectKey,
     status: T['status'],
-    options: { fieldManager: string },
+    options: { fieldManager: string } & CallOptions,
   ): Promise<T> {
     const body = {
       apiVersion: apiVersionOf(type),
@@ -250,6 +297,7 @@ export class KubeClient {
       subresource: 'status',
       fieldManager: options.fieldManager,
       force: true,
+      signal: options.signal,
     });
   }
 
@@ -258,13 +306,13 @@ export class KubeClient {
     key: ObjectKey,
     options: DeleteOptions = {},
   ): Promise<void> {
-    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...options };
-    await this.#json(
-      'DELETE',
-      pathOf(type, key.namespace, key.name),
-      `Cannot delete ${describe(type, key)}`,
+    const { signal, ...deleteOptions } = options;
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...deleteOptions };
+    await this.#json('DELETE', pathOf(type, key.namespace, key.name), {
+      what: `Cannot delete ${describe(type, key)}`,
       body,
-    );
+      signal,
+    });
   }
 
   /**
@@ -284,11 +332,15 @@ export class KubeClient {
     if (options.allowWatchBookmarks) query.set('allowWatchBookmarks', 'true');
     if (options.timeoutSeconds) query.set('timeoutSeconds', String(options.timeoutSeconds));
     const path = withQuery(pathOf(type, options.namespace), query);
+    const signal = this.#bound(options.signal);
     const response = await this.#send('GET', path, undefined, undefined, {
       watch: true,
-      signal: options.signal,
+      signal,
+      what: `Cannot watch ${type.plural}`,
     });
     if ((response.statusCode ?? 0) >= 300) {
+      // Refused credentials: take them again now, so the watch the informer starts next carries them.
+      if (response.statusCode === 401) await this.#credentialsChanged();
       throw await errorFrom(response, `Cannot watch ${type.plural}`);
     }
     const lines = createInterface({ input: response, crlfDelay: Infinity });
@@ -303,7 +355,7 @@ export class KubeClient {
         onEvent(event as WatchEvent<T>);
       }
     } catch (err) {
-      if (options.signal?.aborted) return;
+      if (signal?.aborted) return;
       throw err;
     } finally {
       response.destroy();
@@ -320,7 +372,11 @@ export class KubeClient {
     body?: unknown,
     options: { signal?: AbortSignal } = {},
   ): Promise<T> {
-    return this.#json<T>(method, path, `${method} ${path} failed`, body, undefined, options.signal);
+    return this.#json<T>(method, path, {
+      what: `${method} ${path} failed`,
+      body,
+      signal: options.signal,
+    });
   }
 
   #writeQuery(options: WriteOptions): URLSearchParams {
@@ -330,17 +386,36 @@ export class KubeClient {
     return query;
   }
 
+  /** This client's bound signal and a call's own, as one. */
+  #bound(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (!this.#signal) return signal;
+    return signal ? AbortSignal.any([this.#signal, signal]) : this.#signal;
+  }
+
   async #json<T>(
     method: string,
     path: string,
-    what: string,
-    body?: unknown,
-    contentType = 'application/json',
-    signal?: AbortSignal,
+    call: { what: string; body?: unknown; contentType?: string; signal?: AbortSignal },
   ): Promise<T> {
-    const response = await this.#send(method, path, body, contentType, { signal });
+    const { what } = call;
+    const signal = this.#bound(call.signal);
+    const send = () =>
+      this.#send(method, path, call.body, call.contentType ?? 'application/json', {
+        signal,
+        what,
+      });
+    let response = await send();
+    // Refused credentials: a token may have expired and been replaced on disk
+    // since they were taken. Take them again at once and try once more, so
+    // that a component never fails a call for a token it could have read.
+    if (response.statusCode === 401 && (await this.#credentialsChanged())) {
+      response.resume();
+      response = await send();
+    }
     if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response, what);
-    const text = await readBody(response);
+    const text = await readBody(response).catch((err: unknown) => {
+      throw signal?.aborted ? new KubeCancelledError(what, signal.reason) : err;
+    });
     if (!text) return undefined as T;
     // Health endpoints such as /readyz answer plain text.
     const json = response.headers['content-type']?.includes('json') ?? false;
@@ -352,8 +427,10 @@ export class KubeClient {
     path: string,
     body: unknown,
     contentType: string | undefined,
-    options: { watch?: boolean; signal?: AbortSignal } = {},
+    options: { watch?: boolean; signal?: AbortSignal; what: string },
   ): Promise<IncomingMessage> {
+    // Cancelled before it left: never send it (a leader past its term must not write).
+    if (options.signal?.aborted) throw new KubeCancelledError(options.what, options.signal.reason);
     const transport = await this.#connect();
     if (Date.now() - transport.credentialsAt > CREDENTIALS_REFRESH_MS)
       await this.#refreshCredentials(transport);
@@ -367,7 +444,7 @@ export class KubeClient {
       hostname: url.hostname,
       port: url.port,
       path: url.pathname + url.search,
-      agent: options.watch ? this.#watchAgent : this.#agent,
+      agent: options.watch ? this.#connection.watchAgent : this.#connection.agent,
       headers: {
         ...transport.options.headers,
         accept: 'application/json',
@@ -389,7 +466,8 @@ export class KubeClient {
         );
       }
       req.on('error', (err) => {
-        if (options.signal?.aborted) reject(err);
+        if (options.signal?.aborted)
+          reject(new KubeCancelledError(options.what, options.signal.reason));
         else reject(new KubeConnectionError(this.server, err));
       });
       req.end(payload);
@@ -397,7 +475,7 @@ export class KubeClient {
   }
 
   #connect(): Promise<Transport> {
-    this.#transport ??= (async () => {
+    this.#connection.transport ??= (async () => {
       const cluster = this.config.getCurrentCluster();
       if (!cluster)
         throw new KubeConnectionError(
@@ -416,15 +494,23 @@ export class KubeClient {
         rejectUnauthorized: options.rejectUnauthorized,
       };
       if (server.protocol === 'https:') {
-        this.#agent = new Agent({ keepAlive: true, maxSockets: 64, ...tls });
-        this.#watchAgent = new Agent({ keepAlive: false, ...tls });
+        this.#connection.agent = new Agent({ keepAlive: true, maxSockets: 64, ...tls });
+        this.#connection.watchAgent = new Agent({ keepAlive: false, ...tls });
       } else {
-        this.#agent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-        this.#watchAgent = new HttpAgent({ keepAlive: false });
+        this.#connection.agent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+        this.#connection.watchAgent = new HttpAgent({ keepAlive: false });
       }
-      return { server, options: { headers: options.headers }, credentialsAt: Date.now() };
+      const token = this.#tokenFromFile();
+      const headers = token
+        ? { ...options.headers, authorization: `Bearer ${token}` }
+        : options.headers;
+      return {
+        server,
+        options: { headers: withoutDuplicateAuthorization(headers) },
+        credentialsAt: Date.now(),
+      };
     })();
-    return this.#transport;
+    return this.#connection.transport;
   }
 
   async #refreshCredentials(transport: Transport): Promise<void> {
@@ -433,8 +519,46 @@ export class KubeClient {
     await this.config.applyToHTTPSOptions(
       options as Parameters<KubeConfig['applyToHTTPSOptions']>[0],
     );
-    transport.options.headers = options.headers;
+    // @kubernetes/client-node keeps an in-cluster token file's content for a
+    // minute; read the file itself, so a replaced token is used from now on.
+    const token = this.#tokenFromFile();
+    if (token) options.headers = { ...options.headers, authorization: `Bearer ${token}` };
+    transport.options.headers = withoutDuplicateAuthorization(options.headers);
   }
+
+  /** Takes the credentials again; true if they differ from those just refused. */
+  async #credentialsChanged(): Promise<boolean> {
+    const transport = await this.#connect();
+    const before = JSON.stringify(transport.options.headers);
+    await this.#refreshCredentials(transport);
+    return JSON.stringify(transport.options.headers) !== before;
+  }
+
+  /** The token of a user that names a token file (in-cluster, or `tokenFile` in a kubeconfig). */
+  #tokenFromFile(): string | undefined {
+    const user = this.config.getCurrentUser() as {
+      authProvider?: { config?: { tokenFile?: string } };
+      'token-file'?: string;
+    } | null;
+    const file = user?.authProvider?.config?.tokenFile ?? user?.['token-file'];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined;
+    } catch {
+      return undefined; // Being replaced this instant: the next refresh reads it.
+    }
+  }
+}
+
+/** client-node writes "Authorization"; a token read here is "authorization": keep the latter. */
+function withoutDuplicateAuthorization(
+  headers: RequestOptions['headers'],
+): RequestOptions['headers'] {
+  if (!headers || Array.isArray(headers)) return headers;
+  const record = headers as Record<string, unknown>;
+  if (record.authorization === undefined || record.Authorization === undefined) return headers;
+  const { Authorization: _replaced, ...rest } = record;
+  return rest as RequestOptions['headers'];
 }
 
 export function keyOf(object: KubeObject): ObjectKey {
@@ -483,6 +607,10 @@ function readBody(response: IncomingMessage): Promise<string> {
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
     response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     response.on('error', reject);
+    // Cut off mid-body (a cancelled call): 'end' never comes.
+    response.on('close', () => {
+      if (!response.complete) reject(new Error('the response was cut off'));
+    });
   });
 }
 

@@ -29,6 +29,23 @@ export class KubeConnectionError extends RoostError {
   }
 }
 
+/**
+ * A call cancelled by its caller's signal: a deadline passed (a Lease renewal
+ * past its renew deadline) or the work it belonged to ended (a leadership
+ * term). Whether the server saw a request that was already sent is unknown.
+ */
+export class KubeCancelledError extends RoostError {
+  constructor(what: string, reason: unknown) {
+    super(
+      'ROOST_KUBE_CANCELLED',
+      `${what}: cancelled (${reason instanceof Error ? reason.message : String(reason ?? 'aborted')})`,
+      { cause: reason },
+    );
+  }
+}
+
+export const isCancelled = (err: unknown): boolean => err instanceof KubeCancelledError;
+
 export const isNotFound = (err: unknown): boolean =>
   err instanceof KubeApiError && err.status === 404;
 export const isConflict = (err: unknown): boolean =>

@@ -1,6 +1,10 @@
 // Leader election against the real API server of the test run.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { LeaderElector, LeaderElectionConfigError } from './leader-election.ts';
+import {
+  LeaderElector,
+  LeaderElectionConfigError,
+  LeaderWorkFailedError,
+} from './leader-election.ts';
 import { Leases } from './api/resources.ts';
 import type { KubeClient } from './client.ts';
 import { createLogger } from '../lib/log.ts';
@@ -132,5 +136,41 @@ test('a leader whose Lease is taken from it stops acting at once', async () => {
     expect(d.elector.isLeader).toBe(false);
   } finally {
     await d.stop();
+  }
+});
+
+test('a leader whose work fails ends its term at once, hands the Lease back, and run() rejects', async () => {
+  const stop = new AbortController();
+  const failing = new LeaderElector({
+    client,
+    namespace,
+    name: 'failing',
+    identity: 'e',
+    ...fast,
+    log,
+    onStartedLeading: async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      throw new Error('the scheduler crashed');
+    },
+  });
+  const outcome = failing.run(stop.signal).then(
+    () => 'resolved',
+    (err: unknown) => err,
+  );
+  // The standby campaigns once the failing one leads, so that it is the one to fail.
+  await eventually(() => failing.isLeader, { what: 'e to lead' });
+  const f = candidate('failing', 'f');
+  try {
+    const err = await outcome;
+    expect(err).toBeInstanceOf(LeaderWorkFailedError);
+    expect((err as LeaderWorkFailedError).message).toContain('the scheduler crashed');
+    expect(failing.isLeader).toBe(false);
+    // Handed back, not left to expire: the standby leads well within a lease duration.
+    const failedAt = Date.now();
+    await eventually(() => f.acting, { what: 'f to lead' });
+    expect(Date.now() - failedAt).toBeLessThan(fast.leaseDurationMs);
+  } finally {
+    stop.abort();
+    await f.stop();
   }
 });

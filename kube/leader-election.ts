@@ -12,10 +12,17 @@ import type { Lease } from './api/core.ts';
 import type { OwnerReference } from './api/meta.ts';
 import { Leases } from './api/resources.ts';
 import type { KubeClient } from './client.ts';
-import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
+import { isAlreadyExists, isCancelled, isConflict, isNotFound } from './errors.ts';
 import { sleep } from '../lib/duration.ts';
 import { errorMessage, RoostError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import { gauge } from '../lib/metrics.ts';
+
+const leaderStatus = gauge({
+  name: 'roost_leader_status',
+  help: 'Whether this process leads (1) or not (0), by Lease (namespace/name).',
+  labelNames: ['lease'],
+});
 
 export interface LeaderElectionOptions {
   client: KubeClient;
@@ -56,6 +63,21 @@ function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** The leader's work failed; the term was ended and the Lease handed back. */
+export class LeaderWorkFailedError extends RoostError {
+  constructor(cause: unknown) {
+    super('ROOST_LEADER_WORK_FAILED', `The leader's work failed: ${errorMessage(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** A call cancelled because the elector or its term is stopping, not by a deadline: nothing to warn about. */
+function stopping(err: unknown, signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return isCancelled(err) && !(reason instanceof DOMException && reason.name === 'TimeoutError');
+}
+
 export function defaultIdentity(): string {
   return `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
@@ -76,6 +98,7 @@ export class LeaderElector {
     this.#leaseDurationMs = options.leaseDurationMs ?? 10_000;
     this.#renewDeadlineMs = options.renewDeadlineMs ?? 7_000;
     this.#retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    leaderStatus.labels(this.#leaseName).set(0);
     if (this.#renewDeadlineMs >= this.#leaseDurationMs)
       throw new LeaderElectionConfigError(
         `Cannot elect a leader: renewDeadlineMs (${this.#renewDeadlineMs}) must be below leaseDurationMs (${this.#leaseDurationMs}), or two leaders could overlap`,
@@ -92,65 +115,118 @@ export class LeaderElector {
 
   /**
    * Campaigns, leads, and campaigns again after losing, until `signal`
-   * aborts; then releases the Lease if held and resolves.
+   * aborts; then releases the Lease if held and resolves. If the leader's
+   * work fails (onStartedLeading rejects), the term ends, the Lease is
+   * released so that a standby takes over at once, and run() rejects with
+   * LeaderWorkFailedError: as controller-runtime's manager does, the process
+   * should exit and be restarted rather than lead with a part of it dead.
    */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.#acquire(signal);
-      if (signal.aborted) break;
-      await this.#lead(signal);
+      const acquiredAt = await this.#acquire(signal);
+      if (acquiredAt === undefined) break;
+      await this.#lead(signal, acquiredAt);
     }
   }
 
-  async #acquire(signal: AbortSignal): Promise<void> {
+  /** Resolves with when the winning attempt started, or undefined once `signal` aborts. */
+  async #acquire(signal: AbortSignal): Promise<number | undefined> {
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew()) return;
+      const startedAt = Date.now();
+      if (await this.#tryAcquireOrRenew(this.#attemptSignal(signal, this.#renewDeadlineMs)))
+        return startedAt;
       await sleep(this.#retryPeriodMs * (1 + Math.random() * 0.2), signal);
     }
+    return undefined;
   }
 
-  async #lead(signal: AbortSignal): Promise<void> {
+  /**
+   * Leads from `renewedAt` (when the Lease was last written as ours) until the
+   * Lease is lost, cannot be renewed within the renew deadline, the leader's
+   * work fails, or `signal` aborts. The renew deadline is kept by a timer of
+   * its own, not by the renewal loop: a renewal stuck on a hung API server is
+   * cut off at the deadline, and the term ends at the deadline even if it is
+   * not, so others, who wait a whole lease duration from when they last saw
+   * the Lease change, never see two leaders act.
+   */
+  async #lead(signal: AbortSignal, renewedAt: number): Promise<void> {
     const { log } = this.#options;
     const term = new AbortController();
-    const stopTerm = () => term.abort();
-    signal.addEventListener('abort', stopTerm, { once: true });
+    let ending = '';
+    const endTerm = (why: string) => {
+      if (term.signal.aborted) return;
+      ending = why;
+      term.abort(new Error(why));
+    };
+    const onStop = () => endTerm('stopped');
+    signal.addEventListener('abort', onStop, { once: true });
+    let lastRenew = renewedAt;
+    let watchdog = this.#armDeadline(lastRenew, endTerm);
     this.#leading = true;
+    leaderStatus.labels(this.#leaseName).set(1);
     log.info({ identity: this.identity, lease: this.#leaseName }, 'became leader');
+    let failure: unknown;
     const started = Promise.resolve()
       .then(() => this.#options.onStartedLeading(term.signal))
-      .catch((err: unknown) => log.error({ err: errorMessage(err) }, 'leader work failed'));
+      .catch((err: unknown) => {
+        failure = err;
+        endTerm('the leader work failed');
+      });
 
-    let lastRenew = Date.now();
-    while (!signal.aborted) {
-      await sleep(this.#retryPeriodMs, signal);
-      if (signal.aborted) break;
-      const renewed = await this.#tryAcquireOrRenew();
+    while (!term.signal.aborted) {
+      await sleep(this.#retryPeriodMs, term.signal);
+      if (term.signal.aborted) break;
+      const attemptAt = Date.now();
+      const left = lastRenew + this.#renewDeadlineMs - attemptAt;
+      const renewed = await this.#tryAcquireOrRenew(this.#attemptSignal(term.signal, left));
       if (renewed) {
-        lastRenew = Date.now();
+        lastRenew = attemptAt;
+        clearTimeout(watchdog);
+        watchdog = this.#armDeadline(lastRenew, endTerm);
         continue;
       }
-      // Someone else holds it now, or we cannot reach the server: give up
-      // before our Lease can expire so that two leaders never act at once.
-      if (
-        this.#observed.holder !== this.identity ||
-        Date.now() - lastRenew >= this.#renewDeadlineMs
-      )
-        break;
+      // Someone else holds it now: stop at once. Otherwise keep trying until
+      // the deadline timer ends the term.
+      if (this.#observed.holder !== this.identity) endTerm('lost the Lease');
     }
+    clearTimeout(watchdog);
     this.#leading = false;
-    term.abort();
-    signal.removeEventListener('abort', stopTerm);
-    log.info({ identity: this.identity }, signal.aborted ? 'stopped leading' : 'lost leadership');
+    leaderStatus.labels(this.#leaseName).set(0);
+    signal.removeEventListener('abort', onStop);
+    log.info(
+      { identity: this.identity, why: ending },
+      signal.aborted ? 'stopped leading' : 'lost leadership',
+    );
     await started;
-    if (signal.aborted) await this.#release();
+    // Hand the Lease back when stopping or failing, so that a standby need not
+    // wait for it to expire; not after a deadline, when it is no longer ours
+    // to give with any certainty.
+    if (signal.aborted || failure !== undefined) await this.#release();
     this.#options.onStoppedLeading?.();
+    if (failure !== undefined) throw new LeaderWorkFailedError(failure);
+  }
+
+  /** Ends the term once `renewedAt` is a renew deadline old. */
+  #armDeadline(renewedAt: number, endTerm: (why: string) => void): NodeJS.Timeout {
+    const left = Math.max(0, renewedAt + this.#renewDeadlineMs - Date.now());
+    return setTimeout(
+      () =>
+        endTerm(`could not renew the Lease within the ${this.#renewDeadlineMs} ms renew deadline`),
+      left,
+    );
+  }
+
+  /** One attempt's calls end with `signal` or after `ms`, whichever comes first. */
+  #attemptSignal(signal: AbortSignal, ms: number): AbortSignal {
+    return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, ms))]);
   }
 
   get #leaseName(): string {
     return `${this.#options.namespace}/${this.#options.name}`;
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  /** One attempt; `signal` cuts off its calls (the renew deadline, the term). */
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const { client, namespace, name, log } = this.#options;
     const now = Date.now();
     const spec = {
@@ -160,25 +236,30 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await client.get(Leases, { namespace, name });
+      lease = await client.get(Leases, { namespace, name }, { signal });
     } catch (err) {
       if (!isNotFound(err)) {
-        log.warn({ err: errorMessage(err) }, 'cannot read the leader Lease');
+        if (!stopping(err, signal))
+          log.warn({ err: errorMessage(err) }, 'cannot read the leader Lease');
         return false;
       }
       try {
-        const created = await client.create(Leases, {
-          metadata: {
-            namespace,
-            name,
-            ...(this.#options.owner ? { ownerReferences: [this.#options.owner] } : {}),
+        const created = await client.create(
+          Leases,
+          {
+            metadata: {
+              namespace,
+              name,
+              ...(this.#options.owner ? { ownerReferences: [this.#options.owner] } : {}),
+            },
+            spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 },
           },
-          spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 },
-        });
+          { signal },
+        );
         this.#observe(created, now);
         return true;
       } catch (createErr) {
-        if (!isAlreadyExists(createErr))
+        if (!isAlreadyExists(createErr) && !stopping(createErr, signal))
           log.warn({ err: errorMessage(createErr) }, 'cannot create the leader Lease');
         return false;
       }
@@ -203,11 +284,12 @@ export class LeaderElector {
     try {
       // The resourceVersion in `next` makes this an optimistic write: of two
       // candidates that both saw the Lease expire, only one succeeds.
-      const updated = await client.replace(Leases, next);
+      const updated = await client.replace(Leases, next, { signal });
       this.#observe(updated, now);
       return true;
     } catch (err) {
-      if (!isConflict(err)) log.warn({ err: errorMessage(err) }, 'cannot update the leader Lease');
+      if (!isConflict(err) && !stopping(err, signal))
+        log.warn({ err: errorMessage(err) }, 'cannot update the leader Lease');
       return false;
     }
   }
@@ -226,18 +308,23 @@ export class LeaderElector {
   /** Hands the Lease back so that a standby need not wait for it to expire. */
   async #release(): Promise<void> {
     const { client, namespace, name, log } = this.#options;
+    const signal = AbortSignal.timeout(this.#renewDeadlineMs);
     try {
-      const lease = await client.get(Leases, { namespace, name });
+      const lease = await client.get(Leases, { namespace, name }, { signal });
       if (lease.spec.holderIdentity !== this.identity) return;
-      await client.replace(Leases, {
-        ...lease,
-        spec: {
-          ...lease.spec,
-          holderIdentity: '',
-          leaseDurationSeconds: 1,
-          renewTime: microTime(Date.now()),
+      await client.replace(
+        Leases,
+        {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            holderIdentity: '',
+            leaseDurationSeconds: 1,
+            renewTime: microTime(Date.now()),
+          },
         },
-      });
+        { signal },
+      );
       log.info({ identity: this.identity }, 'released the leader Lease');
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'cannot release the leader Lease');

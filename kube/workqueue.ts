@@ -1,9 +1,51 @@
 // A work queue in the shape of client-go's: a key is queued at most once while
 // it waits (de-duplication), is never handed to two workers at once (a key
 // re-added while being processed waits until done()), and failures are retried
-// with per-key exponential back-off until forget().
+// with per-key exponential back-off until forget(). A named queue is
+// measured as client-go's are: depth, adds, retries, how long a key waited
+// and how long its work took (roost_workqueue_*{name}).
+import { counter, gauge, histogram } from '../lib/metrics.ts';
+
+const depth = gauge({
+  name: 'roost_workqueue_depth',
+  help: 'Keys waiting in the work queue now.',
+  labelNames: ['name'],
+});
+const adds = counter({
+  name: 'roost_workqueue_adds_total',
+  help: 'Keys added to the work queue (a key already waiting is not counted again).',
+  labelNames: ['name'],
+});
+const retries = counter({
+  name: 'roost_workqueue_retries_total',
+  help: 'Keys put back after a failure, to be retried after their back-off.',
+  labelNames: ['name'],
+});
+const queueDuration = histogram({
+  name: 'roost_workqueue_queue_duration_seconds',
+  help: 'How long a key waited in the queue before a worker took it.',
+  labelNames: ['name'],
+});
+const workDuration = histogram({
+  name: 'roost_workqueue_work_duration_seconds',
+  help: 'How long a worker took with a key, from taking it to done().',
+  labelNames: ['name'],
+});
+
+/** The series of one named queue. */
+function measure(name: string) {
+  return {
+    depth: depth.labels(name),
+    adds: adds.labels(name),
+    retries: retries.labels(name),
+    queueDuration: queueDuration.labels(name),
+    workDuration: workDuration.labels(name),
+  };
+}
 
 export interface WorkQueueOptions {
+  /** Names the queue's metrics (the controller, such as "deployment"); unnamed queues are not measured. */
+  name?: string;
   /** First retry delay after a failure (default 10 ms). */
   baseDelayMs?: number;
   /** Longest retry delay (default 60 s). */
@@ -19,25 +61,49 @@ export class WorkQueue<K = string> {
   readonly #waiters: ((key: K | undefined) => void)[] = [];
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
+  readonly name: string | undefined;
+  readonly #metrics: ReturnType<typeof measure> | undefined;
+  /** When each waiting key was added, and when each key in work was taken (for the durations). */
+  readonly #addedAt = new Map<K, number>();
+  readonly #takenAt = new Map<K, number>();
   #shuttingDown = false;
 
   constructor(options: WorkQueueOptions = {}) {
     this.#baseDelayMs = options.baseDelayMs ?? 10;
     this.#maxDelayMs = options.maxDelayMs ?? 60_000;
+    this.name = options.name;
+    this.#metrics = options.name ? measure(options.name) : undefined;
   }
 
   add(key: K): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
+    if (this.#metrics) {
+      this.#metrics.adds.inc();
+      if (!this.#addedAt.has(key)) this.#addedAt.set(key, performance.now());
+    }
     if (this.#processing.has(key)) return;
     const waiter = this.#waiters.shift();
     if (waiter) {
       this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#take(key);
       waiter(key);
     } else {
       this.#queue.push(key);
+      this.#metrics?.depth.set(this.#queue.length);
     }
+  }
+
+  /** A worker takes the key now. */
+  #take(key: K): void {
+    this.#processing.add(key);
+    if (!this.#metrics) return;
+    const now = performance.now();
+    const addedAt = this.#addedAt.get(key);
+    this.#addedAt.delete(key);
+    if (addedAt !== undefined) this.#metrics.queueDuration.observe((now - addedAt) / 1000);
+    this.#takenAt.set(key, now);
+    this.#metrics.depth.set(this.#queue.length);
   }
 
   /** Adds the key after a delay; an earlier pending delay for it wins. */
@@ -57,6 +123,7 @@ export class WorkQueue<K = string> {
   addRateLimited(key: K): void {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
+    this.#metrics?.retries.inc();
     this.addAfter(key, Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** failures));
   }
 
@@ -74,7 +141,7 @@ export class WorkQueue<K = string> {
     const key = this.#queue.shift();
     if (key !== undefined) {
       this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#take(key);
       return Promise.resolve(key);
     }
     if (this.#shuttingDown) return Promise.resolve(undefined);
@@ -84,6 +151,11 @@ export class WorkQueue<K = string> {
   /** Marks the key processed; if it was added meanwhile, it is queued again. */
   done(key: K): void {
     this.#processing.delete(key);
+    const takenAt = this.#takenAt.get(key);
+    if (takenAt !== undefined) {
+      this.#takenAt.delete(key);
+      this.#metrics?.workDuration.observe((performance.now() - takenAt) / 1000);
+    }
     if (this.#dirty.has(key)) {
       this.#dirty.delete(key);
       this.add(key);
@@ -96,6 +168,7 @@ export class WorkQueue<K = string> {
 
   shutDown(): void {
     this.#shuttingDown = true;
+    this.#metrics?.depth.set(0);
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);

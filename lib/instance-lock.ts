@@ -1,5 +1,6 @@
 // One local cluster per checkout: a lock file holding the owner's pid. A lock
 // whose process is gone (killed, machine rebooted) is taken over.
+import { processExists } from './process.ts';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { RoostError } from './errors.ts';
@@ -15,15 +16,6 @@ export class AlreadyRunningError extends RoostError {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Takes the lock or throws AlreadyRunningError; returns its release function. */
 export function acquireInstanceLock(lockFile: string, what: string): () => void {
   mkdirSync(dirname(lockFile), { recursive: true });
@@ -34,7 +26,7 @@ export function acquireInstanceLock(lockFile: string, what: string): () => void 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-      if (Number.isFinite(owner) && owner !== process.pid && alive(owner))
+      if (Number.isFinite(owner) && owner !== process.pid && processExists(owner))
         throw new AlreadyRunningError(what, owner, lockFile);
       rmSync(lockFile, { force: true });
     }

@@ -144,6 +144,16 @@ export class ManagedProcess {
   }
 }
 
+/** Whether a process of this id exists, this user's or another's (EPERM: it exists, but not ours to signal). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function startProcess(options: StartOptions): ManagedProcess {
   try {
     return new ManagedProcess(options);

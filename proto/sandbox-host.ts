@@ -1,7 +1,7 @@
 // The SandboxHost gRPC contract (proto/roost/v1alpha1/sandbox_host.proto),
 // loaded at run time with @grpc/proto-loader, and TypeScript types for its
-// messages as proto-loader presents them: camelCase fields, 64-bit integers
-// as numbers, enums as their names, bytes as Buffers.
+// messages as proto-loader presents them (camelCase fields, 64-bit integers
+// as numbers, enums as their names, bytes as Buffers), generated from it.
 import {
   loadPackageDefinition,
   type GrpcObject,
@@ -35,113 +35,17 @@ export const SANDBOX_HOST_PROTO = join(PROTO_ROOT, 'roost/v1alpha1/sandbox_host.
  */
 export const NOT_INVOKED_METADATA = 'roost-not-invoked';
 
-export type FunctionError =
-  | 'FUNCTION_ERROR_NONE'
-  | 'FUNCTION_ERROR_UNHANDLED'
-  | 'FUNCTION_ERROR_TIMEOUT'
-  | 'FUNCTION_ERROR_OUT_OF_MEMORY'
-  | 'FUNCTION_ERROR_CRASHED';
-
-export type LogLevel =
-  | 'LOG_LEVEL_UNSPECIFIED'
-  | 'LOG_LEVEL_TRACE'
-  | 'LOG_LEVEL_DEBUG'
-  | 'LOG_LEVEL_INFO'
-  | 'LOG_LEVEL_WARN'
-  | 'LOG_LEVEL_ERROR'
-  | 'LOG_LEVEL_FATAL';
-
-export interface InvokeRequest {
-  namespace: string;
-  sandbox: string;
-  requestId: string;
-  payload: Buffer;
-  metadata: Record<string, string>;
-  timeoutMs: number;
-  /** InvokeStream only: echoed in the response. */
-  streamId: number;
-}
-
-export interface Rejection {
-  /** A gRPC status code. */
-  code: number;
-  message: string;
-  notInvoked: boolean;
-}
-
-export interface InvokeResponse {
-  result: Buffer;
-  error: FunctionError;
-  errorType: string;
-  errorMessage: string;
-  stackTrace: string[];
-  durationMs: number;
-  memoryBytes: number;
-  coldStart: boolean;
-  cpuMicros: number;
-  /** InvokeStream only. */
-  streamId: number;
-  /** InvokeStream only: set when the invocation was refused. */
-  rejection: Rejection | null;
-}
-
-export interface LogsRequest {
-  namespace: string;
-  sandbox: string;
-  deployment: string;
-  minLevel: LogLevel;
-  sinceMs: number;
-  untilMs: number;
-  contains: string;
-  requestId: string;
-  follow: boolean;
-  limit: number;
-}
-
-export interface LogEntry {
-  namespace: string;
-  sandbox: string;
-  deployment: string;
-  timeMs: number;
-  level: LogLevel;
-  requestId: string;
-  message: string;
-  stream: string;
-}
-
-export interface StatsRequest {
-  namespace: string;
-  sandbox: string;
-  deployment: string;
-}
-
-export interface SandboxStatsMessage {
-  namespace: string;
-  sandbox: string;
-  deployment: string;
-  runtime: string;
-  invocations: number;
-  errors: number;
-  timeouts: number;
-  coldStarts: number;
-  p50Ms: number;
-  p99Ms: number;
-  cpuSeconds: number;
-  rssBytes: number;
-  inFlight: number;
-  restarts: number;
-  hibernated: boolean;
-  allocatedBytes: number;
-}
-
-export interface StatsResponse {
-  pod: string;
-  sandboxes: SandboxStatsMessage[];
-}
-
-export interface HealthResponse {
-  serving: boolean;
-  pod: string;
-  sandboxes: number;
-  runtimes: string[];
-}
+// The message types, generated from the .proto (npm run generate:proto) with
+// the options loadSync uses above: what arrives is the "__Output" form, every
+// field present. The names here are the ones the code has always used.
+export type { FunctionError__Output as FunctionError } from './generated/roost/v1alpha1/FunctionError.ts';
+export type { LogLevel__Output as LogLevel } from './generated/roost/v1alpha1/LogLevel.ts';
+export type { InvokeRequest__Output as InvokeRequest } from './generated/roost/v1alpha1/InvokeRequest.ts';
+export type { Rejection__Output as Rejection } from './generated/roost/v1alpha1/Rejection.ts';
+export type { InvokeResponse__Output as InvokeResponse } from './generated/roost/v1alpha1/InvokeResponse.ts';
+export type { LogsRequest__Output as LogsRequest } from './generated/roost/v1alpha1/LogsRequest.ts';
+export type { LogEntry__Output as LogEntry } from './generated/roost/v1alpha1/LogEntry.ts';
+export type { StatsRequest__Output as StatsRequest } from './generated/roost/v1alpha1/StatsRequest.ts';
+export type { SandboxStats__Output as SandboxStatsMessage } from './generated/roost/v1alpha1/SandboxStats.ts';
+export type { StatsResponse__Output as StatsResponse } from './generated/roost/v1alpha1/StatsResponse.ts';
+export type { HealthResponse__Output as HealthResponse } from './generated/roost/v1alpha1/HealthResponse.ts';

@@ -26,6 +26,7 @@ import { errorMessage, RoostError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { Semaphore } from '../lib/semaphore.ts';
 import { bindPatch } from './bind-patch.ts';
+import { bindConflicts, creationToBind, schedulingAttempts } from './metrics.ts';
 import { SchedulerCache } from './cache.ts';
 import { filterHosts, unschedulableMessage } from './filters.ts';
 import { DEFAULT_HOST_STALE_AFTER_MS, hostsFromPods, leaseFresh } from './host.ts';
@@ -239,6 +240,7 @@ export class Scheduler {
     const { feasible, failures } = filterHosts(hosts, context.usageOf, request);
     const host = pickHost(feasible, context, request, this.#scorer);
     if (!host) {
+      schedulingAttempts.labels('unschedulable').inc();
       this.#unschedulable.add(request.key);
       await this.#markUnschedulable(sandbox, unschedulableMessage(hosts.length, failures));
       return;
@@ -256,6 +258,10 @@ export class Scheduler {
         try {
           await client.patch(Sandboxes, splitKey(key), bindPatch(current, podName));
           this.stats.bound++;
+          schedulingAttempts.labels('bound').inc();
+          const created = Date.parse(sandbox.metadata.creationTimestamp ?? '');
+          if (!Number.isNaN(created))
+            creationToBind.observe(Math.max(0, Date.now() - created) / 1000);
           this.#failures.delete(key);
           recorder.normal(sandbox, 'Scheduled', `Successfully assigned ${key} to ${podName}`);
           return;
@@ -263,6 +269,7 @@ export class Scheduler {
           // 422: the API refuses to move a bound Sandbox; someone bound it first.
           if (!isConflict(err) && !isInvalid(err)) throw err;
           this.stats.conflicts++;
+          bindConflicts.inc();
           const latest = await client.get(Sandboxes, splitKey(key));
           if (!needsScheduling(latest)) {
             this.cache.forget(key);
@@ -277,6 +284,7 @@ export class Scheduler {
       this.cache.forget(key);
       if (isNotFound(err)) return;
       this.stats.errors++;
+      schedulingAttempts.labels('error').inc();
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);
       const delay = Math.min(10_000, 100 * 2 ** failures);

@@ -75,28 +75,35 @@ export class HostRegistration {
       leaseDurationSeconds: this.#options.leaseDurationSeconds ?? 40,
       renewTime: new Date().toISOString().replace('Z', '000Z'),
     };
+    // A renewal that outlives its interval is worth nothing (the next one
+    // carries a newer time) and would pile up behind a hung API server.
+    const signal = AbortSignal.timeout(this.#options.renewIntervalMs ?? 10_000);
     try {
-      await client.patch(Leases, key, { spec });
+      await client.patch(Leases, key, { spec }, { signal });
     } catch (err) {
       if (!isNotFound(err)) {
         log.warn({ err: errorMessage(err) }, 'cannot renew the host Lease');
         return;
       }
       try {
-        await client.create(Leases, {
-          metadata: {
-            ...key,
-            ownerReferences: [
-              {
-                apiVersion: 'v1',
-                kind: 'Pod',
-                name: this.#name,
-                uid: this.#options.pod.metadata.uid!,
-              },
-            ],
+        await client.create(
+          Leases,
+          {
+            metadata: {
+              ...key,
+              ownerReferences: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'Pod',
+                  name: this.#name,
+                  uid: this.#options.pod.metadata.uid!,
+                },
+              ],
+            },
+            spec: { ...spec, acquireTime: spec.renewTime },
           },
-          spec: { ...spec, acquireTime: spec.renewTime },
-        });
+          { signal },
+        );
       } catch (createErr) {
         if (!isConflict(createErr))
           log.warn({ err: errorMessage(createErr) }, 'cannot create the host Lease');

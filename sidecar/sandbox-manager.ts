@@ -6,6 +6,7 @@
 import { Sandboxes } from '../kube/api/resources.ts';
 import type { Sandbox } from '../kube/api/roost.ts';
 import { cacheKey, type KubeClient } from '../kube/client.ts';
+import { hibernations, plugDuration, plugs } from './metrics.ts';
 import { runWorkers } from '../kube/controller.ts';
 import { isNotFound } from '../kube/errors.ts';
 import type { EventRecorder } from '../kube/events.ts';
@@ -53,7 +54,11 @@ interface Failed {
 export class SandboxManager {
   readonly #options: SandboxManagerOptions;
   readonly #informer: Informer<Sandbox>;
-  readonly #queue = new WorkQueue<string>({ baseDelayMs: 500, maxDelayMs: 5 * 60_000 });
+  readonly #queue = new WorkQueue<string>({
+    name: 'sandboxes',
+    baseDelayMs: 500,
+    maxDelayMs: 5 * 60_000,
+  });
   readonly #plugged = new Map<string, PluggedSandbox>();
   readonly #failed = new Map<string, Failed>();
   /** Fingerprint of the status last written per Sandbox uid. */
@@ -183,6 +188,8 @@ export class SandboxManager {
       });
       this.#plugged.set(key, plugged);
       this.#failed.delete(key);
+      plugs.labels(identity.runtime, 'plugged').inc();
+      plugDuration.labels(identity.runtime).observe((performance.now() - started) / 1000);
       await finalizer.result();
       await this.#writeStatus(sandbox, { plugged });
       this.#options.events.normal(
@@ -199,6 +206,7 @@ export class SandboxManager {
               retryable: true,
               cause: err,
             });
+      plugs.labels(sandbox.spec.function.runtime, 'failed').inc();
       const failure: PlugFailure = {
         reason: plugError.reason,
         message: plugError.message,
@@ -315,6 +323,7 @@ export class SandboxManager {
     for (const plugged of this.#plugged.values()) {
       if (plugged.draining || plugged.idleForMs < after || !plugged.runtime.hibernate) continue;
       if (await plugged.runtime.hibernate()) {
+        hibernations.inc();
         this.#options.log.info({ sandbox: plugged.key }, 'hibernated idle Sandbox');
       }
     }

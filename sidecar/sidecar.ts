@@ -26,6 +26,7 @@ import { UsageSampler } from './node/usage-sampler.ts';
 import { allowedNamespaces } from '../scheduler/host.ts';
 import { createRuntimeFactory } from './runtime-factory.ts';
 import { SandboxManager } from './sandbox-manager.ts';
+import { watchSidecar } from './metrics.ts';
 
 export interface SidecarConfig {
   podName: string;
@@ -221,6 +222,19 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     port,
     renewIntervalMs: config.leaseRenewMs,
     log,
+  });
+
+  watchSidecar({
+    sandboxes: () => {
+      const byRuntime: Record<string, number> = {};
+      for (const plugged of manager.list())
+        byRuntime[plugged.identity.runtime] = (byRuntime[plugged.identity.runtime] ?? 0) + 1;
+      return byRuntime;
+    },
+    warmPool: () => Object.values(pool.idleCounts).reduce((sum, n) => sum + n, 0),
+    bridgeHeapBytes: bridge
+      ? async () => (await bridge.client.stats({ deadlineMs: 2000 })).heapUsedBytes
+      : undefined,
   });
 
   await manager.start();

@@ -1,11 +1,14 @@
-// End to end: the API server itself stops answering for longer than the host
-// grace (SIGSTOP for 22 s, then SIGCONT). No Lease renewal reaches anyone
-// during that time, so every host looks silent; none of them is dead, and no
-// Sandbox may be evicted. This file runs its own control plane, since pausing
-// the shared one would stall every other test file.
+// End to end: the API server itself stops answering (SIGSTOP, then SIGCONT).
+// For longer than the host grace: no Lease renewal reaches anyone during that
+// time, so every host looks silent; none of them is dead, and no Sandbox may
+// be evicted. For longer than the leader Lease: the leader, whose renewals
+// hang, must stop acting before its Lease could expire and a standby take
+// over. This file runs its own control plane, since pausing the shared one
+// would stall every other test file.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Sandbox } from '../kube/api/roost.ts';
-import { Events, Namespaces, Sandboxes } from '../kube/api/resources.ts';
+import { Events, Leases, Namespaces, Sandboxes } from '../kube/api/resources.ts';
+import { CONTROLLER_LEASE_NAME } from '../kube/well-known.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
 import { sleep } from '../lib/duration.ts';
@@ -22,6 +25,7 @@ let controlPlane: ControlPlane;
 let client: KubeClient;
 let pool: SidecarStandIn;
 let controller: ControllerProcess;
+let standby: ControllerProcess | undefined;
 let sandboxes: Informer<Sandbox>;
 let apiServerPid: number | undefined;
 const namespace = 'pause';
@@ -53,6 +57,7 @@ afterAll(async () => {
   // A stopped process cannot act on SIGTERM; let it run again before stopping it.
   if (apiServerPid) process.kill(apiServerPid, 'SIGCONT');
   await controller?.stop();
+  await standby?.stop();
   await sandboxes?.stop();
   await pool?.stop();
   client?.close();
@@ -97,5 +102,69 @@ test(`an API server paused for ${PAUSE_MS / 1000} s (past the ${GRACE_MS / 1000}
   ).toEqual(running);
   const hostLost = await client.list(Events, { namespace, fieldSelector: 'reason=HostLost' });
   expect(hostLost.items.map((e) => e.message)).toEqual([]);
-  expect(controller.log()).toMatch(/cannot reach the API server/);
+  // It noticed: it stopped leading (its renewals hung) or judged itself cut off.
+  expect(controller.log()).toMatch(/lost leadership|cannot reach the API server/);
 }, 120_000);
+
+/** Leadership lines of a controller's log, oldest first: "became leader", "lost leadership". */
+function terms(of: ControllerProcess): string[] {
+  return of
+    .log()
+    .split('\n')
+    .flatMap((line) => {
+      const match = /"msg":"(became leader|lost leadership)"/.exec(line);
+      return match ? [match[1]!] : [];
+    });
+}
+
+const LEASE_DURATION_MS = 10_000;
+const RENEW_DEADLINE_MS = 7_000;
+
+test(`a leader whose API server hangs stops acting within its ${RENEW_DEADLINE_MS / 1000} s renew deadline, before its ${LEASE_DURATION_MS / 1000} s Lease could expire; afterwards one leads`, async () => {
+  standby = startController({
+    namespace,
+    identity: 'pause-b',
+    kubeconfig: controlPlane.kubeconfigPath,
+    hostGrace: `${GRACE_MS}ms`,
+  });
+  await eventually(() => /campaigning for leadership/.test(standby!.log()), {
+    what: 'the standby to campaign',
+    timeoutMs: 30_000,
+  });
+  await eventually(() => terms(controller).at(-1) === 'became leader', {
+    what: 'the first controller to lead',
+    timeoutMs: 30_000,
+  });
+  const leaderTerms = terms(controller).length;
+
+  apiServerPid = controlPlane.pids['kube-apiserver']!;
+  const stoppedAt = Date.now();
+  process.kill(apiServerPid, 'SIGSTOP');
+  // Its last renewal was at most a retry period before the stop: it must give
+  // up within the renew deadline of that, where a renewal left to the
+  // client's 30 s socket timeout would have kept it leading past its Lease.
+  const lostAt = await eventually(
+    () => (terms(controller).length > leaderTerms ? Date.now() : undefined),
+    { what: 'the leader to stop acting', timeoutMs: LEASE_DURATION_MS + 5000, intervalMs: 50 },
+  );
+  expect(terms(controller).at(-1)).toBe('lost leadership');
+  expect(lostAt - stoppedAt).toBeLessThan(RENEW_DEADLINE_MS + 1000);
+  expect(terms(standby)).toEqual([]);
+  await sleep(Math.max(0, LEASE_DURATION_MS + 2000 - (Date.now() - stoppedAt)));
+  process.kill(apiServerPid, 'SIGCONT');
+  apiServerPid = undefined;
+
+  // One of the two leads again, and only one.
+  const holder = await eventually(
+    async () => {
+      const lease = await client.get(Leases, { namespace, name: CONTROLLER_LEASE_NAME });
+      const id = lease.spec.holderIdentity;
+      const leader = id === 'pause' ? controller : id === 'pause-b' ? standby! : undefined;
+      return leader && terms(leader).at(-1) === 'became leader' ? id : undefined;
+    },
+    { what: 'one controller to lead again', timeoutMs: 30_000 },
+  );
+  const other = holder === 'pause' ? standby : controller;
+  expect(terms(other).at(-1) ?? 'never led').not.toBe('became leader');
+  expect(controller.process.exit).toBeUndefined();
+}, 90_000);

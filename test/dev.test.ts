@@ -91,6 +91,19 @@ test('it writes .roost/kubeconfig and .roost/dev.json with every component', () 
   for (const component of state.components) expect(alive(component.pid), component.name).toBe(true);
 });
 
+test("dev.json gives each Roost component's /metrics, which answer with the token", async () => {
+  const roost = state.components.filter((c) => /^(roost |sidecar )/.test(c.name));
+  expect(roost.length).toBeGreaterThanOrEqual(4);
+  for (const component of roost) {
+    expect(component.metrics, component.name).toMatch(/^http:\/\/[\d.]+:\d+\/metrics$/);
+    const response = await fetch(component.metrics!, {
+      headers: { authorization: `Bearer ${state.token}` },
+    });
+    expect(response.status, component.name).toBe(200);
+    expect(await response.text(), component.name).toMatch(/^roost_\w+ /m);
+  }
+});
+
 test('the curl line it prints returns the example answer, and kubectl works as printed', async () => {
   const curlLine = output
     .map((l) => l.trim())
@@ -170,6 +183,85 @@ test("kubectl delete pod stops that host pod's sidecar, and roost host add start
       'roost.dev/isolation': 'strong',
     });
   }
+});
+
+const readState = () =>
+  JSON.parse(readFileSync(join(dir, '.roost', 'dev.json'), 'utf8')) as DevState;
+const pidOf = (from: DevState, name: string) => from.components.find((c) => c.name === name)?.pid;
+
+test('a gateway or sidecar that dies is restarted, roost dev says so, and dev.json has the new pids', async () => {
+  const before = readState();
+  const gatewayPid = pidOf(before, 'roost gateway')!;
+  const sidecarPid = pidOf(before, 'sidecar roost-system/host-1')!;
+  process.kill(gatewayPid, 'SIGKILL');
+  process.kill(sidecarPid, 'SIGKILL');
+  const after = await eventually(
+    () => {
+      const now = readState();
+      const gateway = pidOf(now, 'roost gateway');
+      const sidecar = pidOf(now, 'sidecar roost-system/host-1');
+      return gateway !== gatewayPid && sidecar !== sidecarPid && alive(gateway) && alive(sidecar)
+        ? now
+        : undefined;
+    },
+    { what: 'dev.json to name the restarted gateway and sidecar', timeoutMs: 60_000 },
+  );
+  expect(after.gateway.pid).toBe(pidOf(after, 'roost gateway'));
+  const said = output.join('\n');
+  expect(said).toMatch(
+    /! roost gateway exited \(code null, signal SIGKILL\); restarting in \d+ ms/,
+  );
+  expect(said).toMatch(/! roost gateway restarted \(pid \d+, restart 1\)/);
+  expect(said).toMatch(
+    /! the sidecar of host pod roost-system\/host-1 exited \(code null, signal SIGKILL\); restarting it in \d+ ms/,
+  );
+  expect(said).toMatch(/! the sidecar of host pod roost-system\/host-1 restarted/);
+  // The pod says so too, as kubectl shows a restarted container.
+  const { stdout: restarts } = await kubectl(
+    'get',
+    'pod',
+    'host-1',
+    '-n',
+    'roost-system',
+    '-o',
+    'jsonpath={.status.containerStatuses[0].restartCount}',
+  );
+  expect(restarts).toBe('1');
+  // And the example answers again through the restarted gateway.
+  await eventually(
+    async () => {
+      const response = await fetch(`${after.gateway.url}/fn/default/hello`);
+      return response.status === 200;
+    },
+    { what: 'hello to answer again', timeoutMs: 30_000 },
+  );
+  state = after;
+});
+
+test('a control-plane process that dies is reported at once, and dev.json says it exited', async () => {
+  const pid = pidOf(readState(), 'kube-controller-manager')!;
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  await eventually(
+    () => output.some((line) => line.startsWith('! kube-controller-manager exited')),
+    {
+      what: 'roost dev to report the dead kube-controller-manager',
+      timeoutMs: 5000,
+      intervalMs: 20,
+    },
+  );
+  expect(Date.now() - killedAt).toBeLessThan(2000);
+  const now = await eventually(() => {
+    const read = readState();
+    return read.components.find((c) => c.name === 'kube-controller-manager')?.exited
+      ? read
+      : undefined;
+  });
+  expect(now.components.find((c) => c.name === 'kube-controller-manager')).toMatchObject({
+    exited: 'code null, signal SIGKILL',
+  });
+  expect(pidOf(now, 'kube-controller-manager')).toBeUndefined();
+  state = now;
 });
 
 test('SIGTERM stops everything and leaves no process behind', async () => {

@@ -13,7 +13,7 @@ import { makeEtcdCertificates, type EtcdTls } from './etcd-tls.ts';
 import { request as httpsRequest } from 'node:https';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { freePort } from '../lib/ports.ts';
-import { startProcess, type ManagedProcess } from '../lib/process.ts';
+import { startProcess, type Exit, type ManagedProcess } from '../lib/process.ts';
 import { RoostError, errorMessage } from '../lib/errors.ts';
 import { sleep } from '../lib/duration.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -34,6 +34,12 @@ export interface StartControlPlaneOptions {
    * service-account tokens, and run every controller of a real cluster.
    */
   realNodes?: RealNodeServing;
+  /**
+   * One of its processes (etcd, kube-apiserver, kube-controller-manager) died
+   * on its own, not stopped: roost dev says so at once, since nothing works
+   * without them.
+   */
+  onExit?: (name: string, exit: Exit) => void;
 }
 
 /** What a control plane needs to know to serve real nodes. */
@@ -81,6 +87,8 @@ export interface ControlPlane {
   client(): KubeClient;
   /** Stops kube-apiserver and starts it again on the same port and etcd. */
   restartApiServer(): Promise<void>;
+  /** Starts etcd again on its data directory and ports (after a test killed it, or stops it first). */
+  restartEtcd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -112,8 +120,9 @@ export async function startControlPlane(
     const etcdUrl = `https://127.0.0.1:${etcdPort}`;
     const etcdTls = await makeEtcdCertificates(join(dir, 'etcd-pki'));
     progress(`starting etcd ${binaries.etcdVersion} on ${etcdUrl} (TLS, client certificates)`);
-    processes.push(
-      startProcess({
+    // Same data directory and ports each time: a restarted etcd has everything the last one had.
+    const startEtcd = () => {
+      const child = startProcess({
         name: 'etcd',
         command: binaries.etcd,
         args: [
@@ -137,9 +146,13 @@ export async function startControlPlane(
         ],
         env: { ...process.env, ...EXIT_WITH_PARENT },
         logFile: join(dir, 'logs', 'etcd.log'),
-      }),
-    );
-    await waitUntil('etcd', processes[0]!, () => etcdHealthy(etcdUrl, etcdTls));
+      });
+      processes.unshift(child);
+      return child;
+    };
+    let etcd = startEtcd();
+    const waitForEtcd = () => waitUntil('etcd', etcd, () => etcdHealthy(etcdUrl, etcdTls));
+    await waitForEtcd();
 
     const token = randomBytes(24).toString('hex');
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -265,7 +278,12 @@ export async function startControlPlane(
       }),
     );
 
-    const pidOf = (name: string) => processes.find((p) => p.name === name)?.pid;
+    const pidOf = (name: string) => processes.find((p) => p.name === name && !p.exit)?.pid;
+    const watchExit = (child: ManagedProcess) =>
+      void child.exited.then((exit) => {
+        if (!stopped && processes.includes(child)) options.onExit?.(child.name, exit);
+      });
+    processes.forEach(watchExit);
     return {
       dir,
       kubeconfigPath,
@@ -285,7 +303,16 @@ export async function startControlPlane(
         await apiServer.stop(10_000);
         processes.splice(processes.indexOf(apiServer), 1);
         apiServer = startApiServer();
+        watchExit(apiServer);
         await waitForApiServer();
+      },
+      async restartEtcd() {
+        // Gone already (a test killed it) or stopped now; started again on the same data.
+        await etcd.stop(10_000);
+        processes.splice(processes.indexOf(etcd), 1);
+        etcd = startEtcd();
+        watchExit(etcd);
+        await waitForEtcd();
       },
       async stop() {
         if (stopped) return;

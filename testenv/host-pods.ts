@@ -23,7 +23,8 @@ import {
 import { RoostError, errorMessage } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { freePort } from '../lib/ports.ts';
-import { startProcess, type ManagedProcess } from '../lib/process.ts';
+import { startProcess, type Exit, type ManagedProcess } from '../lib/process.ts';
+import { Supervisor } from '../lib/supervisor.ts';
 
 const ROOST_CLI = join(import.meta.dirname, '..', 'cli', 'roost.ts');
 
@@ -42,6 +43,11 @@ export interface HostPodSpec {
   nodeName?: string;
   /** More `roost sidecar` flags, such as --hibernate-after=2s. */
   sidecarArgs?: string[];
+  /**
+   * Never (the default here): a sidecar that dies leaves its pod Failed and its
+   * Sandboxes move. Always: it is restarted in place, as roost dev's are.
+   */
+  restartPolicy?: 'Always' | 'Never';
 }
 
 export interface HostPod {
@@ -50,7 +56,27 @@ export interface HostPod {
   ip: string;
   port: number;
   address: string;
+  /** The sidecar's process; a new one after a restart. */
   process: ManagedProcess;
+  /** Its /metrics (the invoke token required), once it has said where. */
+  metricsUrl?: string;
+}
+
+/** Where each sidecar process said its /metrics are (its output line, read as it starts). */
+const metricsUrls = new WeakMap<ManagedProcess, string>();
+
+/** What starting a pod's sidecar again needs. */
+interface Launch {
+  pod: Pod;
+  key: string;
+  ip: string;
+  port: number;
+  dataDir: string;
+}
+
+/** Whether a dead sidecar is started again: restartPolicy Always or OnFailure (Never leaves the pod Failed). */
+function restarts(pod: Pod): boolean {
+  return pod.spec.restartPolicy === 'Always' || pod.spec.restartPolicy === 'OnFailure';
 }
 
 export interface HostPodKubeletOptions {
@@ -64,8 +90,10 @@ export interface HostPodKubeletOptions {
   log?: Logger;
   /** Environment added to every sidecar (such as ROOST_LOG_LEVEL). */
   env?: Record<string, string>;
-  /** Called when a host pod's sidecar has started serving or has gone. */
+  /** Called when a host pod's sidecar has started serving, restarted or gone. */
   onChange?: () => void;
+  /** A sidecar died and is being restarted, or was: one line for people. */
+  onSidecarRestart?: (message: string) => void;
   /**
    * Where pod IPs come from: "first" gives 127.0.0.2, 127.0.0.3, ... (the default);
    * tests running side by side each take a random block so that no two
@@ -118,6 +146,8 @@ export class HostPodKubelet {
   /** Pods whose sidecar is being started now. */
   readonly #launching = new Set<string>();
   readonly #stopping = new Map<string, Promise<void>>();
+  /** Sidecars of pods with restartPolicy Always, kept running. */
+  readonly #supervisors = new Map<string, Supervisor<ManagedProcess>>();
   readonly #informer: Informer<Pod>;
   readonly #addresses: LoopbackAddresses;
   #stopped = false;
@@ -180,7 +210,7 @@ export class HostPodKubelet {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#informer.stop();
-    await Promise.all([...this.#pods.values()].map((pod) => pod.process.stop(10_000)));
+    await Promise.all([...this.#pods.values()].map((pod) => this.#stopSidecar(pod, 10_000)));
     await Promise.all(this.#stopping.values());
     this.#pods.clear();
     this.#client.close();
@@ -250,6 +280,113 @@ export class HostPodKubelet {
     await this.#writeStatus(pod, { ip, startedAt, serving: false });
     const dataDir = join(this.#options.dir, `${namespace}-${name}`);
     mkdirSync(dataDir, { recursive: true });
+    const launch = { pod, key, ip, port, dataDir };
+    // Known before it serves, so that the readiness it reports is mirrored.
+    let hostPod: HostPod | undefined;
+    let process: ManagedProcess;
+    try {
+      process = await this.#launch(launch, (child) => {
+        hostPod = { name, namespace, ip, port, address: `${ip}:${port}`, process: child };
+        this.#pods.set(key, hostPod);
+      });
+      hostPod!.metricsUrl = metricsUrls.get(process);
+      await this.#writeStatus(pod, { ip, startedAt, serving: true });
+      this.#options.onChange?.();
+    } catch (err) {
+      this.#pods.delete(key);
+      await this.#client
+        .patch(
+          Pods,
+          { namespace, name },
+          { status: { phase: 'Failed', message: (err as Error).message.slice(0, 1000) } },
+          { subresource: 'status' },
+        )
+        .catch(() => undefined);
+      throw err;
+    }
+    const running = hostPod!;
+    if (restarts(pod)) this.#supervise(launch, running, startedAt);
+    else
+      void process.exited.then((exit) => {
+        if (this.#stopped || this.#pods.get(key) !== running || this.#stopping.has(key)) return;
+        // restartPolicy Never: a sidecar that dies on its own leaves its pod
+        // Failed, and its Sandboxes move to other pods.
+        this.#pods.delete(key);
+        this.#options.onChange?.();
+        this.#log.warn({ pod: key, exit }, 'host pod sidecar exited');
+        void this.#client
+          .patch(
+            Pods,
+            { namespace, name },
+            {
+              status: {
+                phase: 'Failed',
+                message: `the sidecar exited (code ${exit.code}, signal ${exit.signal})`,
+              },
+            },
+            { subresource: 'status' },
+          )
+          .catch(() => undefined);
+      });
+    return running;
+  }
+
+  /**
+   * restartPolicy Always (or OnFailure): as a kubelet restarts a container,
+   * a sidecar that dies is started again in the same pod, at the same
+   * address, after a back-off, and the pod's status says so (not ready
+   * meanwhile, restartCount, the last state).
+   */
+  #supervise(launch: Launch, hostPod: HostPod, startedAt: string): void {
+    const { pod, key, ip } = launch;
+    const supervisor = Supervisor.watch(hostPod.process, {
+      name: `sidecar ${key}`,
+      initialBackoffMs: 1000,
+      maxBackoffMs: 30_000,
+      healthyRunMs: 60_000,
+      start: () => this.#launch(launch),
+      onExit: ({ exit, waitMs }) => {
+        const message = `the sidecar of host pod ${key} exited (code ${exit.code}, signal ${exit.signal}); restarting it in ${Math.round(waitMs)} ms`;
+        this.#log.warn({ pod: key, exit }, 'host pod sidecar exited; restarting');
+        this.#options.onSidecarRestart?.(message);
+        void this.#writeStatus(pod, {
+          ip,
+          startedAt,
+          serving: false,
+          restartCount: supervisor.restarts,
+          lastExit: exit,
+        }).catch(() => undefined);
+      },
+      onStartFailed: ({ error, waitMs }) =>
+        this.#options.onSidecarRestart?.(
+          `the sidecar of host pod ${key} could not be restarted (${errorMessage(error)}); trying again in ${Math.round(waitMs)} ms`,
+        ),
+      onRestarted: async (process, { restarts, exit }) => {
+        hostPod.process = process;
+        hostPod.metricsUrl = metricsUrls.get(process);
+        this.#options.onSidecarRestart?.(
+          `the sidecar of host pod ${key} restarted (pid ${process.pid}, restart ${restarts})`,
+        );
+        await this.#writeStatus(pod, {
+          ip,
+          startedAt,
+          serving: true,
+          restartCount: restarts,
+          lastExit: exit,
+        }).catch(() => undefined);
+        this.#options.onChange?.();
+      },
+    });
+    this.#supervisors.set(key, supervisor);
+  }
+
+  /** Starts one sidecar process for the pod and resolves once it serves. */
+  async #launch(
+    launch: Launch,
+    onSpawn?: (process: ManagedProcess) => void,
+  ): Promise<ManagedProcess> {
+    const { pod, key, ip, port, dataDir } = launch;
+    const { namespace, name } = { namespace: pod.metadata.namespace!, name: pod.metadata.name! };
     // The container's args are the sidecar's flags; the kubelet's own come last and win.
     const podArgs = (pod.spec.containers[0]?.args ?? []).filter((arg) => arg !== 'sidecar');
     let ready: () => void = () => {};
@@ -264,6 +401,8 @@ export class HostPodKubelet {
         `--kubeconfig=${this.#options.kubeconfigPath}`,
         `--port=${port}`,
         `--data-dir=${dataDir}`,
+        // On the pod's own address, as in a pod; a free port, as several share a machine.
+        '--metrics-port=0',
       ],
       env: {
         ...globalThis.process.env,
@@ -278,11 +417,11 @@ export class HostPodKubelet {
       keepStderrLines: 20,
       onLine: (line) => {
         if (line.startsWith('roost sidecar ready')) ready();
+        const metrics = /^roost sidecar metrics at (\S+)/.exec(line);
+        if (metrics) metricsUrls.set(process, metrics[1]!);
       },
     });
-    // Known before it serves, so that the readiness it reports is mirrored.
-    const hostPod: HostPod = { name, namespace, ip, port, address: `${ip}:${port}`, process };
-    this.#pods.set(key, hostPod);
+    onSpawn?.(process);
     const exited = process.exited.then((exit) => {
       throw new HostPodStartError(
         `The sidecar of host pod ${key} exited (code ${exit.code}, signal ${exit.signal}) before it served:\n${process.stderrTail.join('\n')}`,
@@ -299,44 +438,13 @@ export class HostPodKubelet {
     });
     try {
       await Promise.race([serving, exited, timeout]);
-      await this.#writeStatus(pod, { ip, startedAt, serving: true });
-      this.#options.onChange?.();
+      return process;
     } catch (err) {
-      this.#pods.delete(key);
       await process.stop(1000);
-      await this.#client
-        .patch(
-          Pods,
-          { namespace, name },
-          { status: { phase: 'Failed', message: (err as Error).message.slice(0, 1000) } },
-          { subresource: 'status' },
-        )
-        .catch(() => undefined);
       throw err;
     } finally {
       clearTimeout(timer);
     }
-    void process.exited.then((exit) => {
-      if (this.#stopped || this.#pods.get(key) !== hostPod || this.#stopping.has(key)) return;
-      // A sidecar that dies on its own leaves its pod Failed, as a container without restarts would.
-      this.#pods.delete(key);
-      this.#options.onChange?.();
-      this.#log.warn({ pod: key, exit }, 'host pod sidecar exited');
-      void this.#client
-        .patch(
-          Pods,
-          { namespace, name },
-          {
-            status: {
-              phase: 'Failed',
-              message: `the sidecar exited (code ${exit.code}, signal ${exit.signal})`,
-            },
-          },
-          { subresource: 'status' },
-        )
-        .catch(() => undefined);
-    });
-    return hostPod;
   }
 
   /**
@@ -346,7 +454,13 @@ export class HostPodKubelet {
    */
   async #writeStatus(
     pod: Pod,
-    state: { ip: string; startedAt: string; serving: boolean },
+    state: {
+      ip: string;
+      startedAt: string;
+      serving: boolean;
+      restartCount?: number;
+      lastExit?: Exit;
+    },
   ): Promise<void> {
     const container = pod.spec.containers[0]!;
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -376,8 +490,21 @@ export class HostPodKubelet {
               imageID: '',
               ready: state.serving,
               started: true,
-              restartCount: 0,
+              restartCount: state.restartCount ?? 0,
               state: { running: { startedAt: state.startedAt } },
+              ...(state.lastExit
+                ? {
+                    lastState: {
+                      terminated: {
+                        exitCode: state.lastExit.code ?? 137,
+                        ...(state.lastExit.signal
+                          ? { signal: 0, reason: state.lastExit.signal }
+                          : { reason: 'Error' }),
+                        finishedAt: now,
+                      },
+                    },
+                  }
+                : {}),
             },
           ],
         },
@@ -397,7 +524,7 @@ export class HostPodKubelet {
     if (this.#stopping.has(key)) return;
     const stopping = (async () => {
       if (graceMs === 0) pod.process.kill('SIGKILL');
-      await pod.process.stop(graceMs);
+      await this.#stopSidecar(pod, graceMs);
       this.#pods.delete(key);
       this.#options.onChange?.();
       if (uid) {
@@ -418,6 +545,15 @@ export class HostPodKubelet {
       this.#log.info({ pod: key }, 'host pod stopped');
     })().finally(() => this.#stopping.delete(key));
     this.#stopping.set(key, stopping);
+  }
+
+  /** Stops a pod's sidecar for good: no restart follows. */
+  async #stopSidecar(pod: HostPod, graceMs: number): Promise<void> {
+    const key = `${pod.namespace}/${pod.name}`;
+    const supervisor = this.#supervisors.get(key);
+    this.#supervisors.delete(key);
+    if (supervisor) await supervisor.stop((process) => process.stop(graceMs));
+    else await pod.process.stop(graceMs);
   }
 
   /** The kubelet's rule: Ready when containers are ready and every readiness gate is True. */
@@ -454,6 +590,7 @@ export function hostPodSpec(
   return {
     nodeName: spec.nodeName,
     readinessGates: [{ conditionType: HOST_READY_CONDITION }],
+    restartPolicy: spec.restartPolicy ?? 'Never',
     terminationGracePeriodSeconds: 30,
     containers: [
       {

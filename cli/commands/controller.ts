@@ -2,7 +2,6 @@
 // one process, acting only while it holds the leader Lease, so that several
 // replicas can run and one takes over within seconds when the leader dies.
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { Namespaces } from '../../kube/api/resources.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { isAlreadyExists } from '../../kube/errors.ts';
@@ -11,10 +10,11 @@ import { errorMessage } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
-import { durationOption } from '../options.ts';
+import { durationOption, readInvokeToken } from '../options.ts';
 import { serviceAccountOwner } from '../../kube/service-account.ts';
+import { metricsOptions, startMetricsEndpoint, type MetricsFlags } from '../metrics-endpoint.ts';
 
-interface ControllerFlags {
+interface ControllerFlags extends MetricsFlags {
   kubeconfig?: string;
   leaseNamespace: string;
   leaseName: string;
@@ -28,7 +28,7 @@ interface ControllerFlags {
 }
 
 export function controllerCommand(): Command {
-  return new Command('controller')
+  const command = new Command('controller')
     .description('Run the sandbox scheduler and the workload controllers (leader-elected).')
     .option(
       '--kubeconfig <path>',
@@ -70,51 +70,66 @@ export function controllerCommand(): Command {
         '--token-file <path>',
         "file holding the invoke token, which gateways require of the autoscaler's concurrency reads (or set ROOST_INVOKE_TOKEN)",
       ).env('ROOST_INVOKE_TOKEN_FILE'),
-    )
-    .action(async (flags: ControllerFlags) => {
-      // Loaded here, not at the top: the user's verbs need none of the controllers.
-      const { defaultComponents } = await import('../../controllers/components.ts');
-      const { runManager } = await import('../../controllers/manager.ts');
-      const log = createLogger('controller');
-      const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-controller' });
-      await ensureNamespace(client, flags.leaseNamespace);
-      const stop = new AbortController();
-      const done = runManager(
-        {
-          client,
-          components: defaultComponents({
-            hostGraceMs: flags.hostGrace,
-            invokeToken: flags.tokenFile
-              ? readFileSync(flags.tokenFile, 'utf8').trim()
-              : process.env.ROOST_INVOKE_TOKEN,
-          }),
-          log,
-          namespace: flags.namespace,
-          // For whoever started us (roost dev, tests), whatever the log level.
-          onActing: () => console.log('roost controller leading: caches synced, acting'),
-          lease: {
-            namespace: flags.leaseNamespace,
-            name: flags.leaseName,
-            identity: flags.identity,
-            durationMs: flags.leaseDuration,
-            renewDeadlineMs: flags.renewDeadline,
-            retryPeriodMs: flags.retryPeriod,
-            // In a pod: owned by the controller's ServiceAccount, so that
-            // `helm uninstall` takes the Lease with it.
-            owner: serviceAccountOwner(),
-          },
-        },
-        stop.signal,
-      );
-      const shutdown = async () => {
-        stop.abort();
-        await done;
-        client.close();
-      };
-      onShutdown(shutdown);
-      exitWithParent(() => void shutdown().finally(() => process.exit(0)));
-      await done;
+    );
+  for (const option of metricsOptions('0.0.0.0')) command.addOption(option);
+  return command.action(async (flags: ControllerFlags) => {
+    // Loaded here, not at the top: the user's verbs need none of the controllers.
+    const { defaultComponents } = await import('../../controllers/components.ts');
+    const { runManager } = await import('../../controllers/manager.ts');
+    const log = createLogger('controller');
+    const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-controller' });
+    await ensureNamespace(client, flags.leaseNamespace);
+    const invokeToken = readInvokeToken(flags.tokenFile);
+    const metrics = await startMetricsEndpoint({
+      component: 'controller',
+      flags,
+      defaultHost: '0.0.0.0',
+      token: invokeToken,
+      log,
     });
+    const stop = new AbortController();
+    const done = runManager(
+      {
+        client,
+        components: defaultComponents({ hostGraceMs: flags.hostGrace, invokeToken }),
+        log,
+        namespace: flags.namespace,
+        // For whoever started us (roost dev, tests), whatever the log level.
+        onActing: () => console.log('roost controller leading: caches synced, acting'),
+        lease: {
+          namespace: flags.leaseNamespace,
+          name: flags.leaseName,
+          identity: flags.identity,
+          durationMs: flags.leaseDuration,
+          renewDeadlineMs: flags.renewDeadline,
+          retryPeriodMs: flags.retryPeriod,
+          // In a pod: owned by the controller's ServiceAccount, so that
+          // `helm uninstall` takes the Lease with it.
+          owner: serviceAccountOwner(),
+        },
+      },
+      stop.signal,
+    );
+    const shutdown = async () => {
+      stop.abort();
+      await done.catch(() => undefined);
+      await metrics?.close();
+      client.close();
+    };
+    onShutdown(shutdown);
+    exitWithParent(() => void shutdown().finally(() => process.exit(0)));
+    try {
+      await done;
+    } catch (err) {
+      // A component failed: the term is over and the Lease handed back. Exit,
+      // so that whatever runs this process (the kubelet, roost dev) starts a
+      // fresh one, as controller-runtime's manager does.
+      log.error({ err: errorMessage(err) }, 'the controller failed; exiting to be restarted');
+      console.error(`roost controller failed: ${errorMessage(err)}`);
+      client.close();
+      process.exit(1);
+    }
+  });
 }
 
 async function ensureNamespace(client: KubeClient, name: string): Promise<void> {

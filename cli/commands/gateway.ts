@@ -1,12 +1,11 @@
 // `roost gateway`: the HTTP front door. In a cluster it runs as a Deployment
 // behind a Service; in `roost dev` as a local process on 127.0.0.1:8080.
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { RoostError } from '../../lib/errors.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
 import { DEFAULT_GATEWAY_LIMITS } from '../../gateway/limits.ts';
-import { durationOption, integerOption } from '../options.ts';
+import { durationOption, integerOption, readInvokeToken } from '../options.ts';
 
 interface GatewayOptions {
   host: string;
@@ -132,9 +131,7 @@ export function gatewayCommand(): Command {
       DEFAULT_GATEWAY_LIMITS.maxHeldTotal,
     )
     .action(async (options: GatewayOptions) => {
-      const token = options.tokenFile
-        ? readFileSync(options.tokenFile, 'utf8').trim()
-        : process.env.ROOST_INVOKE_TOKEN;
+      const token = readInvokeToken(options.tokenFile);
       if (!token)
         throw new RoostError(
           'ROOST_USAGE',

@@ -90,6 +90,8 @@ export function hostCommand(): Command {
               memoryMiB,
               cpuMillis: options.cpu,
               runtimes,
+              // As roost dev's own: a sidecar that dies is restarted in place.
+              restartPolicy: 'Always',
             }),
           });
         } catch (err) {

@@ -2,16 +2,17 @@
 // container beside the pod's runtimes, told its pod through the downward API
 // (POD_NAME, POD_NAMESPACE, POD_IP) and its token through a mounted Secret.
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoostError } from '../../lib/errors.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
 import type { Runtime } from '../../kube/api/roost.ts';
-import { durationOption, integerOption, listOption } from '../options.ts';
+import { durationOption, integerOption, listOption, readInvokeToken } from '../options.ts';
+import { createLogger } from '../../lib/log.ts';
+import { metricsOptions, startMetricsEndpoint, type MetricsFlags } from '../metrics-endpoint.ts';
 
-interface SidecarOptions {
+interface SidecarOptions extends MetricsFlags {
   kubeconfig?: string;
   podName?: string;
   podNamespace?: string;
@@ -25,7 +26,6 @@ interface SidecarOptions {
   hibernateAfter: number;
   nodeOverheadMib: number;
   javaMaxHeapMib?: number;
-  javaBridgeDir?: string;
   keepUnusedCode: number;
   memoryMib?: number;
   cpuMillis?: number;
@@ -35,11 +35,12 @@ interface SidecarOptions {
   functionUidRange?: string;
   uidClaimsDir?: string;
   functionTmpMib: number;
+  javaBridgeDir?: string;
   drainDelay: number;
 }
 
 export function sidecarCommand(): Command {
-  return new Command('sidecar')
+  const command = new Command('sidecar')
     .description(
       'Run the sidecar of a host pod: plug the Sandboxes bound to it and serve them over gRPC.',
     )
@@ -102,10 +103,6 @@ export function sidecarCommand(): Command {
       integerOption('--java-max-heap-mib', 16),
     )
     .option(
-      '--java-bridge-dir <dir>',
-      "dial a JVM bridge run as a container of its own through this directory shared with it (bridge.sock, bridge.secret) instead of starting one (the chart's Java pools)",
-    )
-    .option(
       '--memory-mib <n>',
       'memory for Sandboxes (default: from pod limits or cgroup)',
       integerOption('--memory-mib', 1),
@@ -151,71 +148,82 @@ export function sidecarCommand(): Command {
       512,
     )
     .option(
+      '--java-bridge-dir <dir>',
+      "dial a JVM bridge run as a container of its own through this directory shared with it (bridge.sock, bridge.secret) instead of starting one (the chart's Java pools)",
+    )
+    .option(
       '--drain-delay <duration>',
       'on SIGTERM, how long to keep serving after the pod reports not ready, so gateways stop sending first (the chart sets 3s)',
       durationOption,
       0,
-    )
-    .action(async (options: SidecarOptions) => {
-      const missing = (['podName', 'podNamespace', 'podIp'] as const).filter((k) => !options[k]);
-      if (missing.length > 0) {
-        throw new RoostError(
-          'ROOST_USAGE',
-          `Cannot start the sidecar: set ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (or POD_NAME, POD_NAMESPACE, POD_IP)`,
-        );
-      }
-      const token = options.tokenFile
-        ? readFileSync(options.tokenFile, 'utf8').trim()
-        : process.env.ROOST_INVOKE_TOKEN;
-      if (!token)
-        throw new RoostError(
-          'ROOST_USAGE',
-          'Cannot start the sidecar: no invoke token; set ROOST_INVOKE_TOKEN or --token-file',
-        );
-      // Loaded here, not at the top: the user's verbs need none of the sidecar.
-      const { startSidecar } = await import('../../sidecar/sidecar.ts');
-      const { parseUidRange } = await import('../../sidecar/node/uid-allocator.ts');
-      const runtimes = options.runtimes ?? (await defaultRuntimes());
-      const sidecar = await startSidecar({
-        podName: options.podName!,
-        podNamespace: options.podNamespace!,
-        podIP: options.podIp!,
-        listenAddress: options.listen,
-        port: options.port,
-        kubeconfig: options.kubeconfig,
-        token,
-        dataDir:
-          options.dataDir ??
-          join(tmpdir(), 'roost-sidecar', `${options.podNamespace}-${options.podName}`),
-        runtimes,
-        warmPoolSize: options.warmPoolSize,
-        hibernateAfterMs: options.hibernateAfter,
-        nodeOverheadMiB: options.nodeOverheadMib,
-        javaMaxHeapMiB: options.javaMaxHeapMib,
-        javaBridgeDir: options.javaBridgeDir,
-        keepUnusedCodeMs: options.keepUnusedCode,
-        capacity: {
-          memoryMiB: options.memoryMib,
-          cpuMillis: options.cpuMillis,
-          maxSandboxes: options.maxSandboxes,
-        },
-        functionUids: options.functionUids,
-        cgroups: options.cgroups,
-        functionUidRange: options.functionUidRange
-          ? parseUidRange(options.functionUidRange)
-          : undefined,
-        uidClaimsDir: options.uidClaimsDir,
-        functionTmpMiB: options.functionTmpMib,
-        drainDelayMs: options.drainDelay,
-      });
-      // Printed for whoever started us (roost dev, tests): the port actually bound.
-      console.log(`roost sidecar ready on ${options.podIp}:${sidecar.port}`);
-      const stop = async () => {
-        await sidecar.stop();
-      };
-      onShutdown(stop);
-      exitWithParent(() => void stop().finally(() => process.exit(0)));
+    );
+  for (const option of metricsOptions('the gRPC address')) command.addOption(option);
+  return command.action(async (options: SidecarOptions) => {
+    const missing = (['podName', 'podNamespace', 'podIp'] as const).filter((k) => !options[k]);
+    if (missing.length > 0) {
+      throw new RoostError(
+        'ROOST_USAGE',
+        `Cannot start the sidecar: set ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (or POD_NAME, POD_NAMESPACE, POD_IP)`,
+      );
+    }
+    const token = readInvokeToken(options.tokenFile);
+    if (!token)
+      throw new RoostError(
+        'ROOST_USAGE',
+        'Cannot start the sidecar: no invoke token; set ROOST_INVOKE_TOKEN or --token-file',
+      );
+    // Loaded here, not at the top: the user's verbs need none of the sidecar.
+    const { startSidecar } = await import('../../sidecar/sidecar.ts');
+    const { parseUidRange } = await import('../../sidecar/node/uid-allocator.ts');
+    const runtimes = options.runtimes ?? (await defaultRuntimes());
+    const sidecar = await startSidecar({
+      podName: options.podName!,
+      podNamespace: options.podNamespace!,
+      podIP: options.podIp!,
+      listenAddress: options.listen,
+      port: options.port,
+      kubeconfig: options.kubeconfig,
+      token,
+      dataDir:
+        options.dataDir ??
+        join(tmpdir(), 'roost-sidecar', `${options.podNamespace}-${options.podName}`),
+      runtimes,
+      warmPoolSize: options.warmPoolSize,
+      hibernateAfterMs: options.hibernateAfter,
+      nodeOverheadMiB: options.nodeOverheadMib,
+      javaMaxHeapMiB: options.javaMaxHeapMib,
+      javaBridgeDir: options.javaBridgeDir,
+      keepUnusedCodeMs: options.keepUnusedCode,
+      capacity: {
+        memoryMiB: options.memoryMib,
+        cpuMillis: options.cpuMillis,
+        maxSandboxes: options.maxSandboxes,
+      },
+      functionUids: options.functionUids,
+      cgroups: options.cgroups,
+      functionUidRange: options.functionUidRange
+        ? parseUidRange(options.functionUidRange)
+        : undefined,
+      uidClaimsDir: options.uidClaimsDir,
+      functionTmpMiB: options.functionTmpMib,
+      drainDelayMs: options.drainDelay,
     });
+    // Printed for whoever started us (roost dev, tests): the port actually bound.
+    const metrics = await startMetricsEndpoint({
+      component: 'sidecar',
+      flags: options,
+      defaultHost: options.listen ?? options.podIp!,
+      token,
+      log: createLogger('sidecar'),
+    });
+    console.log(`roost sidecar ready on ${options.podIp}:${sidecar.port}`);
+    const stop = async () => {
+      await metrics?.close();
+      await sidecar.stop();
+    };
+    onShutdown(stop);
+    exitWithParent(() => void stop().finally(() => process.exit(0)));
+  });
 }
 
 /** nodejs always; java too when this machine can start the JVM bridge. Said on stderr, so that a pod without java shows why. */

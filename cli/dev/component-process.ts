@@ -1,11 +1,11 @@
 // A `roost <command>` child of `roost dev`, kept running: it logs to a file,
-// is ready when a line of its output matches, and is restarted (with a short
-// back-off) if it dies on its own, so that a crash in development is a
-// message, not a dead environment.
+// is ready when a line of its output matches, and is restarted with back-off
+// (lib/supervisor.ts) if it dies on its own, so that a crash in development
+// is a message, not a dead environment.
 import { join } from 'node:path';
-import { Backoff } from '../../lib/backoff.ts';
 import { startProcess, type ManagedProcess } from '../../lib/process.ts';
 import { RoostError } from '../../lib/errors.ts';
+import { Supervisor } from '../../lib/supervisor.ts';
 
 const ROOST = join(import.meta.dirname, '..', 'roost.ts');
 
@@ -16,27 +16,76 @@ export interface ComponentProcessOptions {
   logFile: string;
   /** Its first capture group (or the whole match) is the component's address. */
   ready: RegExp;
+  /** A line whose first capture group is the component's metrics URL, said before `ready`. */
+  metrics?: RegExp;
+  /** Said when it died (and when a restart failed): one line, for the person running roost dev. */
   onRestart: (message: string) => void;
+  /** After a restarted process is ready: its pid has changed. */
+  onRestarted?: () => void;
+}
+
+interface Started {
+  process: ManagedProcess;
+  address: string;
+  metricsUrl: string | undefined;
+  exited: ManagedProcess['exited'];
 }
 
 export class ComponentProcess {
   readonly #options: ComponentProcessOptions;
-  readonly #backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
-  #process: ManagedProcess | undefined;
-  #stopped = false;
-  address = '';
+  #supervisor: Supervisor<Started> | undefined;
 
   constructor(options: ComponentProcessOptions) {
     this.#options = options;
   }
 
   get pid(): number | undefined {
-    return this.#process?.pid;
+    return this.#supervisor?.current.process.pid;
+  }
+
+  get address(): string {
+    return this.#supervisor?.current.address ?? '';
+  }
+
+  get metricsUrl(): string | undefined {
+    return this.#supervisor?.current.metricsUrl;
+  }
+
+  get restarts(): number {
+    return this.#supervisor?.restarts ?? 0;
   }
 
   /** Starts it and resolves with its address once it is ready. */
   async start(timeoutMs = 60_000): Promise<string> {
+    const { name, logFile } = this.#options;
+    this.#supervisor = await Supervisor.start({
+      name,
+      start: () => this.#launch(timeoutMs),
+      onExit: ({ exit, waitMs }) =>
+        this.#options.onRestart(
+          `${name} exited (code ${exit.code}, signal ${exit.signal}); restarting in ${Math.round(waitMs)} ms (log: ${logFile})`,
+        ),
+      onStartFailed: ({ error, waitMs }) =>
+        this.#options.onRestart(
+          `${name} could not be restarted (${error instanceof Error ? error.message : String(error)}); trying again in ${Math.round(waitMs)} ms`,
+        ),
+      onRestarted: (started, { restarts }) => {
+        this.#options.onRestart(
+          `${name} restarted (pid ${started.process.pid}, restart ${restarts})`,
+        );
+        this.#options.onRestarted?.();
+      },
+    });
+    return this.address;
+  }
+
+  async stop(): Promise<void> {
+    await this.#supervisor?.stop((started) => started.process.stop(10_000));
+  }
+
+  async #launch(timeoutMs: number): Promise<Started> {
     let resolveReady!: (address: string) => void;
+    let metricsUrl: string | undefined;
     const ready = new Promise<string>((resolve) => (resolveReady = resolve));
     const process = startProcess({
       name: this.#options.name,
@@ -46,11 +95,12 @@ export class ComponentProcess {
       logFile: this.#options.logFile,
       keepStderrLines: 20,
       onLine: (line) => {
+        const metrics = this.#options.metrics?.exec(line);
+        if (metrics) metricsUrl = metrics[1];
         const match = this.#options.ready.exec(line);
         if (match) resolveReady(match[1] ?? match[0]);
       },
     });
-    this.#process = process;
     const exited = process.exited.then((exit) => {
       throw new RoostError(
         'ROOST_DEV_COMPONENT',
@@ -72,26 +122,13 @@ export class ComponentProcess {
       );
     });
     try {
-      this.address = await Promise.race([ready, exited, timeout]);
+      const address = await Promise.race([ready, exited, timeout]);
+      return { process, address, metricsUrl, exited: process.exited };
+    } catch (err) {
+      await process.stop(1000);
+      throw err;
     } finally {
       clearTimeout(timer);
     }
-    void process.exited.then((exit) => {
-      if (this.#stopped || this.#process !== process) return;
-      const wait = this.#backoff.next();
-      this.#options.onRestart(
-        `${this.#options.name} exited (code ${exit.code}, signal ${exit.signal}); restarting in ${Math.round(wait)} ms (log: ${this.#options.logFile})`,
-      );
-      setTimeout(() => {
-        if (!this.#stopped)
-          this.start().catch((err: Error) => this.#options.onRestart(err.message));
-      }, wait);
-    });
-    return this.address;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#process?.stop(10_000);
   }
 }

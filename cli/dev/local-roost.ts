@@ -12,6 +12,7 @@ import { INVOKE_TOKEN_KEY, INVOKE_TOKEN_SECRET } from '../../kube/well-known.ts'
 import { RoostError, errorMessage } from '../../lib/errors.ts';
 import { formatDuration, sleep } from '../../lib/duration.ts';
 import { createLogger } from '../../lib/log.ts';
+import type { Exit } from '../../lib/process.ts';
 import { startControlPlane, type ControlPlane } from '../../testenv/control-plane.ts';
 import { HostPodKubelet, type HostPod } from '../../testenv/host-pods.ts';
 import { ensureJavaBuild, javaToolsPresent } from '../../testenv/java-build.ts';
@@ -66,8 +67,18 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     const java = await javaAvailable(options.java, progress);
 
     let step = Date.now();
+    // Nothing works without these, and nothing else would say so (the
+    // gateway stays ready on its cache, kubectl just hangs): say it at once.
+    const controlPlaneExits = new Map<string, Exit>();
     const controlPlane: ControlPlane = await startControlPlane({
       progress: (line) => progress(`  ${line}`),
+      onExit: (name, exit) => {
+        controlPlaneExits.set(name, exit);
+        progress(
+          `! ${name} exited (code ${exit.code}, signal ${exit.signal}): the cluster cannot work without it; stop roost dev (Ctrl-C) and start it again (log: ${relative(options.cwd, join(controlPlane.dir, 'logs', `${name}.log`))})`,
+        );
+        if (started) options.onStateChange?.(currentState());
+      },
     });
     stops.push(() => controlPlane.stop());
     const kubeconfig = join(stateDir, 'kubeconfig');
@@ -86,13 +97,25 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       ROOST_LOG_LEVEL: process.env.ROOST_LOG_LEVEL ?? 'info',
     };
     const onRestart = (message: string) => progress(`! ${message}`);
+    // A restarted component has a new pid: dev.json must say so.
+    const onRestarted = () => {
+      if (started) options.onStateChange?.(currentState());
+    };
     const controller = new ComponentProcess({
       name: 'roost controller',
-      args: ['controller', `--kubeconfig=${kubeconfig}`, `--lease-namespace=${DEV_NAMESPACE}`],
+      args: [
+        'controller',
+        `--kubeconfig=${kubeconfig}`,
+        `--lease-namespace=${DEV_NAMESPACE}`,
+        '--metrics-host=127.0.0.1',
+        '--metrics-port=0',
+      ],
       env: componentEnv,
       logFile: join(logDir, 'controller.log'),
       ready: /roost controller leading/,
+      metrics: /roost controller metrics at (\S+)/,
       onRestart,
+      onRestarted,
     });
     stops.push(() => controller.stop());
     await controller.start();
@@ -113,6 +136,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       logFile: join(logDir, 'gateway.log'),
       ready: /roost gateway ready on (\S+)/,
       onRestart,
+      onRestarted,
     });
     stops.push(() => gateway.stop());
     const gatewayUrl = await gateway.start().catch((err: Error) => {
@@ -133,6 +157,8 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       nodeName: DEV_NODE,
       env: { ROOST_LOG_LEVEL: componentEnv.ROOST_LOG_LEVEL },
       log: createLogger('kubelet'),
+      // As a kubelet restarts a container, and says so.
+      onSidecarRestart: (message) => progress(`! ${message}`),
       onChange: () => {
         if (started) options.onStateChange?.(currentState());
       },
@@ -148,6 +174,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           memoryMiB: options.hostMemoryMiB,
           runtimes: [...runtimes],
           allowedNamespaces: options.allowedNamespaces ?? DEV_ALLOWED_NAMESPACES,
+          restartPolicy: 'Always',
         }),
       ),
     );
@@ -171,23 +198,38 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       gateway: { url: gatewayUrl, pid: gateway.pid },
       token,
       components: [
+        ...(
+          [
+            ['kube-apiserver', controlPlane.server],
+            ['etcd', controlPlane.etcdUrl],
+            ['kube-controller-manager', ''],
+          ] as const
+        ).map(([name, address]) => {
+          const exit = controlPlaneExits.get(name);
+          return {
+            name,
+            pid: controlPlane.pids[name],
+            address,
+            ...(exit ? { exited: `code ${exit.code}, signal ${exit.signal}` } : {}),
+          };
+        }),
         {
-          name: 'kube-apiserver',
-          pid: controlPlane.pids['kube-apiserver'],
-          address: controlPlane.server,
-        },
-        { name: 'etcd', pid: controlPlane.pids.etcd, address: controlPlane.etcdUrl },
-        {
-          name: 'kube-controller-manager',
-          pid: controlPlane.pids['kube-controller-manager'],
+          name: 'roost controller',
+          pid: controller.pid,
           address: '',
+          metrics: controller.metricsUrl,
         },
-        { name: 'roost controller', pid: controller.pid, address: '' },
-        { name: 'roost gateway', pid: gateway.pid, address: gatewayUrl },
+        {
+          name: 'roost gateway',
+          pid: gateway.pid,
+          address: gatewayUrl,
+          metrics: `${gatewayUrl}/metrics`,
+        },
         ...kubelet.list().map((pod) => ({
           name: `sidecar ${pod.namespace}/${pod.name}`,
           pid: pod.process.pid,
           address: pod.address,
+          metrics: pod.metricsUrl,
         })),
       ],
       hosts: {

@@ -7,8 +7,13 @@ import { join } from 'node:path';
 export interface DevComponent {
   /** Such as "kube-apiserver", "roost gateway", "sidecar roost-system/host-1". */
   name: string;
+  /** Absent once it has exited. */
   pid: number | undefined;
   address: string;
+  /** How it ended, for a control-plane process that died (roost dev restarts its own components). */
+  exited?: string;
+  /** Its Prometheus /metrics, for Roost's own components; scrape with the token as a Bearer credential. */
+  metrics?: string;
 }
 
 export interface DevState {

@@ -21,7 +21,7 @@ export function deploymentController(options: { workers?: number } = {}): Compon
       const byNamespace = (o: { metadata: { namespace?: string } }) => [o.metadata.namespace ?? ''];
       replicaSets.store.addIndex(BY_NAMESPACE, byNamespace);
       sandboxes.store.addIndex(BY_NAMESPACE, byNamespace);
-      const queue = new ControllerQueue();
+      const queue = new ControllerQueue('deployment');
 
       const enqueueDeployment = (d: SandboxDeployment) => queue.add(cacheKey(d));
       deployments.addHandlers({

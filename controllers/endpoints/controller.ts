@@ -26,7 +26,7 @@ export function endpointsController(options: { workers?: number } = {}): Compone
         const key = deploymentKey(s);
         return key ? [key] : [];
       });
-      const queue = new ControllerQueue();
+      const queue = new ControllerQueue('endpoints');
       sandboxes.addHandlers({
         onAdd: (s) => queue.add(deploymentKey(s)),
         onUpdate: (old, s) => {

@@ -26,7 +26,7 @@ export function hostLifecycleController(options: { graceMs?: number } = {}): Com
       sandboxes.store.addIndex(SANDBOXES_BY_POD, (s) => (s.spec.podName ? [s.spec.podName] : []));
       const heartbeats = new Heartbeats();
       const contact = new ApiContact();
-      const queue = new ControllerQueue();
+      const queue = new ControllerQueue('hostlifecycle');
       const byName = (o: { metadata: { name?: string } }) => queue.add(o.metadata.name);
       pods.addHandlers({
         onUpdate: (_o, p) => byName(p),

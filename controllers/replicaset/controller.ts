@@ -19,7 +19,7 @@ export function replicaSetController(options: { workers?: number } = {}): Compon
       const sandboxes = context.informers.for(Sandboxes);
       sandboxes.store.addIndex(SANDBOXES_BY_NAMESPACE, (s) => [s.metadata.namespace ?? '']);
       const expectations = new Expectations();
-      const queue = new ControllerQueue();
+      const queue = new ControllerQueue('replicaset');
 
       const ownerKey = (sandbox: Sandbox): string | undefined => {
         const ref = controllerRefOf(sandbox);

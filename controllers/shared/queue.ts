@@ -6,7 +6,12 @@ import { WorkQueue } from '../../kube/workqueue.ts';
 import type { Logger } from '../../lib/log.ts';
 
 export class ControllerQueue {
-  readonly queue = new WorkQueue<string>({ baseDelayMs: 50, maxDelayMs: 30_000 });
+  readonly queue: WorkQueue<string>;
+
+  /** `name` names the queue's and the reconciler's metrics: the component's name. */
+  constructor(name: string) {
+    this.queue = new WorkQueue<string>({ name, baseDelayMs: 50, maxDelayMs: 30_000 });
+  }
 
   add(key: string | undefined): void {
     if (key) this.queue.add(key);

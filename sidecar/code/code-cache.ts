@@ -2,6 +2,7 @@
 // every Sandbox of the same function and removed when the last one is
 // unplugged. Code comes inline, from an immutable ConfigMap (a .tgz or a jar in
 // binaryData), or from a url whose bytes must match the given sha256.
+import { codeCacheHits, codeFetches } from '../metrics.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   createWriteStream,
@@ -42,6 +43,8 @@ export interface CodeCacheOptions {
   /** How long unused code stays on disk in case it is plugged again (default 30 s). */
   keepUnusedMs?: number;
 }
+
+type CodeSource = 'inline' | 'url' | 'configMap';
 
 export class CodeCache {
   readonly #dir: string;
@@ -135,18 +138,22 @@ export class CodeCache {
     if (code.inline) return this.#installInline(code.inline.files);
     if (code.url) {
       const { url, sha256 } = code.url;
-      return this.#once(sha256, () => this.#installUrl(name, url, sha256, format));
+      return this.#once('url', sha256, () => this.#installUrl(name, url, sha256, format));
     }
     if (code.configMap)
       return this.#installConfigMap(name, sandbox.metadata.namespace!, code.configMap, format);
     return Promise.reject(codeInvalid(`Sandbox ${name} has no code source`));
   }
 
-  /** Deduplicates concurrent installs of one digest. */
-  #once(digest: string, install: () => Promise<string>): Promise<string> {
-    if (existsSync(join(this.#dir, digest))) return Promise.resolve(digest);
+  /** Deduplicates concurrent installs of one digest; `source` labels the cache's metrics. */
+  #once(source: CodeSource, digest: string, install: () => Promise<string>): Promise<string> {
+    if (existsSync(join(this.#dir, digest))) {
+      codeCacheHits.labels(source).inc();
+      return Promise.resolve(digest);
+    }
     let pending = this.#inFlight.get(digest);
     if (!pending) {
+      codeFetches.labels(source).inc();
       pending = install().finally(() => this.#inFlight.delete(digest));
       this.#inFlight.set(digest, pending);
     }
@@ -161,7 +168,7 @@ export class CodeCache {
     for (const path of Object.keys(files).sort())
       hash.update(path).update('\0').update(files[path]!).update('\0');
     const digest = `inline-${hash.digest('hex')}`;
-    return this.#once(digest, async () => {
+    return this.#once('inline', digest, async () => {
       const staging = join(this.#dir, `.staging-${randomBytes(6).toString('hex')}`);
       try {
         for (const [path, text] of Object.entries(files)) {
@@ -293,8 +300,12 @@ export class CodeCache {
     // round trip to a worker, which is kept for installing and for big archives.
     if (base64.length <= HASH_HERE_MAX_BASE64) {
       const digest = createHash('sha256').update(Buffer.from(base64, 'base64')).digest('hex');
-      if (existsSync(join(this.#dir, digest))) return digest;
+      if (existsSync(join(this.#dir, digest))) {
+        codeCacheHits.labels('configMap').inc();
+        return digest;
+      }
     }
+    codeFetches.labels('configMap').inc();
     await mkdir(this.#dir, { recursive: true });
     const { digest } = await this.#workers
       .run({ source: { base64 }, format, cacheDir: this.#dir })

@@ -6,104 +6,41 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { RoostError } from '../../lib/errors.ts';
 import type { FunctionError, LogLevel } from '../../proto/sandbox-host.ts';
+// The message types, generated from java_bridge.proto (npm run generate:proto).
+// Requests are the generator's input form (optional fields); what comes back
+// is its "__Output" form, every field present.
+import type { LoadRequest } from '../../proto/generated/roost/v1alpha1/LoadRequest.ts';
+import type { LoadResponse__Output as LoadResponse } from '../../proto/generated/roost/v1alpha1/LoadResponse.ts';
+import type { UnloadRequest } from '../../proto/generated/roost/v1alpha1/UnloadRequest.ts';
+import type { UnloadResponse__Output as UnloadResponse } from '../../proto/generated/roost/v1alpha1/UnloadResponse.ts';
+import type { BridgeInvokeRequest as InvokeRequest } from '../../proto/generated/roost/v1alpha1/BridgeInvokeRequest.ts';
+import type { InvokeResponse__Output as InvokeResponse } from '../../proto/generated/roost/v1alpha1/InvokeResponse.ts';
+import type { LogEntry__Output as LogEntry } from '../../proto/generated/roost/v1alpha1/LogEntry.ts';
+import type { SandboxFailure__Output as SandboxFailure } from '../../proto/generated/roost/v1alpha1/SandboxFailure.ts';
+import type { BridgeStatsResponse__Output as BridgeStats } from '../../proto/generated/roost/v1alpha1/BridgeStatsResponse.ts';
+import type { HealthResponse__Output as BridgeHealth } from '../../proto/generated/roost/v1alpha1/HealthResponse.ts';
 
-export type { FunctionError, LogLevel };
+export type {
+  FunctionError,
+  LogLevel,
+  LoadRequest,
+  LoadResponse,
+  UnloadRequest,
+  UnloadResponse,
+  InvokeRequest,
+  InvokeResponse,
+  LogEntry,
+  SandboxFailure,
+  BridgeStats,
+  BridgeHealth,
+};
 
 const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 
-export interface LoadRequest {
-  /** "namespace/name" of the Sandbox. */
-  sandboxId: string;
-  /** Absolute path of the function's jar. */
-  jarPath: string;
-  /** `com.example.Hello::handleRequest` or `com.example.Hello`. */
-  handler: string;
-  functionName?: string;
-  functionVersion?: string;
-  memoryMib?: number;
-  timeoutMs?: number;
-  concurrency?: number;
-  /** Exactly what System.getenv shows the function. */
-  env?: Record<string, string>;
-}
-
-export interface LoadResponse {
-  loadMs: number;
-}
-
-export interface UnloadRequest {
-  sandboxId: string;
-  graceMs?: number;
-}
-
-export interface UnloadResponse {
-  /** Threads the function left running, which unloading stopped. */
-  stoppedThreads: string[];
-}
-
-export interface InvokeRequest {
-  sandboxId: string;
-  requestId: string;
-  /** The event as JSON. */
-  payload: Uint8Array;
-  /** 0 or absent: the timeout given at Load. */
-  timeoutMs?: number;
-}
-
-export interface InvokeResponse {
-  /** The handler's result as JSON; empty for a void handler. */
-  result: Buffer;
-  error: FunctionError;
-  errorType: string;
-  errorMessage: string;
-  stackTrace: string[];
-  durationMs: number;
-  /** For Java: bytes the invoking thread allocated. */
-  memoryBytes: number;
-  coldStart: boolean;
-  cpuMicros: number;
-}
-
-export interface LogEntry {
-  namespace: string;
-  sandbox: string;
-  timeMs: number;
-  level: LogLevel;
-  requestId: string;
-  message: string;
-  /** stdout, stderr, or console (the LambdaLogger). */
-  stream: string;
-  deployment: string;
-}
-
-export interface SandboxFailure {
-  sandboxId: string;
-  /** OOMKilled, Stuck or Error. */
-  reason: string;
-  message: string;
-}
-
+/** One event of the Events stream: a line a function logged, or a Sandbox the bridge gave up on. */
 export type BridgeEvent =
   | { event: 'log'; log: LogEntry; failure?: undefined }
   | { event: 'failure'; failure: SandboxFailure; log?: undefined };
-
-export interface BridgeStats {
-  heapUsedBytes: number;
-  metaspaceUsedBytes: number;
-  loadedSandboxes: number;
-  loadedClasses: number;
-  unloadedClasses: number;
-  /** Loaders of unloaded Sandboxes not yet collected; 0 after a full GC unless something leaks. */
-  uncollectedLoaders: number;
-  droppedEvents: number;
-}
-
-export interface BridgeHealth {
-  serving: boolean;
-  pod: string;
-  sandboxes: number;
-  runtimes: string[];
-}
 
 /**
  * A bridge call that failed before a function ran. `code` is the bridge's

@@ -8,14 +8,13 @@
 //   await bridge.client.load({ sandboxId: 'ns/hello', jarPath, handler: 'com.example.Hello' });
 //   await bridge.stop();
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Backoff } from '../../lib/backoff.ts';
-import { sleep } from '../../lib/duration.ts';
+import { Supervisor } from '../../lib/supervisor.ts';
 import { RoostError, errorMessage } from '../../lib/errors.ts';
-import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
+import { startProcess, type Exit, type ManagedProcess, processExists } from '../../lib/process.ts';
 import { JavaBridgeClient } from './bridge-client.ts';
 
 export { JavaBridgeClient, JavaBridgeCallError } from './bridge-client.ts';
@@ -110,11 +109,9 @@ export class JavaBridge {
   readonly #ownDir: string | undefined;
   readonly #secret: string;
   readonly #stopping = new AbortController();
-  readonly #backoff = new Backoff({ initialMs: 100, maxMs: 10_000 });
+  readonly #supervisor: Supervisor<Spawned> | undefined;
   #process: ManagedProcess;
-  #startedAt: number;
   #startupMs: number;
-  #restarts = 0;
 
   private constructor(
     options: JavaBridgeOptions,
@@ -122,7 +119,7 @@ export class JavaBridge {
     socketPath: string,
     ownDir: string | undefined,
     secret: string,
-    first: { process: ManagedProcess; startupMs: number; target: string },
+    first: Spawned,
   ) {
     this.#options = options;
     this.#launch = launch;
@@ -131,9 +128,8 @@ export class JavaBridge {
     this.#secret = secret;
     this.#process = first.process;
     this.#startupMs = first.startupMs;
-    this.#startedAt = Date.now();
     this.client = new JavaBridgeClient(first.target, secret);
-    this.#watch(first.process);
+    this.#supervisor = this.#supervise(first);
   }
 
   /**
@@ -145,7 +141,8 @@ export class JavaBridge {
   static async start(options: JavaBridgeOptions = {}): Promise<JavaBridge> {
     const jarPath = options.jarPath ?? defaultBridgeJar();
     if (!existsSync(jarPath)) throw new JavaBridgeJarMissingError(jarPath);
-    const ownDir = options.socketPath ? undefined : mkdtempSync(join(tmpdir(), 'roost-jb-'));
+    removeStaleBridgeDirs();
+    const ownDir = options.socketPath ? undefined : makeBridgeDir();
     const socketPath = options.socketPath ?? join(ownDir!, 'bridge.sock');
     const secret = randomBytes(32).toString('hex');
     const launch: Launch = {
@@ -173,7 +170,7 @@ export class JavaBridge {
 
   /** Restarts since start. */
   get restarts(): number {
-    return this.#restarts;
+    return this.#supervisor?.restarts ?? 0;
   }
 
   /** Start-up of the running bridge, spawn to serving, as it measured it. */
@@ -184,7 +181,9 @@ export class JavaBridge {
   /** SIGTERM, then SIGKILL after `graceMs`; no restart after this. */
   async stop(graceMs = 5_000): Promise<void> {
     this.#stopping.abort();
+    // A bridge being spawned for a restart is #process already: stop it now, not once it is ready.
     await this.#process.stop(graceMs);
+    await this.#supervisor?.stop((spawned) => spawned.process.stop(graceMs));
     this.client.close();
     if (this.#ownDir) rmSync(this.#ownDir, { recursive: true, force: true });
   }
@@ -207,47 +206,87 @@ export class JavaBridge {
     }
   }
 
-  #watch(child: ManagedProcess): void {
-    void child.exited.then((exit) => {
-      if (this.#stopping.signal.aborted) return;
-      this.#options.onExit?.(exit);
-      if (this.#options.restart === false) return;
-      this.#launch.onLine(
-        `java bridge exited (code ${exit.code}, signal ${exit.signal}); restarting`,
-      );
-      void this.#restartAfter(exit);
+  /** Restarts the bridge when it dies (lib/supervisor.ts), unless told not to. */
+  #supervise(first: Spawned): Supervisor<Spawned> | undefined {
+    if (this.#options.restart === false) {
+      void first.exited.then((exit) => {
+        if (!this.#stopping.signal.aborted) this.#options.onExit?.(exit);
+      });
+      return undefined;
+    }
+    return Supervisor.watch(first, {
+      name: 'java bridge',
+      initialBackoffMs: 100,
+      maxBackoffMs: 10_000,
+      healthyRunMs: HEALTHY_RUN_MS,
+      start: () =>
+        spawnBridge(this.#launch, this.#secret, (child) => {
+          this.#process = child;
+        }),
+      onExit: ({ exit }) => {
+        this.#options.onExit?.(exit);
+        this.#launch.onLine(
+          `java bridge exited (code ${exit.code}, signal ${exit.signal}); restarting`,
+        );
+      },
+      onStartFailed: ({ error }) =>
+        this.#launch.onLine(`java bridge restart failed: ${errorMessage(error)}`),
+      onRestarted: async (next, { restarts, exit }) => {
+        this.#startupMs = next.startupMs;
+        await this.#connect().catch((err: unknown) => this.#launch.onLine(errorMessage(err)));
+        await this.#options.onRestart?.({ restarts, exit, startupMs: next.startupMs });
+      },
     });
   }
+}
 
-  async #restartAfter(exit: Exit): Promise<void> {
-    if (Date.now() - this.#startedAt >= HEALTHY_RUN_MS) this.#backoff.reset();
-    while (!this.#stopping.signal.aborted) {
-      await sleep(this.#backoff.next(), this.#stopping.signal);
-      if (this.#stopping.signal.aborted) return;
-      try {
-        const next = await spawnBridge(this.#launch, this.#secret, (child) => {
-          this.#process = child;
-        });
-        if (this.#stopping.signal.aborted) {
-          await next.process.stop();
-          return;
-        }
-        this.#startedAt = Date.now();
-        this.#startupMs = next.startupMs;
-        this.#restarts++;
-        this.#watch(next.process);
-        await this.#connect().catch((err: unknown) => this.#launch.onLine(errorMessage(err)));
-        await this.#options.onRestart?.({
-          restarts: this.#restarts,
-          exit,
-          startupMs: next.startupMs,
-        });
-        return;
-      } catch (err) {
-        this.#launch.onLine(`java bridge restart failed: ${errorMessage(err)}`);
-      }
+/** A running bridge, as the supervisor keeps it. */
+interface Spawned {
+  process: ManagedProcess;
+  startupMs: number;
+  target: string;
+  exited: Promise<Exit>;
+}
+
+/**
+ * The bridge's private socket directory, with the pid of the process it
+ * belongs to, so that one left behind by a sidecar killed outright (which
+ * cannot remove it) is recognised and removed by the next.
+ */
+const BRIDGE_DIR_PREFIX = 'roost-jb-';
+
+function makeBridgeDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), BRIDGE_DIR_PREFIX));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
+  return dir;
+}
+
+/** Removes the bridge directories of processes that no longer exist. */
+export function removeStaleBridgeDirs(root = tmpdir()): string[] {
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(root).filter((entry) => entry.startsWith(BRIDGE_DIR_PREFIX));
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const dir = join(root, entry);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // Not ours to judge (no owner recorded), or another user's.
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || processExists(owner)) continue;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // Another user's directory: leave it.
     }
   }
+  return removed;
 }
 
 function javaCommand(): string {
@@ -280,7 +319,7 @@ async function spawnBridge(
   launch: Launch,
   secret: string,
   onSpawn: (child: ManagedProcess) => void = () => {},
-): Promise<{ process: ManagedProcess; startupMs: number; target: string }> {
+): Promise<Spawned> {
   const tail: string[] = [];
   let onReady: (ready: { target: string; startupMs: number }) => void = () => {};
   const ready = new Promise<{ target: string; startupMs: number }>(
@@ -322,7 +361,7 @@ async function spawnBridge(
         `Cannot start the Java bridge (${launch.command}): it exited with code ${first.code}, signal ${first.signal} before it was ready${lastLines(tail)}`,
       );
     }
-    return { process: child, ...first };
+    return { process: child, ...first, exited: child.exited };
   } finally {
     clearTimeout(timer);
   }

@@ -20,6 +20,7 @@
 // and Metaspace and holds no thread while idle (its executor's threads end
 // after 30 s), so there is nothing worth stopping; hibernate() is not offered
 // and the sidecar never hibernates a Java Sandbox.
+import { bridgeLoads, bridgeUnloads, functionRestarts } from '../metrics.ts';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Termination } from '../../kube/api/roost.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -277,12 +278,14 @@ export class JavaFunction implements FunctionRuntime, BridgeListener {
     };
     try {
       await o.bridge.client.load(request);
+      bridgeLoads.inc();
     } catch (err) {
       // Left over from a load this sidecar lost track of (an unload that failed): replace it.
       if (!(err instanceof JavaBridgeCallError) || err.grpcCode !== GrpcStatus.ALREADY_EXISTS)
         throw err;
       await this.#unload(0);
       await o.bridge.client.load(request);
+      bridgeLoads.inc();
     }
     this.#loadedAt = Date.now();
   }
@@ -294,6 +297,7 @@ export class JavaFunction implements FunctionRuntime, BridgeListener {
         { sandboxId: this.#options.key, graceMs },
         { deadlineMs: graceMs + ANSWER_SLACK_MS },
       );
+      bridgeUnloads.inc();
     } catch (err) {
       if (err instanceof JavaBridgeCallError && err.grpcCode === GrpcStatus.NOT_FOUND) return;
       this.#options.log.warn(
@@ -382,6 +386,7 @@ export class JavaFunction implements FunctionRuntime, BridgeListener {
 
   #terminated(termination: Ended): void {
     this.#restartCount++;
+    functionRestarts.labels('java').inc();
     this.#lastTermination = { ...termination, finishedAt: new Date().toISOString() };
   }
 

@@ -9,6 +9,7 @@
 //   const bridge = await SharedBridge.start({ log });
 //   const unregister = bridge.register('ns/hello', javaFunction);
 //   await bridge.client.load({ sandboxId: 'ns/hello', ... });
+import { bridgeRestarts } from '../metrics.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { LogEntry, SandboxFailure } from './bridge-client.ts';
 import {
@@ -146,6 +147,7 @@ export class SharedBridge {
   }
 
   #onRestart(event: RestartEvent): void {
+    bridgeRestarts.inc();
     this.#up = true;
     this.#events?.open();
     this.#log.warn(

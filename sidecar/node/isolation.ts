@@ -8,6 +8,7 @@
 // the second belt. Whatever cannot be had is said loudly at start and
 // published on the pod (roost.dev/isolation: weak), so a scheduler or a person
 // can tell.
+import { processExists } from '../../lib/process.ts';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -144,7 +145,7 @@ export class Isolation {
         // Named roost-fn-<sidecar pid>-<n>: a group whose sidecar is gone is a leftover.
         cgroups.removeLeftovers((name) => {
           const pid = Number(name.slice(CGROUP_PREFIX.length).split('-')[0]);
-          return name.startsWith(CGROUP_PREFIX) && pid > 0 && !isAlive(pid);
+          return name.startsWith(CGROUP_PREFIX) && pid > 0 && !processExists(pid);
         });
       } else
         weaknesses.push(
@@ -398,15 +399,6 @@ function probeAsUser(users: UidAllocator, options: IsolationOptions): string | u
     return errorMessage(err);
   } finally {
     if (uid !== undefined) users.release(uid);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -3,6 +3,7 @@
 // timeout, kill it when it goes over memory or stops answering, restart it
 // after a crash with exponential back-off (CrashLoopBackOff), and stop it while
 // idle (hibernate) to resume it from the pool on the next invocation.
+import { functionRestarts, resumes } from '../metrics.ts';
 import { join } from 'node:path';
 import type { Termination } from '../../kube/api/roost.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -233,6 +234,7 @@ export class NodeFunction implements FunctionRuntime {
 
   #resume(): Promise<void> {
     this.#resuming ??= (async () => {
+      resumes.inc();
       this.#state = { phase: 'starting' };
       try {
         await this.#launch();
@@ -310,6 +312,7 @@ export class NodeFunction implements FunctionRuntime {
       finishedAt: new Date().toISOString(),
     };
     this.#restartCount++;
+    functionRestarts.labels('nodejs').inc();
     const delay = this.#backoff.next(this.#startedAt);
     this.#options.log.info(
       { sandbox: this.#options.key, reason, restartInMs: delay },

@@ -7,6 +7,7 @@
 // atomic without any daemon. A claim is released only once nothing of its id
 // remains (the process has exited and its slot is gone); a claim whose
 // sidecar has died is taken over only when no process runs under that id.
+import { processExists } from '../../lib/process.ts';
 import {
   mkdirSync,
   openSync,
@@ -144,17 +145,8 @@ export class UidAllocator {
       return undefined;
     }
     if (owner === process.pid) return undefined;
-    if (owner > 0 && isAlive(owner)) return undefined;
+    if (owner > 0 && processExists(owner)) return undefined;
     return processesOfUser(uid) ? undefined : slot;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -15,6 +15,8 @@ export interface ControllerProcess {
   logFile: string;
   /** The log so far, for failure messages. */
   log(): string;
+  /** Where it serves /metrics, once it has said so. */
+  metricsUrl(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,8 @@ export function startController(options: {
       options.namespace,
       '--identity',
       options.identity,
+      '--metrics-host=127.0.0.1',
+      '--metrics-port=0',
       ...(options.hostGrace ? ['--host-grace', options.hostGrace] : []),
       ...(options.extraArgs ?? []),
     ],
@@ -65,6 +69,9 @@ export function startController(options: {
       } catch {
         return '';
       }
+    },
+    metricsUrl() {
+      return /roost controller metrics at (\S+)/.exec(this.log())?.[1];
     },
     stop: async () => {
       await child.stop(5000);

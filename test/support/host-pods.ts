@@ -20,7 +20,10 @@ export interface TestHosts {
   stop(): Promise<void>;
 }
 
-export async function startTestHosts(namespace: string): Promise<TestHosts> {
+export async function startTestHosts(
+  namespace: string,
+  kubeconfig = kubeconfigPath(),
+): Promise<TestHosts> {
   const dir = mkdtempSync(join(tmpdir(), 'roost-hosts-'));
   // Function processes run under user ids of their own and pass through here
   // to their slots: passable, not listable (mkdtemp makes it 0700).
@@ -31,7 +34,7 @@ export async function startTestHosts(namespace: string): Promise<TestHosts> {
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   const token = randomBytes(16).toString('hex');
   const kubelet = new HostPodKubelet({
-    kubeconfigPath: kubeconfigPath(),
+    kubeconfigPath: kubeconfig,
     token,
     dir,
     // A node and an address block of its own, so that test files running side

@@ -31,11 +31,14 @@ export interface RoostSystemOptions {
   /** More `roost controller` flags. */
   controllerArgs?: string[];
   hostGrace?: string;
+  /** Another control plane than the shared one (the fault suite runs its own). */
+  kubeconfig?: string;
 }
 
 export async function startRoostSystem(options: RoostSystemOptions): Promise<RoostSystem> {
   const { namespace } = options;
-  const hosts = await startTestHosts(namespace);
+  const kubeconfig = options.kubeconfig ?? kubeconfigPath();
+  const hosts = await startTestHosts(namespace, kubeconfig);
   const started: { stop(): Promise<unknown> }[] = [hosts];
   try {
     const specs = options.hosts ?? [1, 2, 3].map((i) => ({ name: `host-${i}` }));
@@ -48,9 +51,15 @@ export async function startRoostSystem(options: RoostSystemOptions): Promise<Roo
       hostGrace: options.hostGrace,
       extraArgs: options.controllerArgs,
       token: hosts.token,
+      kubeconfig,
     });
     started.push(controller);
-    const gateway = await startGateway(namespace, hosts.token, options.gatewayArgs ?? []);
+    const gateway = await startGateway(
+      namespace,
+      hosts.token,
+      options.gatewayArgs ?? [],
+      kubeconfig,
+    );
     started.push(gateway.process);
     return {
       namespace,
@@ -70,10 +79,11 @@ export async function startRoostSystem(options: RoostSystemOptions): Promise<Roo
   }
 }
 
-async function startGateway(
+export async function startGateway(
   namespace: string,
   token: string,
   args: string[],
+  kubeconfig = kubeconfigPath(),
 ): Promise<{ url: string; process: ManagedProcess }> {
   let resolveUrl!: (url: string) => void;
   const ready = new Promise<string>((resolve) => (resolveUrl = resolve));
@@ -85,7 +95,7 @@ async function startGateway(
       'gateway',
       '--host=127.0.0.1',
       '--port=0',
-      `--kubeconfig=${kubeconfigPath()}`,
+      `--kubeconfig=${kubeconfig}`,
       `--namespace=${namespace}`,
       ...args,
     ],
