@@ -16,7 +16,7 @@ import {
   type Schema,
 } from './schema.ts';
 import { sandboxTemplateSpecProperties, templateMetadata } from './function-spec.ts';
-import { AUTOSCALING_DEFAULTS, WORKLOAD_DEFAULTS } from '../kube/api/defaults.ts';
+import { ASYNC_DEFAULTS, AUTOSCALING_DEFAULTS, WORKLOAD_DEFAULTS } from '../kube/api/defaults.ts';
 
 export const GROUP = 'roost.dev';
 export const VERSION = 'v1alpha1';
@@ -411,6 +411,42 @@ const sandboxDeployment = crd({
           body: string('Body of the fallback response.', { maxLength: 65536 }),
         }),
       }),
+      async: object(
+        "What happens to event invocations (Invoke API InvocationType Event, x-roost-invocation-type: Event, triggers), as Lambda's event invoke config. Events wait in a durable queue and are tried at least once; one that fails for good goes to the dead-letter stream (roost events dead-letters).",
+        {
+          maxRetries: integer(
+            'Tries after the first that failed (the function threw or timed out).',
+            {
+              minimum: 0,
+              maximum: 2,
+              default: ASYNC_DEFAULTS.maxRetries,
+            },
+          ),
+          maxEventAgeSeconds: integer(
+            'An event older than this (counted from when it was accepted) is not tried again but sent to the dead letters.',
+            { minimum: 60, maximum: 21600, default: ASYNC_DEFAULTS.maxEventAgeSeconds },
+          ),
+          retryDelaySeconds: integer(
+            'Back-off before the first retry; it doubles for each retry after.',
+            {
+              minimum: 1,
+              maximum: 3600,
+              default: ASYNC_DEFAULTS.retryDelaySeconds,
+            },
+          ),
+          onFailure: object(
+            "Where an event that failed for good is also sent, as an event carrying the failure (Lambda's destination record).",
+            {
+              function: object(
+                'A function (SandboxDeployment) in the same namespace.',
+                { name: string('Its name.', { minLength: 1, maxLength: 253 }) },
+                { required: ['name'] },
+              ),
+            },
+            { required: ['function'] },
+          ),
+        },
+      ),
     },
     {
       required: ['template'],

@@ -12,11 +12,7 @@
 // so that the count of tries is the function's failures and nothing else (a
 // gateway's death does not use one up). Events that fail for good go to the
 // dead-letter stream, from which they can be listed and replayed.
-import {
-  connect,
-  nanos,
-  type NatsConnection,
-} from '@nats-io/transport-node';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -28,6 +24,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type MsgRequest,
 } from '@nats-io/jetstream';
 import { errorMessage } from '../lib/errors.ts';
 import { EventQueueError } from './errors.ts';
@@ -282,7 +279,7 @@ export class EventQueue {
   /** When the oldest waiting event of a function was accepted (Unix ms), if any waits. */
   async oldestAcceptedAt(fn: FunctionRef): Promise<number | undefined> {
     const stored = await this.#jsm.streams
-      .getMessage(EVENTS_STREAM, { seq: 0, next_by_subj: eventSubject(fn) })
+      .getMessage(EVENTS_STREAM, { seq: 0, next_by_subj: eventSubject(fn) } as MsgRequest)
       .catch(() => null);
     if (!stored) return undefined;
     return readEvent(fn, stored.header, stored.data).acceptedAt;
@@ -297,7 +294,7 @@ export class EventQueue {
     let seq = 0;
     while (letters.length < count) {
       const stored = await this.#jsm.streams
-        .getMessage(DEAD_LETTER_STREAM, { seq: seq + 1, next_by_subj: subject })
+        .getMessage(DEAD_LETTER_STREAM, { seq: seq + 1, next_by_subj: subject } as MsgRequest)
         .catch(() => null);
       if (!stored) break;
       seq = stored.seq;

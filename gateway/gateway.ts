@@ -1,6 +1,7 @@
 // The gateway, assembled: an HTTP/1.1 keep-alive server in front of the
-// function table, the invoker with its activator, the asynchronous queue and
-// the metrics; it registers itself so that the autoscaler can read the
+// function table, the invoker with its activator, the durable event queue
+// (accepting events and running them as one of its competing consumers), the
+// Invoke API and the metrics; it registers itself so that the autoscaler can read the
 // concurrency it sees.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,10 @@ import { KubeClient } from '../kube/client.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import { Activator } from './activator.ts';
-import { AsyncInvoker } from './async-invoker.ts';
+import { EventQueue } from '../events/queue.ts';
+import { EventRunner } from './event-runner.ts';
+import { DEAD_LETTERS_PATH, REPLAY_PATH, serveEventsApi } from './events-api.ts';
+import { SigV4Keys } from './lambda/sigv4.ts';
 import { SidecarChannels } from './channels.ts';
 import { FunctionTable } from './function-table.ts';
 import { handleRequest } from './handle-request.ts';
@@ -40,8 +44,16 @@ export interface GatewayConfig {
   podUid?: string;
   /** Longest a request waits for a function at zero (default 30 s). */
   activationWaitMs?: number;
-  /** Back-off before the first retry of an asynchronous event (default 1 s). */
-  asyncRetryDelayMs?: number;
+  /** The event queue (NATS JetStream), nats://host:port; without it, event invocations are refused (503). */
+  eventsUrl?: string;
+  /** How long an event may go unanswered by this gateway before the broker offers it to another (default 30 s). */
+  eventsAckWaitMs?: number;
+  /** Events this gateway runs at once (default 64). */
+  eventsConcurrency?: number;
+  /** Namespace of an Invoke API FunctionName without one (default "default"). */
+  invokeApiNamespace?: string;
+  /** A directory of SigV4 keys (file name: access key id; content: secret key); when set, Invoke API calls must be signed with one. */
+  sigv4KeysDir?: string;
   /** URL the autoscaler reaches this gateway at (default http://host:port). */
   advertiseUrl?: string;
   /**
@@ -82,8 +94,27 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       metrics.forFunction(entry.namespace, entry.name).coldStart.observe(waitedMs / 1000),
   });
   const invoker = new Invoker(channels, activator);
-  const asyncInvoker = new AsyncInvoker({ log, retryDelayMs: config.asyncRetryDelayMs });
+  const sigv4Keys = config.sigv4KeysDir ? new SigV4Keys(config.sigv4KeysDir) : undefined;
   await table.start();
+  const events = config.eventsUrl
+    ? await EventQueue.connect({
+        url: config.eventsUrl,
+        name: `roost-gateway ${config.name ?? ''}`.trim(),
+      })
+    : undefined;
+  const runner = events
+    ? new EventRunner({
+        queue: events,
+        table,
+        invoker,
+        metrics,
+        log,
+        ackWaitMs: config.eventsAckWaitMs,
+        concurrency: config.eventsConcurrency,
+      })
+    : undefined;
+  await runner?.start();
+  if (!events) log.warn('no --events-url: event invocations are refused (503)');
 
   let draining = false;
   const internalAuth = new InternalAuth(config.token);
@@ -92,6 +123,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     const known = ['/healthz', '/readyz', '/metrics', CONCURRENCY_PATH];
     if (!known.includes(path) && !path.startsWith('/internal/')) return false;
     internalAuth.check(path, req);
+    if (path === DEAD_LETTERS_PATH || path === REPLAY_PATH) {
+      void serveEventsApi(events, path, req, res);
+      return true;
+    }
     if (path === '/healthz') return reply(res, 200, 'text/plain', 'ok\n');
     if (path === '/readyz')
       return draining
@@ -115,6 +150,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           averageConcurrency: e.concurrency.average,
           inFlight: e.concurrency.inFlight,
           held: e.held,
+          queued: e.queued,
           requests: e.concurrency.requests,
         })),
       };
@@ -124,12 +160,22 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   };
 
   const server: Server = createServer(serverOptions(limits), (req, res) => {
-    handleRequest({ table, invoker, asyncInvoker, metrics, bodies, serveOther }, req, res).catch(
-      (err: unknown) => {
-        log.error({ err: errorMessage(err) }, 'request handling failed');
-        if (!res.headersSent) res.writeHead(500).end();
+    handleRequest(
+      {
+        table,
+        invoker,
+        events,
+        invokeApi: { defaultNamespace: config.invokeApiNamespace ?? 'default', sigv4Keys },
+        metrics,
+        bodies,
+        serveOther,
       },
-    );
+      req,
+      res,
+    ).catch((err: unknown) => {
+      log.error({ err: errorMessage(err) }, 'request handling failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
   });
   const connections = applyConnectionLimits(server, limits, log);
   metrics.watch({ bodyBytes: () => bodies.usedBytes, connections: connections.open });
@@ -155,6 +201,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     channels.prune(table.addresses());
   }, 1000);
   ticker.unref();
+  const depthPoll = events ? pollQueueDepths(events, table, metrics, log) : undefined;
   log.info({ url }, 'gateway ready');
 
   return {
@@ -167,8 +214,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
       }
       clearInterval(ticker);
+      depthPoll?.stop();
       await registration.stop();
-      asyncInvoker.stop();
+      // Events still running finish and are acked; those not yet taken stay queued for other gateways.
+      await runner?.stop();
+      await events?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -185,4 +235,50 @@ function reply(res: ServerResponse, status: number, contentType: string, body: s
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
   return true;
+}
+
+/** How often the queue's depth per function is read (metrics, and the autoscaler's demand). */
+const DEPTH_POLL_MS = 1000;
+
+/**
+ * Reads how many events wait for each function: the roost_events_* gauges,
+ * and FunctionEntry.queued, which the concurrency report carries so that a
+ * function at zero with queued events is scaled up.
+ */
+function pollQueueDepths(
+  events: EventQueue,
+  table: FunctionTable,
+  metrics: GatewayMetrics,
+  log: ReturnType<typeof createLogger>,
+): { stop(): void } {
+  let stopped = false;
+  let warned = false;
+  const poll = async () => {
+    try {
+      const depths = await events.depths();
+      for (const entry of table.all()) {
+        const depth = depths.get(entry.key) ?? 0;
+        entry.queued = depth;
+        metrics.eventsQueued.labels(entry.namespace, entry.name).set(depth);
+        const oldest = depth > 0 ? await events.oldestAcceptedAt(entry) : undefined;
+        metrics.eventsOldestAge
+          .labels(entry.namespace, entry.name)
+          .set(oldest ? (Date.now() - oldest) / 1000 : 0);
+      }
+      warned = false;
+    } catch (err) {
+      if (!warned) log.warn({ err: errorMessage(err) }, 'cannot read the event queue depths');
+      warned = true;
+    }
+  };
+  const timer = setInterval(() => {
+    if (!stopped) void poll();
+  }, DEPTH_POLL_MS);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }

@@ -60,6 +60,8 @@ export interface InvokeRequest {
   timeoutMs: number;
   /** InvokeStream only: echoed in the response. */
   streamId: number;
+  /** Return the invocation's last log lines in logTail. */
+  tailLogs?: boolean;
 }
 
 export interface Rejection {
@@ -83,6 +85,8 @@ export interface InvokeResponse {
   streamId: number;
   /** InvokeStream only: set when the invocation was refused. */
   rejection: Rejection | null;
+  /** With tailLogs: the invocation's log lines and a REPORT line, at most the last 4096 bytes. */
+  logTail?: string;
 }
 
 export interface LogsRequest {

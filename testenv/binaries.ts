@@ -387,7 +387,9 @@ export async function ensureNats(progress: Progress = (l) => console.error(l)): 
   );
   const nats = join(dir, 'nats-server');
   if (existsSync(nats) && statSync(nats).size > 0) return nats;
-  progress(`Building nats-server ${version} from the Go module proxy (once; under a minute on 2 cores).`);
+  progress(
+    `Building nats-server ${version} from the Go module proxy (once; under a minute on 2 cores).`,
+  );
   await buildInto(
     dir,
     `nats-server ${version}`,

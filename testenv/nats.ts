@@ -35,7 +35,17 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
   const child = startProcess({
     name: 'nats-server',
     command: binary,
-    args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, '--server_name', 'roost-dev'],
+    args: [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-js',
+      '-sd',
+      storeDir,
+      '--server_name',
+      'roost-dev',
+    ],
     env: { ...process.env, ROOST_EXIT_WITH_PARENT: '1' },
     logFile: options.logFile,
     keepStderrLines: 20,

@@ -49,7 +49,9 @@ export function parseFunctionName(
     throw notAFunction(text);
   }
   if (!DNS_LABEL.test(namespace) || namespace.length > 63)
-    throw invalidName(`the namespace ${JSON.stringify(namespace)} is not a Kubernetes namespace name`);
+    throw invalidName(
+      `the namespace ${JSON.stringify(namespace)} is not a Kubernetes namespace name`,
+    );
   if (!name || !isResourceName(name))
     throw invalidName(`the function name ${JSON.stringify(name ?? '')} is not a Kubernetes name`);
   if (qualifier !== undefined && queryQualifier !== undefined && qualifier !== queryQualifier)

@@ -69,7 +69,13 @@ export async function verifySigV4(
   const match = AUTHORIZATION.exec(authorization);
   if (!match) throw invalid('The Authorization header is not an AWS4-HMAC-SHA256 signature');
   const [, accessKeyId, , region, service, signedHeaderList, signature] = match as unknown as [
-    string, string, string, string, string, string, string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
   ];
   const secretAccessKey = keys.secretFor(accessKeyId);
   if (!secretAccessKey)
@@ -94,7 +100,10 @@ export async function verifySigV4(
     headers[name] = value;
   }
   const declaredHash = headers['x-amz-content-sha256'];
-  if (declaredHash !== undefined && declaredHash !== createHash('sha256').update(body).digest('hex'))
+  if (
+    declaredHash !== undefined &&
+    declaredHash !== createHash('sha256').update(body).digest('hex')
+  )
     throw invalid('X-Amz-Content-Sha256 is not the SHA-256 of the body');
 
   const url = req.url ?? '/';

@@ -111,6 +111,12 @@ const examples: Record<string, unknown> = {
         rateLimit: { requestsPerSecond: 1, burst: 1 },
         fallback: { statusCode: 200, headers: {}, body: '' },
       },
+      async: {
+        maxRetries: 2,
+        maxEventAgeSeconds: 60,
+        retryDelaySeconds: 1,
+        onFailure: { function: { name: '' } },
+      },
     },
     status: {
       ...workloadStatus,

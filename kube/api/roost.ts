@@ -157,6 +157,18 @@ export interface GatewaySpec {
   fallback?: FallbackResponse;
 }
 
+/** What happens to event invocations of a function (Lambda's event invoke config). */
+export interface AsyncSpec {
+  /** Tries after the first that failed, 0 to 2. Default 2. */
+  maxRetries?: number;
+  /** Events older than this are not tried again but sent to the dead letters, 60 to 21600. Default 21600. */
+  maxEventAgeSeconds?: number;
+  /** Back-off before the first retry, doubling for each after, 1 to 3600. Default 1. */
+  retryDelaySeconds?: number;
+  /** Where an event that failed for good is sent, besides the dead-letter stream. */
+  onFailure?: { function: { name: string } };
+}
+
 export interface SandboxDeploymentSpec {
   replicas?: number;
   selector?: LabelSelector;
@@ -170,6 +182,7 @@ export interface SandboxDeploymentSpec {
   paused?: boolean;
   autoscaling?: AutoscalingSpec;
   gateway?: GatewaySpec;
+  async?: AsyncSpec;
 }
 
 export interface SandboxDeployment extends KubeObject {
