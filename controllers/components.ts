@@ -14,6 +14,8 @@ export interface ComponentOptions {
   hostGraceMs?: number;
   /** The invoke token, which gateways require before they report concurrency to the autoscaler. */
   invokeToken?: string;
+  /** The durable event queue (NATS JetStream) that triggers send events to. */
+  eventsUrl?: string;
 }
 
 export function defaultComponents(options: ComponentOptions = {}): Component[] {

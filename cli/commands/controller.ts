@@ -25,6 +25,7 @@ interface ControllerFlags {
   renewDeadline: number;
   retryPeriod: number;
   tokenFile?: string;
+  eventsUrl?: string;
 }
 
 export function controllerCommand(): Command {
@@ -71,6 +72,12 @@ export function controllerCommand(): Command {
         "file holding the invoke token, which gateways require of the autoscaler's concurrency reads (or set ROOST_INVOKE_TOKEN)",
       ).env('ROOST_INVOKE_TOKEN_FILE'),
     )
+    .addOption(
+      new Option(
+        '--events-url <url>',
+        'the durable event queue (NATS JetStream, nats://host:port) that cron triggers send their events to',
+      ).env('ROOST_EVENTS_URL'),
+    )
     .action(async (flags: ControllerFlags) => {
       // Loaded here, not at the top: the user's verbs need none of the controllers.
       const { defaultComponents } = await import('../../controllers/components.ts');
@@ -87,6 +94,7 @@ export function controllerCommand(): Command {
             invokeToken: flags.tokenFile
               ? readFileSync(flags.tokenFile, 'utf8').trim()
               : process.env.ROOST_INVOKE_TOKEN,
+            eventsUrl: flags.eventsUrl,
           }),
           log,
           namespace: flags.namespace,

@@ -3,7 +3,7 @@
 // their sidecars (this process plays their kubelet) and the example
 // functions. Everything is a real process; stop() leaves none behind.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Namespaces, SandboxDeployments, Secrets } from '../../kube/api/resources.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -13,6 +13,7 @@ import { RoostError, errorMessage } from '../../lib/errors.ts';
 import { formatDuration, sleep } from '../../lib/duration.ts';
 import { createLogger } from '../../lib/log.ts';
 import { startControlPlane, type ControlPlane } from '../../testenv/control-plane.ts';
+import { startNats } from '../../testenv/nats.ts';
 import { HostPodKubelet, type HostPod } from '../../testenv/host-pods.ts';
 import { ensureJavaBuild, javaToolsPresent } from '../../testenv/java-build.ts';
 import { ComponentProcess } from './component-process.ts';
@@ -76,6 +77,21 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       `✓ control plane: Kubernetes ${controlPlane.binaries.kubernetesVersion} at ${controlPlane.server} (${formatDuration(Date.now() - step)})`,
     );
 
+    step = Date.now();
+    // A fresh store each start: a dev cluster's etcd is new each time, and
+    // events for functions of an earlier one would only end as dead letters.
+    const natsStore = join(stateDir, 'nats');
+    rmSync(natsStore, { recursive: true, force: true });
+    const nats = await startNats({
+      storeDir: natsStore,
+      logFile: join(logDir, 'nats.log'),
+      progress: (line) => progress(`  ${line}`),
+    });
+    stops.push(() => nats.stop());
+    progress(
+      `✓ event queue: NATS JetStream at ${nats.url} (pid ${nats.pid}; log ${relative(options.cwd, join(logDir, 'nats.log'))}) (${formatDuration(Date.now() - step)})`,
+    );
+
     const client = controlPlane.client().withFieldManager('roost-dev');
     stops.push(async () => client.close());
     const token = await createInvokeToken(client);
@@ -88,7 +104,12 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     const onRestart = (message: string) => progress(`! ${message}`);
     const controller = new ComponentProcess({
       name: 'roost controller',
-      args: ['controller', `--kubeconfig=${kubeconfig}`, `--lease-namespace=${DEV_NAMESPACE}`],
+      args: [
+        'controller',
+        `--kubeconfig=${kubeconfig}`,
+        `--lease-namespace=${DEV_NAMESPACE}`,
+        `--events-url=${nats.url}`,
+      ],
       env: componentEnv,
       logFile: join(logDir, 'controller.log'),
       ready: /roost controller leading/,
@@ -108,6 +129,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
         `--port=${options.gatewayPort}`,
         `--kubeconfig=${kubeconfig}`,
         `--namespace=${DEV_NAMESPACE}`,
+        `--events-url=${nats.url}`,
       ],
       env: componentEnv,
       logFile: join(logDir, 'gateway.log'),
@@ -182,6 +204,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           pid: controlPlane.pids['kube-controller-manager'],
           address: '',
         },
+        { name: 'nats-server', pid: nats.pid, address: nats.url },
         { name: 'roost controller', pid: controller.pid, address: '' },
         { name: 'roost gateway', pid: gateway.pid, address: gatewayUrl },
         ...kubelet.list().map((pod) => ({
