@@ -1,0 +1,179 @@
+// Asynchronous invocations survive a gateway's death: 200 events queued to a
+// slow function, the gateway that holds some of them SIGKILLed and started
+// again, and every event runs (at least once, with its request id). A
+// function that always fails is tried exactly 1 + maxRetries times per event,
+// then each event is in the dead-letter stream, listed by `roost events
+// dead-letters`; `roost events replay` runs them again with the same ids.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { SandboxDeployments } from '../kube/api/resources.ts';
+import type { SandboxDeployment } from '../kube/api/roost.ts';
+import type { ManagedProcess } from '../lib/process.ts';
+import { adminClient, createNamespace, eventually } from './support/cluster.ts';
+import { startEventSink, type EventSink } from './support/event-sink.ts';
+import { roost, systemEnv } from './support/roost-cli.ts';
+import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
+
+const client = adminClient();
+let system: RoostSystem;
+let namespace: string;
+let sink: EventSink;
+
+/** Short, so that a dead gateway's events move on within the test's time. */
+const ACK_WAIT = '--events-ack-wait=2s';
+
+async function deploy(name: string, source: string, spec: Partial<SandboxDeployment['spec']> = {}) {
+  await client.create(SandboxDeployments, {
+    metadata: { name, namespace },
+    spec: {
+      replicas: 2,
+      ...spec,
+      template: {
+        spec: {
+          function: {
+            runtime: 'nodejs',
+            handler: 'index.handler',
+            memoryMiB: 64,
+            concurrency: 4,
+            env: [{ name: 'SINK', value: sink.url }],
+            code: { inline: { files: { 'index.mjs': source } } },
+          },
+        },
+      },
+    },
+  });
+  await eventually(
+    async () =>
+      (await client.get(SandboxDeployments, { namespace, name })).status?.readyReplicas === 2,
+    { what: `${name} to be ready`, timeoutMs: 60_000 },
+  );
+}
+
+beforeAll(async () => {
+  sink = await startEventSink();
+  namespace = await createNamespace(client, 'events');
+  system = await startRoostSystem({ namespace, gatewayArgs: [ACK_WAIT] });
+  await deploy(
+    'slow',
+    `export const handler = async (event, context) => {
+      await new Promise((r) => setTimeout(r, 100));
+      await fetch(process.env.SINK + '/slow', { method: 'POST', body: JSON.stringify({ n: event.n, requestId: context.awsRequestId }) });
+      return 'done';
+    };`,
+  );
+  await deploy(
+    'always-fails',
+    `export const handler = async (event, context) => {
+      await fetch(process.env.SINK + '/fails', { method: 'POST', body: JSON.stringify({ n: event.n, requestId: context.awsRequestId }) });
+      throw new Error('failing on purpose: ' + event.n);
+    };`,
+    { async: { maxRetries: 2, retryDelaySeconds: 1 } },
+  );
+}, 150_000);
+
+afterAll(async () => {
+  await system?.stop();
+  await sink?.stop();
+});
+
+async function queueEvent(gateway: string, name: string, event: unknown): Promise<string> {
+  const response = await fetch(
+    `${gateway}/2015-03-31/functions/${namespace}:function:${name}/invocations`,
+    { method: 'POST', headers: { 'x-amz-invocation-type': 'Event' }, body: JSON.stringify(event) },
+  );
+  expect(response.status).toBe(202);
+  return response.headers.get('x-amzn-requestid')!;
+}
+
+const ns = (records: { body: string }[]) =>
+  new Set(records.map((r) => (JSON.parse(r.body) as { n: number }).n));
+
+test('200 events, the gateway holding some SIGKILLed and started again: every event runs', async () => {
+  // A second gateway, this test's own, that it kills outright.
+  let victim: { url: string; process: ManagedProcess } = await system.startGateway([ACK_WAIT]);
+  const ids = new Map<number, string>();
+  for (let n = 0; n < 200; n++) ids.set(n, await queueEvent(victim.url, 'slow', { n }));
+
+  // Kill it while events are running (the function takes 100 ms, 8 at once).
+  await eventually(() => sink.of('slow').length >= 20, { what: 'the first events to run' });
+  victim.process.kill('SIGKILL');
+  await victim.process.exited;
+  const ranBeforeKill = sink.of('slow').length;
+  expect(ranBeforeKill).toBeLessThan(200);
+  victim = await system.startGateway([ACK_WAIT]);
+
+  await eventually(() => ns(sink.of('slow')).size === 200, {
+    what: 'all 200 events to run',
+    timeoutMs: 90_000,
+    intervalMs: 250,
+  });
+  // Each ran with the request id it was accepted under (at least once: a
+  // redelivered event may have run twice, never under another id).
+  for (const record of sink.of('slow')) {
+    const { n, requestId } = JSON.parse(record.body) as { n: number; requestId: string };
+    expect(requestId).toBe(ids.get(n));
+  }
+  const duplicates = sink.of('slow').length - 200;
+  console.log(
+    `events: 200 distinct ran; ${duplicates} ran twice after the SIGKILL (at least once)`,
+  );
+  await victim.process.stop();
+}, 150_000);
+
+test('a function that always fails: 1 + maxRetries tries per event, then each in the dead letters; a replay runs them again', async () => {
+  const ids = new Set<string>();
+  for (let n = 0; n < 20; n++) ids.add(await queueEvent(system.gateway.url, 'always-fails', { n }));
+
+  const env = systemEnv(system);
+  const listed = await eventually(
+    async () => {
+      const result = await roost(
+        ['events', 'dead-letters', 'always-fails', '-n', namespace, '-o', 'json'],
+        { env },
+      );
+      const letters = JSON.parse(result.stdout || '[]') as {
+        requestId: string;
+        reason: string;
+        attempts: number;
+      }[];
+      return letters.length >= 20 ? letters : undefined;
+    },
+    { what: '20 dead letters', timeoutMs: 60_000, intervalMs: 500 },
+  );
+  // Counted exactly: 20 events, 3 tries each, 20 dead letters, no more.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(sink.of('fails').length).toBe(60);
+  expect(listed).toHaveLength(20);
+  expect(new Set(listed.map((l) => l.requestId))).toEqual(ids);
+  expect(listed.every((l) => l.reason === 'RetriesExhausted' && l.attempts === 2)).toBe(true);
+
+  const table = await roost(['events', 'dead-letters', 'always-fails', '-n', namespace], { env });
+  expect(table.stdout).toMatch(/^ID\s+REQUEST ID\s+REASON\s+ATTEMPTS\s+FAILED\s+MESSAGE/);
+  expect(table.stdout).toContain('failing on purpose');
+
+  const replayed = await roost(['events', 'replay', 'always-fails', '-n', namespace], { env });
+  expect(replayed.code, replayed.stderr).toBe(0);
+  expect(replayed.stderr).toContain(`20 events of ${namespace}/always-fails sent again`);
+  // Run again, under the same request ids, and back in the dead letters after their tries.
+  await eventually(() => sink.of('fails').length >= 120, {
+    what: 'the replayed events to run again',
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
+  const tries = new Map<string, number>();
+  for (const record of sink.of('fails')) {
+    const { requestId } = JSON.parse(record.body) as { requestId: string };
+    tries.set(requestId, (tries.get(requestId) ?? 0) + 1);
+  }
+  expect([...tries.keys()].sort()).toEqual([...ids].sort());
+  expect([...tries.values()].every((count) => count === 6)).toBe(true);
+  await eventually(
+    async () => {
+      const result = await roost(
+        ['events', 'dead-letters', 'always-fails', '-n', namespace, '-o', 'json'],
+        { env },
+      );
+      return (JSON.parse(result.stdout || '[]') as unknown[]).length === 20;
+    },
+    { what: 'the 20 to be dead letters again', timeoutMs: 30_000, intervalMs: 500 },
+  );
+}, 150_000);
