@@ -26,6 +26,7 @@ import {
   type JsMsg,
   type MsgRequest,
 } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { errorMessage } from '../lib/errors.ts';
 import { EventQueueError } from './errors.ts';
 import {
@@ -42,8 +43,10 @@ import {
   DEAD_LETTER_STREAM,
   EVENTS_STREAM,
   GATEWAY_CONSUMER,
+  ALL_OUTCOMES,
   deadLetterSubject,
   eventSubject,
+  outcomeSubject,
   functionOfSubject,
   type FunctionRef,
 } from './subjects.ts';
@@ -71,6 +74,15 @@ export interface ConsumeOptions {
   concurrency: number;
   /** How long a delivery may go without ack or working() before the broker offers it elsewhere. */
   ackWaitMs: number;
+}
+
+/** How an event ended, announced to whoever sent it (a trigger following its runs). */
+export interface EventOutcome extends FunctionRef {
+  requestId: string;
+  source: string;
+  /** Succeeded, or the reason it failed for good (RetriesExhausted, EventAgeExceeded, ...). */
+  outcome: 'Succeeded' | string;
+  message: string;
 }
 
 /** Dead letters are kept this long, as Lambda's dead-letter queues keep messages. */
@@ -329,6 +341,60 @@ export class EventQueue {
       await this.#jsm.streams.deleteMessage(DEAD_LETTER_STREAM, letter.sequence);
     }
     return letters;
+  }
+
+  /**
+   * Announces how an event ended. Not stored: a follower that is away misses
+   * it and must expire what it waits for on its own.
+   */
+  announceOutcome(outcome: EventOutcome): void {
+    const h = natsHeaders();
+    h.set('Roost-Request-Id', outcome.requestId);
+    h.set('Roost-Source', outcome.source);
+    h.set('Roost-Outcome', outcome.outcome);
+    h.set('Roost-Failure-Message', outcome.message.replace(/[\r\n]+/g, ' ').slice(0, 1024));
+    this.#nc.publish(outcomeSubject(outcome), undefined, { headers: h });
+  }
+
+  /** Calls `onOutcome` for every outcome announced from now on, until the returned stop. */
+  followOutcomes(onOutcome: (outcome: EventOutcome) => void): () => void {
+    const subscription = this.#nc.subscribe(ALL_OUTCOMES, {
+      callback: (err, msg) => {
+        if (err) return;
+        const fn = functionOfSubject(msg.subject);
+        if (!fn) return;
+        onOutcome({
+          ...fn,
+          requestId: msg.headers?.get('Roost-Request-Id') ?? '',
+          source: msg.headers?.get('Roost-Source') ?? '',
+          outcome: msg.headers?.get('Roost-Outcome') ?? '',
+          message: msg.headers?.get('Roost-Failure-Message') ?? '',
+        });
+      },
+    });
+    return () => subscription.unsubscribe();
+  }
+
+  /**
+   * Removes a function's waiting event by request id (every try of it still
+   * in the queue); true if one was there. An event a gateway is running
+   * stays running: its ack then finds nothing.
+   */
+  async withdraw(fn: FunctionRef, requestId: string): Promise<boolean> {
+    const subject = eventSubject(fn);
+    let seq = 0;
+    let found = false;
+    for (;;) {
+      const stored = await this.#jsm.streams
+        .getMessage(EVENTS_STREAM, { seq: seq + 1, next_by_subj: subject } as MsgRequest)
+        .catch(() => null);
+      if (!stored) return found;
+      seq = stored.seq;
+      if (stored.header?.get('Roost-Request-Id') === requestId) {
+        await this.#jsm.streams.deleteMessage(EVENTS_STREAM, stored.seq).catch(() => false);
+        found = true;
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -101,6 +101,7 @@ export class EventRunner {
     if (response.error === 'FUNCTION_ERROR_NONE') {
       this.#systemFailures.delete(fn.key);
       delivery.ack();
+      this.#announce(event, 'Succeeded', '');
       return 'succeeded';
     }
     const failure = {
@@ -174,6 +175,21 @@ export class EventRunner {
     }
   }
 
+  #announce(event: QueuedEvent, outcome: string, message: string): void {
+    try {
+      this.#options.queue.announceOutcome({
+        namespace: event.namespace,
+        name: event.name,
+        requestId: event.requestId,
+        source: event.source,
+        outcome,
+        message,
+      });
+    } catch (err) {
+      this.#options.log.debug({ err: errorMessage(err) }, 'cannot announce an event outcome');
+    }
+  }
+
   async #deadLetter(
     delivery: Delivery,
     fn: FunctionEntry | undefined,
@@ -197,6 +213,7 @@ export class EventRunner {
         metadata: {},
       });
     delivery.ack();
+    this.#announce(event, failure.reason, failure.message);
     this.#options.log.warn(
       { requestId: event.requestId, function: `${event.namespace}/${event.name}`, ...failure },
       'event invocation failed for good: sent to the dead letters',

@@ -44,3 +44,9 @@ export const ASYNC_DEFAULTS = {
   maxEventAgeSeconds: 21600,
   retryDelaySeconds: 1,
 } as const;
+
+/** A CronTrigger's spec, with the meaning these fields have for a CronJob. */
+export const CRON_DEFAULTS = {
+  concurrencyPolicy: 'Allow',
+  suspend: false,
+} as const;

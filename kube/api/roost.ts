@@ -213,3 +213,45 @@ export interface SandboxEndpoints extends KubeObject {
     summary?: string;
   };
 }
+
+export type ConcurrencyPolicy = 'Allow' | 'Forbid' | 'Replace';
+
+/** A schedule that sends an event to a function (a CronJob for events). */
+export interface CronTriggerSpec {
+  /** 5-field cron, 6-field with seconds, @hourly-style nicknames, or @every 30s. */
+  schedule: string;
+  /** IANA time zone of the schedule; default the controller's (UTC in a cluster). */
+  timeZone?: string;
+  /** The function: a SandboxDeployment in the trigger's namespace. */
+  target: { name: string };
+  /** The event's detail (any JSON). */
+  payload?: unknown;
+  /** Default Allow. */
+  concurrencyPolicy?: ConcurrencyPolicy;
+  /** A scheduled time later than this is not run (seconds). */
+  startingDeadlineSeconds?: number;
+  /** Default false. */
+  suspend?: boolean;
+}
+
+/** A run sent and not yet finished. */
+export interface CronRun {
+  requestId: string;
+  scheduledTime: string;
+}
+
+export interface CronTrigger extends KubeObject {
+  spec: CronTriggerSpec;
+  status?: {
+    observedGeneration?: number;
+    /** The latest scheduled time that was sent (recorded before sending). */
+    lastScheduleTime?: string;
+    /** The latest scheduled time that was skipped (Forbid, startingDeadlineSeconds). */
+    lastSkipTime?: string;
+    lastSuccessfulTime?: string;
+    lastFailure?: { time: string; reason: string; message: string };
+    nextScheduleTime?: string;
+    active?: CronRun[];
+    conditions?: Condition[];
+  };
+}

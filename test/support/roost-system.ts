@@ -53,7 +53,7 @@ export async function startRoostSystem(options: RoostSystemOptions): Promise<Roo
       namespace,
       identity: `controller-${namespace}`,
       hostGrace: options.hostGrace,
-      extraArgs: options.controllerArgs,
+      extraArgs: [`--events-url=${nats.url}`, ...(options.controllerArgs ?? [])],
       token: hosts.token,
     });
     started.push(controller);
