@@ -56,6 +56,8 @@ export interface EventQueueOptions {
   url: string;
   /** Name shown in the server's connection list. */
   name: string;
+  /** Keep trying until the broker answers, instead of failing at once (default false). */
+  waitOnFirstConnect?: boolean;
 }
 
 /** An event handed to a consumer: the event, and what to do with it when done. */
@@ -116,6 +118,8 @@ export class EventQueue {
         // (a StatefulSet pod moving) is an outage to wait out, not a crash.
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+        // A broker not up yet (both start together) is waited for, not an error.
+        waitOnFirstConnect: options.waitOnFirstConnect ?? false,
       });
     } catch (err) {
       throw new EventQueueError(

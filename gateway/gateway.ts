@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeClient } from '../kube/client.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
+import { sleep } from '../lib/duration.ts';
 import { Activator } from './activator.ts';
 import { EventQueue } from '../events/queue.ts';
 import { EventRunner } from './event-runner.ts';
@@ -96,25 +97,42 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const invoker = new Invoker(channels, activator);
   const sigv4Keys = config.sigv4KeysDir ? new SigV4Keys(config.sigv4KeysDir) : undefined;
   await table.start();
-  const events = config.eventsUrl
-    ? await EventQueue.connect({
-        url: config.eventsUrl,
-        name: `roost-gateway ${config.name ?? ''}`.trim(),
-      })
+  // The queue is joined in the background: a broker that is down (or not up
+  // yet) costs event invocations (503 until it answers), never the gateway's
+  // synchronous ones.
+  let events: EventQueue | undefined;
+  let depthPoll: { stop(): void } | undefined;
+  let runner: EventRunner | undefined;
+  let stopped = false;
+  const joined = config.eventsUrl
+    ? joinEventQueue(config.eventsUrl).catch((err: unknown) =>
+        log.error({ err: errorMessage(err) }, 'cannot use the event queue'),
+      )
     : undefined;
-  const runner = events
-    ? new EventRunner({
-        queue: events,
-        table,
-        invoker,
-        metrics,
-        log,
-        ackWaitMs: config.eventsAckWaitMs,
-        concurrency: config.eventsConcurrency,
-      })
-    : undefined;
-  await runner?.start();
-  if (!events) log.warn('no --events-url: event invocations are refused (503)');
+  async function joinEventQueue(url: string): Promise<void> {
+    const queue = await EventQueue.connect({
+      url,
+      name: `roost-gateway ${config.name ?? ''}`.trim(),
+      waitOnFirstConnect: true,
+    });
+    if (stopped) return void (await queue.close());
+    runner = new EventRunner({
+      queue,
+      table,
+      invoker,
+      metrics,
+      log,
+      ackWaitMs: config.eventsAckWaitMs,
+      concurrency: config.eventsConcurrency,
+    });
+    await runner.start();
+    events = queue;
+    depthPoll = pollQueueDepths(queue, table, metrics, log);
+    log.info({ url }, 'event queue joined');
+  }
+  if (!config.eventsUrl) log.warn('no --events-url: event invocations are refused (503)');
+  // Tests and roost dev start the broker first: give it a moment before serving.
+  if (joined) await Promise.race([joined, sleep(5000)]);
 
   let draining = false;
   const internalAuth = new InternalAuth(config.token);
@@ -164,7 +182,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       {
         table,
         invoker,
-        events,
+        get events() {
+          return events;
+        },
         invokeApi: { defaultNamespace: config.invokeApiNamespace ?? 'default', sigv4Keys },
         metrics,
         bodies,
@@ -201,7 +221,6 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     channels.prune(table.addresses());
   }, 1000);
   ticker.unref();
-  const depthPoll = events ? pollQueueDepths(events, table, metrics, log) : undefined;
   log.info({ url }, 'gateway ready');
 
   return {
@@ -209,6 +228,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     port,
     async stop() {
       draining = true;
+      stopped = true;
       if (config.drainDelayMs) {
         log.info({ drainDelayMs: config.drainDelayMs }, 'draining: not ready, still serving');
         await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));

@@ -42,6 +42,7 @@ export function cronTriggerController(options: { eventsUrl: string; workers?: nu
           const events = await EventQueue.connect({
             url: options.eventsUrl,
             name: 'roost-controller crontrigger',
+            waitOnFirstConnect: true,
           });
           const reconciler = new CronTriggerReconciler({
             client: context.client,

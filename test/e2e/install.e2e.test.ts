@@ -160,6 +160,9 @@ describe('helm install of Roost on two real nodes', () => {
       values,
       '-f',
       pools,
+      // The nodes here cannot pull the NATS image: events are left out of this install.
+      '--set',
+      'events.nats.enabled=false',
       '--wait',
       '--timeout=180s',
     ]);
