@@ -543,7 +543,7 @@ const cronTrigger = crd({
     'When to send what to which function.',
     {
       schedule: string(
-        'Cron schedule: 5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, a nickname (@hourly, @daily, @weekly, @monthly, @yearly), or @every <duration> such as @every 30s (counted from the trigger\'s creation).',
+        "Cron schedule: 5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, a nickname (@hourly, @daily, @weekly, @monthly, @yearly), or @every <duration> such as @every 30s (counted from the trigger's creation).",
         { minLength: 1, maxLength: 256 },
       ),
       timeZone: string(
@@ -553,7 +553,7 @@ const cronTrigger = crd({
       target: object(
         'The function to send the event to.',
         {
-          name: string('Name of a SandboxDeployment in the trigger\'s namespace.', {
+          name: string("Name of a SandboxDeployment in the trigger's namespace.", {
             minLength: 1,
             maxLength: 253,
           }),
@@ -562,7 +562,7 @@ const cronTrigger = crd({
       ),
       payload: {
         description:
-          'Any JSON value: the event\'s detail. The event also carries the scheduled time (time), as EventBridge\'s scheduled event does.',
+          "Any JSON value: the event's detail. The event also carries the scheduled time (time), as EventBridge's scheduled event does.",
         'x-kubernetes-preserve-unknown-fields': true,
       } as Schema,
       concurrencyPolicy: string(
