@@ -4,11 +4,12 @@
 // is going; suspend stops it; a leader failover neither skips nor doubles a
 // time; a bad schedule is refused naming the field.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CronTriggers, Events, Leases, SandboxDeployments } from '../kube/api/resources.ts';
+import { CronTriggers, Events, Leases } from '../kube/api/resources.ts';
 import type { CronTrigger } from '../kube/api/roost.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import { adminClient, createNamespace, eventually } from './support/cluster.ts';
 import { startController, type ControllerProcess } from './support/controller-process.ts';
+import { deployNodeFunction } from './support/deployments.ts';
 import { startEventSink, type EventSink } from './support/event-sink.ts';
 import { roost, systemEnv } from './support/roost-cli.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
@@ -38,30 +39,12 @@ beforeAll(async () => {
     hosts: [{ name: 'host-1' }, { name: 'host-2' }],
     controllerArgs: LEASE_ARGS,
   });
-  await client.create(SandboxDeployments, {
-    metadata: { name: 'tick', namespace },
-    spec: {
-      replicas: 1,
-      template: {
-        spec: {
-          function: {
-            runtime: 'nodejs',
-            handler: 'index.handler',
-            memoryMiB: 64,
-            concurrency: 4,
-            env: [{ name: 'SINK', value: sink.url }],
-            code: { inline: { files: { 'index.mjs': TICK } } },
-          },
-        },
-      },
-    },
+  await deployNodeFunction(client, {
+    namespace,
+    name: 'tick',
+    source: TICK,
+    env: { SINK: sink.url },
   });
-  await eventually(
-    async () =>
-      (await client.get(SandboxDeployments, { namespace, name: 'tick' })).status?.readyReplicas ===
-      1,
-    { what: 'tick to be ready', timeoutMs: 60_000 },
-  );
 }, 120_000);
 
 afterAll(async () => {

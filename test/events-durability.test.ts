@@ -5,10 +5,10 @@
 // then each event is in the dead-letter stream, listed by `roost events
 // dead-letters`; `roost events replay` runs them again with the same ids.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { SandboxDeployments } from '../kube/api/resources.ts';
 import type { SandboxDeployment } from '../kube/api/roost.ts';
 import type { ManagedProcess } from '../lib/process.ts';
 import { adminClient, createNamespace, eventually } from './support/cluster.ts';
+import { deployNodeFunction } from './support/deployments.ts';
 import { startEventSink, type EventSink } from './support/event-sink.ts';
 import { roost, systemEnv } from './support/roost-cli.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
@@ -21,32 +21,15 @@ let sink: EventSink;
 /** Short, so that a dead gateway's events move on within the test's time. */
 const ACK_WAIT = '--events-ack-wait=2s';
 
-async function deploy(name: string, source: string, spec: Partial<SandboxDeployment['spec']> = {}) {
-  await client.create(SandboxDeployments, {
-    metadata: { name, namespace },
-    spec: {
-      replicas: 2,
-      ...spec,
-      template: {
-        spec: {
-          function: {
-            runtime: 'nodejs',
-            handler: 'index.handler',
-            memoryMiB: 64,
-            concurrency: 4,
-            env: [{ name: 'SINK', value: sink.url }],
-            code: { inline: { files: { 'index.mjs': source } } },
-          },
-        },
-      },
-    },
+const deploy = (name: string, source: string, spec: Partial<SandboxDeployment['spec']> = {}) =>
+  deployNodeFunction(client, {
+    namespace,
+    name,
+    source,
+    spec,
+    replicas: 2,
+    env: { SINK: sink.url },
   });
-  await eventually(
-    async () =>
-      (await client.get(SandboxDeployments, { namespace, name })).status?.readyReplicas === 2,
-    { what: `${name} to be ready`, timeoutMs: 60_000 },
-  );
-}
 
 beforeAll(async () => {
   sink = await startEventSink();

@@ -12,9 +12,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SandboxDeployments } from '../kube/api/resources.ts';
 import type { SandboxDeployment } from '../kube/api/roost.ts';
 import { adminClient, createNamespace, eventually } from './support/cluster.ts';
+import { deployNodeFunction } from './support/deployments.ts';
 import { startEventSink, type EventSink } from './support/event-sink.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
 
@@ -47,28 +47,6 @@ const FUNCTIONS: Record<string, { source: string; spec?: Partial<SandboxDeployme
   },
 };
 
-async function deploy(ns: string, name: string, source: string, spec = {}): Promise<void> {
-  await client.create(SandboxDeployments, {
-    metadata: { name, namespace: ns },
-    spec: {
-      replicas: 1,
-      ...spec,
-      template: {
-        spec: {
-          function: {
-            runtime: 'nodejs',
-            handler: 'index.handler',
-            memoryMiB: 64,
-            concurrency: 4,
-            env: [{ name: 'SINK', value: sink.url }],
-            code: { inline: { files: { 'index.mjs': source } } },
-          },
-        },
-      },
-    },
-  });
-}
-
 beforeAll(async () => {
   sink = await startEventSink();
   namespace = await createNamespace(client, 'invokeapi');
@@ -77,14 +55,8 @@ beforeAll(async () => {
     hosts: [{ name: 'host-1' }, { name: 'host-2' }],
   });
   for (const [name, { source, spec }] of Object.entries(FUNCTIONS))
-    await deploy(namespace, name, source, spec);
+    await deployNodeFunction(client, { namespace, name, source, spec, env: { SINK: sink.url } });
   lambda = lambdaClient(system.gateway.url);
-  for (const name of Object.keys(FUNCTIONS))
-    await eventually(
-      async () =>
-        (await client.get(SandboxDeployments, { namespace, name })).status?.readyReplicas === 1,
-      { what: `${name} to be ready`, timeoutMs: 60_000 },
-    );
 }, 120_000);
 
 afterAll(async () => {

@@ -10,6 +10,7 @@
 // A qualifier (`hello:live`, `...:function:hello:3`, or ?Qualifier=) names an
 // alias or version. Roost has none yet: refuseQualifier is the one place that
 // says so, for SandboxRoute to replace.
+import { DNS_LABEL, isResourceName } from '../route.ts';
 import { lambdaError } from './errors.ts';
 
 export interface NamedFunction {
@@ -19,7 +20,6 @@ export interface NamedFunction {
   qualifier: string | undefined;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const QUALIFIER = /^(\$LATEST|[a-zA-Z0-9$_-]{1,128})$/;
 
 /** The function an Invoke API path segment names, or a 400 (InvalidParameterValueException). */
@@ -52,7 +52,7 @@ export function parseFunctionName(
     throw invalidName(
       `the namespace ${JSON.stringify(namespace)} is not a Kubernetes namespace name`,
     );
-  if (!name || !isResourceName(name))
+  if (name === undefined || !isResourceName(name))
     throw invalidName(`the function name ${JSON.stringify(name ?? '')} is not a Kubernetes name`);
   if (qualifier !== undefined && queryQualifier !== undefined && qualifier !== queryQualifier)
     throw invalidName(
@@ -84,10 +84,6 @@ function decodeSegment(segment: string): string {
   } catch {
     throw invalidName('the function name is not valid percent-encoding');
   }
-}
-
-function isResourceName(name: string): boolean {
-  return name.length <= 253 && name.split('.').every((part) => DNS_LABEL.test(part));
 }
 
 const invalidName = (why: string) =>
