@@ -56,6 +56,8 @@ export interface EventQueueOptions {
   url: string;
   /** Name shown in the server's connection list. */
   name: string;
+  /** The token the broker requires (Roost gives it the invoke token), if it requires one. */
+  token?: string;
   /** Keep trying until the broker answers, instead of failing at once (default false). */
   waitOnFirstConnect?: boolean;
 }
@@ -114,6 +116,8 @@ export class EventQueue {
       nc = await connect({
         servers: options.url.split(','),
         name: options.name,
+        // Credentials in the URL (an existing NATS of the cluster's own) win over the token.
+        token: options.url.includes('@') ? undefined : options.token,
         // Keep trying for as long as the process lives: the broker restarting
         // (a StatefulSet pod moving) is an outage to wait out, not a crash.
         maxReconnectAttempts: -1,

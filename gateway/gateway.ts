@@ -113,6 +113,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     const queue = await EventQueue.connect({
       url,
       name: `roost-gateway ${config.name ?? ''}`.trim(),
+      // The broker takes the invoke token, which functions never hold.
+      token: config.token,
       waitOnFirstConnect: true,
     });
     if (stopped) return void (await queue.close());

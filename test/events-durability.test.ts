@@ -160,3 +160,28 @@ test('a function that always fails: 1 + maxRetries tries per event, then each in
     { what: 'the 20 to be dead letters again', timeoutMs: 30_000, intervalMs: 500 },
   );
 }, 150_000);
+
+test('a function cannot use the queue: without the invoke token, the broker refuses it', async () => {
+  // Functions may open network connections; this one tries the broker's port.
+  await deploy(
+    'snoop',
+    `import { connect } from 'node:net';
+    export const handler = async (event) => new Promise((resolve) => {
+      const socket = connect(event.port, '127.0.0.1');
+      let said = '';
+      const done = () => { socket.destroy(); resolve(said); };
+      socket.on('connect', () => socket.write('CONNECT {"verbose":true}\\r\\nSUB roost.> 1\\r\\n'));
+      socket.on('data', (d) => { said += d; if (said.includes('-ERR') || said.includes('+OK')) done(); });
+      socket.on('error', (e) => { said += 'error ' + e.message; done(); });
+      setTimeout(done, 3000);
+    });`,
+  );
+  const port = Number(new URL(system.nats.url).port);
+  const response = await fetch(
+    `${system.gateway.url}/2015-03-31/functions/${namespace}:function:snoop/invocations`,
+    { method: 'POST', body: JSON.stringify({ port }) },
+  );
+  const said = (await response.json()) as string;
+  expect(said).toContain('Authorization Violation');
+  expect(said).not.toContain('+OK');
+});

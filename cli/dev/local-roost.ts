@@ -77,6 +77,10 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       `✓ control plane: Kubernetes ${controlPlane.binaries.kubernetesVersion} at ${controlPlane.server} (${formatDuration(Date.now() - step)})`,
     );
 
+    const client = controlPlane.client().withFieldManager('roost-dev');
+    stops.push(async () => client.close());
+    const token = await createInvokeToken(client);
+
     step = Date.now();
     // A fresh store each start: a dev cluster's etcd is new each time, and
     // events for functions of an earlier one would only end as dead letters.
@@ -84,6 +88,8 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     rmSync(natsStore, { recursive: true, force: true });
     const nats = await startNats({
       storeDir: natsStore,
+      // Functions can open connections: the queue takes only holders of the invoke token.
+      token,
       logFile: join(logDir, 'nats.log'),
       progress: (line) => progress(`  ${line}`),
     });
@@ -92,9 +98,6 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       `✓ event queue: NATS JetStream at ${nats.url} (pid ${nats.pid}; log ${relative(options.cwd, join(logDir, 'nats.log'))}) (${formatDuration(Date.now() - step)})`,
     );
 
-    const client = controlPlane.client().withFieldManager('roost-dev');
-    stops.push(async () => client.close());
-    const token = await createInvokeToken(client);
 
     step = Date.now();
     const componentEnv = {

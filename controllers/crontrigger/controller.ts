@@ -14,7 +14,12 @@ import { CronTriggerReconciler } from './reconciler.ts';
 
 export const TRIGGERS_BY_TARGET = 'target';
 
-export function cronTriggerController(options: { eventsUrl: string; workers?: number }): Component {
+export function cronTriggerController(options: {
+  eventsUrl: string;
+  /** The broker's token: the invoke token. */
+  eventsToken?: string;
+  workers?: number;
+}): Component {
   return {
     name: 'crontrigger',
     setup(context) {
@@ -42,6 +47,7 @@ export function cronTriggerController(options: { eventsUrl: string; workers?: nu
           const events = await EventQueue.connect({
             url: options.eventsUrl,
             name: 'roost-controller crontrigger',
+            token: options.eventsToken,
             waitOnFirstConnect: true,
           });
           const reconciler = new CronTriggerReconciler({

@@ -43,7 +43,7 @@ export async function startRoostSystem(options: RoostSystemOptions): Promise<Roo
   const hosts = await startTestHosts(namespace);
   const started: { stop(): Promise<unknown> }[] = [hosts];
   try {
-    const nats = await startNats();
+    const nats = await startNats({ token: hosts.token });
     started.push(nats);
     const specs = options.hosts ?? [1, 2, 3].map((i) => ({ name: `host-${i}` }));
     await Promise.all(
