@@ -28,6 +28,8 @@ export function defaultComponents(options: ComponentOptions = {}): Component[] {
     hostLifecycleController({ graceMs: options.hostGraceMs }),
     autoscalerComponent({ token: options.invokeToken }),
     // Triggers send events to the queue: without one, they wait.
-    ...(options.eventsUrl ? [cronTriggerController({ eventsUrl: options.eventsUrl, eventsToken: options.invokeToken })] : []),
+    ...(options.eventsUrl
+      ? [cronTriggerController({ eventsUrl: options.eventsUrl, eventsToken: options.invokeToken })]
+      : []),
   ];
 }

@@ -98,7 +98,6 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
       `✓ event queue: NATS JetStream at ${nats.url} (pid ${nats.pid}; log ${relative(options.cwd, join(logDir, 'nats.log'))}) (${formatDuration(Date.now() - step)})`,
     );
 
-
     step = Date.now();
     const componentEnv = {
       ROOST_INVOKE_TOKEN: token,
