@@ -49,7 +49,14 @@ beforeAll(async () => {
       await fetch(process.env.SINK + '/fails', { method: 'POST', body: JSON.stringify({ n: event.n, requestId: context.awsRequestId }) });
       throw new Error('failing on purpose: ' + event.n);
     };`,
-    { async: { maxRetries: 2, retryDelaySeconds: 1 } },
+    { async: { maxRetries: 2, retryDelaySeconds: 1, onFailure: { function: { name: 'audit' } } } },
+  );
+  // The onFailure destination: it gets Lambda's record of each event that failed for good.
+  await deploy(
+    'audit',
+    `export const handler = async (record) => {
+      await fetch(process.env.SINK + '/audit', { method: 'POST', body: JSON.stringify(record) });
+    };`,
   );
 }, 150_000);
 
@@ -128,6 +135,23 @@ test('a function that always fails: 1 + maxRetries tries per event, then each in
   expect(listed).toHaveLength(20);
   expect(new Set(listed.map((l) => l.requestId))).toEqual(ids);
   expect(listed.every((l) => l.reason === 'RetriesExhausted' && l.attempts === 2)).toBe(true);
+
+  // Each also reached the onFailure function, as Lambda's destination record.
+  await eventually(() => sink.of('audit').length >= 20, { what: '20 onFailure records' });
+  const records = sink.of('audit').map(
+    (r) =>
+      JSON.parse(r.body) as {
+        requestContext: { requestId: string; condition: string; approximateInvokeCount: number };
+        requestPayload: { n: number };
+        responsePayload: { errorMessage: string };
+      },
+  );
+  expect(new Set(records.map((r) => r.requestContext.requestId))).toEqual(ids);
+  expect(records.every((r) => r.requestContext.condition === 'RetriesExhausted')).toBe(true);
+  expect(records.every((r) => r.requestContext.approximateInvokeCount === 3)).toBe(true);
+  expect(records[0]!.responsePayload.errorMessage).toBe(
+    `failing on purpose: ${records[0]!.requestPayload.n}`,
+  );
 
   const table = await roost(['events', 'dead-letters', 'always-fails', '-n', namespace], { env });
   expect(table.stdout).toMatch(/^ID\s+REQUEST ID\s+REASON\s+ATTEMPTS\s+FAILED\s+MESSAGE/);
