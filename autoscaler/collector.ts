@@ -71,14 +71,20 @@ export class ConcurrencyCollector {
         }
       }),
     );
+    // Events waiting in the durable queue are demand too (a function at zero
+    // with queued events scales up, as KEDA scales on a queue's length). Every
+    // gateway reports the same queue, so its figure is taken once, not summed.
+    const queued = new Map<string, number>();
     for (const report of reports) {
       for (const fn of report?.functions ?? []) {
         const key = `${fn.namespace}/${fn.name}`;
         // A request held for a cold function may have arrived after the last
         // whole second closed; count it at once so scale-from-zero sees it.
         totals.set(key, (totals.get(key) ?? 0) + Math.max(fn.averageConcurrency, fn.held));
+        queued.set(key, Math.max(queued.get(key) ?? 0, fn.queued ?? 0));
       }
     }
+    for (const [key, depth] of queued) if (depth > (totals.get(key) ?? 0)) totals.set(key, depth);
     return totals;
   }
 }

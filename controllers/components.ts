@@ -4,6 +4,7 @@
 import type { Component } from '../kube/component.ts';
 import { autoscalerComponent } from '../autoscaler/autoscaler.ts';
 import { schedulerComponent } from '../scheduler/scheduler.ts';
+import { cronTriggerController } from './crontrigger/controller.ts';
 import { deploymentController } from './deployment/controller.ts';
 import { endpointsController } from './endpoints/controller.ts';
 import { hostLifecycleController } from './hostlifecycle/controller.ts';
@@ -14,6 +15,8 @@ export interface ComponentOptions {
   hostGraceMs?: number;
   /** The invoke token, which gateways require before they report concurrency to the autoscaler. */
   invokeToken?: string;
+  /** The durable event queue (NATS JetStream) that triggers send events to. */
+  eventsUrl?: string;
 }
 
 export function defaultComponents(options: ComponentOptions = {}): Component[] {
@@ -24,5 +27,9 @@ export function defaultComponents(options: ComponentOptions = {}): Component[] {
     endpointsController(),
     hostLifecycleController({ graceMs: options.hostGraceMs }),
     autoscalerComponent({ token: options.invokeToken }),
+    // Triggers send events to the queue: without one, they wait.
+    ...(options.eventsUrl
+      ? [cronTriggerController({ eventsUrl: options.eventsUrl, eventsToken: options.invokeToken })]
+      : []),
   ];
 }

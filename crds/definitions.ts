@@ -16,7 +16,12 @@ import {
   type Schema,
 } from './schema.ts';
 import { sandboxTemplateSpecProperties, templateMetadata } from './function-spec.ts';
-import { AUTOSCALING_DEFAULTS, WORKLOAD_DEFAULTS } from '../kube/api/defaults.ts';
+import {
+  ASYNC_DEFAULTS,
+  AUTOSCALING_DEFAULTS,
+  CRON_DEFAULTS,
+  WORKLOAD_DEFAULTS,
+} from '../kube/api/defaults.ts';
 
 export const GROUP = 'roost.dev';
 export const VERSION = 'v1alpha1';
@@ -411,6 +416,42 @@ const sandboxDeployment = crd({
           body: string('Body of the fallback response.', { maxLength: 65536 }),
         }),
       }),
+      async: object(
+        "What happens to event invocations (Invoke API InvocationType Event, x-roost-invocation-type: Event, triggers), as Lambda's event invoke config. Events wait in a durable queue and are tried at least once; one that fails for good goes to the dead-letter stream (roost events dead-letters).",
+        {
+          maxRetries: integer(
+            'Tries after the first that failed (the function threw or timed out).',
+            {
+              minimum: 0,
+              maximum: 2,
+              default: ASYNC_DEFAULTS.maxRetries,
+            },
+          ),
+          maxEventAgeSeconds: integer(
+            'An event older than this (counted from when it was accepted) is not tried again but sent to the dead letters.',
+            { minimum: 60, maximum: 21600, default: ASYNC_DEFAULTS.maxEventAgeSeconds },
+          ),
+          retryDelaySeconds: integer(
+            'Back-off before the first retry; it doubles for each retry after.',
+            {
+              minimum: 1,
+              maximum: 3600,
+              default: ASYNC_DEFAULTS.retryDelaySeconds,
+            },
+          ),
+          onFailure: object(
+            "Where an event that failed for good is also sent, as an event carrying the failure (Lambda's destination record).",
+            {
+              function: object(
+                'A function (SandboxDeployment) in the same namespace.',
+                { name: string('Its name.', { minLength: 1, maxLength: 253 }) },
+                { required: ['name'] },
+              ),
+            },
+            { required: ['function'] },
+          ),
+        },
+      ),
     },
     {
       required: ['template'],
@@ -485,9 +526,111 @@ const sandboxEndpoints = crd({
   columns: [{ name: 'Endpoints', type: 'string', jsonPath: '.status.summary' }],
 });
 
+/** What the API server accepts as a schedule; the controller parses it fully and says more in status. */
+const SCHEDULE_RULE = [
+  `self.schedule.matches('^@every ([0-9]+(ms|s|m|h))+$')`,
+  `self.schedule.matches('^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$')`,
+  `self.schedule.matches('^[^ ]+( [^ ]+){4,5}$')`,
+].join(' || ');
+
+const cronTrigger = crd({
+  kind: 'CronTrigger',
+  plural: 'crontriggers',
+  shortNames: ['cront'],
+  description:
+    'A schedule that sends an event to a function, as a CronJob runs a Job: each scheduled time is one event invocation through the durable queue, in the shape of an EventBridge scheduled event.',
+  spec: object(
+    'When to send what to which function.',
+    {
+      schedule: string(
+        "Cron schedule: 5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, a nickname (@hourly, @daily, @weekly, @monthly, @yearly), or @every <duration> such as @every 30s (counted from the trigger's creation).",
+        { minLength: 1, maxLength: 256 },
+      ),
+      timeZone: string(
+        'IANA time zone the schedule is read in, such as Europe/Berlin. Defaults to UTC.',
+        { maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$' },
+      ),
+      target: object(
+        'The function to send the event to.',
+        {
+          name: string("Name of a SandboxDeployment in the trigger's namespace.", {
+            minLength: 1,
+            maxLength: 253,
+          }),
+        },
+        { required: ['name'] },
+      ),
+      payload: {
+        description:
+          "Any JSON value: the event's detail. The event also carries the scheduled time (time), as EventBridge's scheduled event does.",
+        'x-kubernetes-preserve-unknown-fields': true,
+      } as Schema,
+      concurrencyPolicy: string(
+        'What to do when a scheduled time comes while an earlier run has not finished: Allow runs both; Forbid skips the new one; Replace removes the earlier run if it has not started yet and runs the new one.',
+        { enum: ['Allow', 'Forbid', 'Replace'], default: CRON_DEFAULTS.concurrencyPolicy },
+      ),
+      startingDeadlineSeconds: integer(
+        'A scheduled time missed by more than this (the controller was down, or a leader change) is not run. Without it, every missed time is run.',
+        { minimum: 0 },
+      ),
+      suspend: boolean('Send nothing while true; times that pass meanwhile are not run later.', {
+        default: CRON_DEFAULTS.suspend,
+      }),
+    },
+    {
+      required: ['schedule', 'target'],
+      'x-kubernetes-validations': [
+        {
+          rule: SCHEDULE_RULE,
+          message:
+            'schedule must be 5 cron fields, 6 with seconds, a nickname such as @hourly, or @every <duration> such as @every 30s',
+          fieldPath: '.schedule',
+        },
+      ],
+    },
+  ),
+  status: object('What the controller observed and did.', {
+    observedGeneration: integer('The metadata.generation this status was computed from.', {
+      minimum: 0,
+    }),
+    lastScheduleTime: timestamp('The latest scheduled time that was sent; written before sending.'),
+    lastSkipTime: timestamp(
+      'The latest scheduled time that was not run (Forbid while a run was going, or past startingDeadlineSeconds).',
+    ),
+    lastSuccessfulTime: timestamp('Scheduled time of the latest run that succeeded.'),
+    lastFailure: object('The latest run that failed for good.', {
+      time: timestamp('Its scheduled time.'),
+      reason: string('Why, in one word: RetriesExhausted, EventAgeExceeded, FunctionNotFound, ...'),
+      message: string('What the function or Roost said.'),
+    }),
+    nextScheduleTime: timestamp('The next scheduled time, unless suspended.'),
+    active: array(
+      'Runs sent and not yet finished.',
+      object(
+        'One run.',
+        {
+          requestId: string('The request id the function sees (context.awsRequestId).'),
+          scheduledTime: timestamp('Its scheduled time.'),
+        },
+        { required: ['requestId', 'scheduledTime'] },
+      ),
+    ),
+    conditions: conditions('Scheduled: the schedule, time zone and target are valid and it runs.'),
+  }),
+  columns: [
+    { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' },
+    { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend' },
+    { name: 'Last Schedule', type: 'date', jsonPath: '.status.lastScheduleTime' },
+    { name: 'Next', type: 'date', jsonPath: '.status.nextScheduleTime' },
+    { name: 'Target', type: 'string', jsonPath: '.spec.target.name', priority: 1 },
+    { name: 'Time Zone', type: 'string', jsonPath: '.spec.timeZone', priority: 1 },
+  ],
+});
+
 export const customResourceDefinitions: CustomResourceDefinition[] = [
   sandbox,
   sandboxReplicaSet,
   sandboxDeployment,
   sandboxEndpoints,
+  cronTrigger,
 ];

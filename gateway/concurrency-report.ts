@@ -12,6 +12,8 @@ export interface ConcurrencyReport {
     inFlight: number;
     /** Requests the activator holds because the function has no ready Sandbox. */
     held: number;
+    /** Events waiting in the durable queue; the same figure in every gateway's report. */
+    queued?: number;
     /** Requests that started in the last second. */
     requests: number;
   }[];

@@ -10,7 +10,7 @@ import { Informer } from '../kube/informer.ts';
 import type { Logger } from '../lib/log.ts';
 import { ConcurrencyTracker } from './concurrency.ts';
 import { TokenBucket } from './token-bucket.ts';
-import { FUNCTION_DEFAULTS } from '../kube/api/defaults.ts';
+import { ASYNC_DEFAULTS, FUNCTION_DEFAULTS } from '../kube/api/defaults.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
@@ -29,6 +29,16 @@ export interface FunctionSettings {
   maxConcurrency: number | undefined;
   fallback: { statusCode: number; headers: Record<string, string>; body: string } | undefined;
   autoscaled: boolean;
+  /** spec.async with its defaults: how event invocations are tried. */
+  async: AsyncSettings;
+}
+
+export interface AsyncSettings {
+  maxRetries: number;
+  maxEventAgeMs: number;
+  retryDelayMs: number;
+  /** A function in the same namespace that gets a record of each event that failed for good. */
+  onFailure: string | undefined;
 }
 
 export class FunctionEntry {
@@ -43,6 +53,8 @@ export class FunctionEntry {
   held = 0;
   /** Requests admitted and still sending their bodies. */
   reading = 0;
+  /** Events waiting for it in the durable queue, as last read (every gateway sees the same). */
+  queued = 0;
   readonly #waiters = new Set<() => void>();
 
   constructor(namespace: string, name: string) {
@@ -119,6 +131,14 @@ function settingsOf(deployment: SandboxDeployment | undefined): FunctionSettings
         }
       : undefined,
     autoscaled: deployment?.spec.autoscaling !== undefined,
+    async: {
+      maxRetries: deployment?.spec.async?.maxRetries ?? ASYNC_DEFAULTS.maxRetries,
+      maxEventAgeMs:
+        (deployment?.spec.async?.maxEventAgeSeconds ?? ASYNC_DEFAULTS.maxEventAgeSeconds) * 1000,
+      retryDelayMs:
+        (deployment?.spec.async?.retryDelaySeconds ?? ASYNC_DEFAULTS.retryDelaySeconds) * 1000,
+      onFailure: deployment?.spec.async?.onFailure?.function.name,
+    },
   };
 }
 

@@ -1,14 +1,19 @@
 // The gateway, assembled: an HTTP/1.1 keep-alive server in front of the
-// function table, the invoker with its activator, the asynchronous queue and
-// the metrics; it registers itself so that the autoscaler can read the
+// function table, the invoker with its activator, the durable event queue
+// (accepting events and running them as one of its competing consumers), the
+// Invoke API and the metrics; it registers itself so that the autoscaler can read the
 // concurrency it sees.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeClient } from '../kube/client.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
+import { sleep } from '../lib/duration.ts';
 import { Activator } from './activator.ts';
-import { AsyncInvoker } from './async-invoker.ts';
+import { EventQueue } from '../events/queue.ts';
+import { EventRunner } from './event-runner.ts';
+import { DEAD_LETTERS_PATH, REPLAY_PATH, serveEventsApi } from './events-api.ts';
+import { SigV4Keys } from './lambda/sigv4.ts';
 import { SidecarChannels } from './channels.ts';
 import { FunctionTable } from './function-table.ts';
 import { handleRequest } from './handle-request.ts';
@@ -42,8 +47,16 @@ export interface GatewayConfig {
   podUid?: string;
   /** Longest a request waits for a function at zero (default 30 s). */
   activationWaitMs?: number;
-  /** Back-off before the first retry of an asynchronous event (default 1 s). */
-  asyncRetryDelayMs?: number;
+  /** The event queue (NATS JetStream), nats://host:port; without it, event invocations are refused (503). */
+  eventsUrl?: string;
+  /** How long an event may go unanswered by this gateway before the broker offers it to another (default 30 s). */
+  eventsAckWaitMs?: number;
+  /** Events this gateway runs at once (default 64). */
+  eventsConcurrency?: number;
+  /** Namespace of an Invoke API FunctionName without one (default "default"). */
+  invokeApiNamespace?: string;
+  /** A directory of SigV4 keys (file name: access key id; content: secret key); when set, Invoke API calls must be signed with one. */
+  sigv4KeysDir?: string;
   /** URL the autoscaler reaches this gateway at (default http://host:port). */
   advertiseUrl?: string;
   /**
@@ -84,8 +97,46 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       metrics.forFunction(entry.namespace, entry.name).coldStart.observe(waitedMs / 1000),
   });
   const invoker = new Invoker(channels, activator);
-  const asyncInvoker = new AsyncInvoker({ log, retryDelayMs: config.asyncRetryDelayMs });
+  const sigv4Keys = config.sigv4KeysDir ? new SigV4Keys(config.sigv4KeysDir) : undefined;
   await table.start();
+  // The queue is joined in the background: a broker that is down (or not up
+  // yet) costs event invocations (503 until it answers), never the gateway's
+  // synchronous ones.
+  let events: EventQueue | undefined;
+  let depthPoll: { stop(): void } | undefined;
+  let runner: EventRunner | undefined;
+  let stopped = false;
+  const joined = config.eventsUrl
+    ? joinEventQueue(config.eventsUrl).catch((err: unknown) =>
+        log.error({ err: errorMessage(err) }, 'cannot use the event queue'),
+      )
+    : undefined;
+  async function joinEventQueue(url: string): Promise<void> {
+    const queue = await EventQueue.connect({
+      url,
+      name: `roost-gateway ${config.name ?? ''}`.trim(),
+      // The broker takes the invoke token, which functions never hold.
+      token: config.token,
+      waitOnFirstConnect: true,
+    });
+    if (stopped) return void (await queue.close());
+    runner = new EventRunner({
+      queue,
+      table,
+      invoker,
+      metrics,
+      log,
+      ackWaitMs: config.eventsAckWaitMs,
+      concurrency: config.eventsConcurrency,
+    });
+    await runner.start();
+    events = queue;
+    depthPoll = pollQueueDepths(queue, table, metrics, log);
+    log.info({ url }, 'event queue joined');
+  }
+  if (!config.eventsUrl) log.warn('no --events-url: event invocations are refused (503)');
+  // Tests and roost dev start the broker first: give it a moment before serving.
+  if (joined) await Promise.race([joined, sleep(5000)]);
 
   let draining = false;
   const internalAuth = new InternalAuth(config.token);
@@ -94,6 +145,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     const known = ['/healthz', '/readyz', '/metrics', CONCURRENCY_PATH];
     if (!known.includes(path) && !path.startsWith('/internal/')) return false;
     internalAuth.check(path, req);
+    if (path === DEAD_LETTERS_PATH || path === REPLAY_PATH) {
+      void serveEventsApi(events, path, req, res);
+      return true;
+    }
     if (path === '/healthz') return reply(res, 200, 'text/plain', 'ok\n');
     if (path === '/readyz')
       return draining
@@ -118,6 +173,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           averageConcurrency: e.concurrency.average,
           inFlight: e.concurrency.inFlight,
           held: e.held,
+          queued: e.queued,
           requests: e.concurrency.requests,
         })),
       };
@@ -127,12 +183,24 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   };
 
   const server: Server = createServer(serverOptions(limits), (req, res) => {
-    handleRequest({ table, invoker, asyncInvoker, metrics, bodies, serveOther }, req, res).catch(
-      (err: unknown) => {
-        log.error({ err: errorMessage(err) }, 'request handling failed');
-        if (!res.headersSent) res.writeHead(500).end();
+    handleRequest(
+      {
+        table,
+        invoker,
+        get events() {
+          return events;
+        },
+        invokeApi: { defaultNamespace: config.invokeApiNamespace ?? 'default', sigv4Keys },
+        metrics,
+        bodies,
+        serveOther,
       },
-    );
+      req,
+      res,
+    ).catch((err: unknown) => {
+      log.error({ err: errorMessage(err) }, 'request handling failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
   });
   const connections = applyConnectionLimits(server, limits, log);
   metrics.watch({ bodyBytes: () => bodies.usedBytes, connections: connections.open });
@@ -165,13 +233,17 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     port,
     async stop() {
       draining = true;
+      stopped = true;
       if (config.drainDelayMs) {
         log.info({ drainDelayMs: config.drainDelayMs }, 'draining: not ready, still serving');
         await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
       }
       clearInterval(ticker);
+      depthPoll?.stop();
       await registration.stop();
-      asyncInvoker.stop();
+      // Events still running finish and are acked; those not yet taken stay queued for other gateways.
+      await runner?.stop();
+      await events?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -188,4 +260,50 @@ function reply(res: ServerResponse, status: number, contentType: string, body: s
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
   return true;
+}
+
+/** How often the queue's depth per function is read (metrics, and the autoscaler's demand). */
+const DEPTH_POLL_MS = 1000;
+
+/**
+ * Reads how many events wait for each function: the roost_events_* gauges,
+ * and FunctionEntry.queued, which the concurrency report carries so that a
+ * function at zero with queued events is scaled up.
+ */
+function pollQueueDepths(
+  events: EventQueue,
+  table: FunctionTable,
+  metrics: GatewayMetrics,
+  log: ReturnType<typeof createLogger>,
+): { stop(): void } {
+  let stopped = false;
+  let warned = false;
+  const poll = async () => {
+    try {
+      const depths = await events.depths();
+      for (const entry of table.all()) {
+        const depth = depths.get(entry.key) ?? 0;
+        entry.queued = depth;
+        metrics.eventsQueued.labels(entry.namespace, entry.name).set(depth);
+        const oldest = depth > 0 ? await events.oldestAcceptedAt(entry) : undefined;
+        metrics.eventsOldestAge
+          .labels(entry.namespace, entry.name)
+          .set(oldest ? (Date.now() - oldest) / 1000 : 0);
+      }
+      warned = false;
+    } catch (err) {
+      if (!warned) log.warn({ err: errorMessage(err) }, 'cannot read the event queue depths');
+      warned = true;
+    }
+  };
+  const timer = setInterval(() => {
+    if (!stopped) void poll();
+  }, DEPTH_POLL_MS);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }

@@ -1,25 +1,21 @@
-// One HTTP request through the gateway, in the order it happens: route it to a
-// function, apply its rate and concurrency limits (before a byte of the body
+// One HTTP request through the gateway, in the order it happens: an Invoke API
+// call goes to lambda/invoke-api.ts; otherwise route it to a function, apply its rate and concurrency limits (before a byte of the body
 // is read: a refused request costs no memory), read the body within the
 // function's limit and the gateway's memory budget, build the event (function
 // URL or CloudEvent), then
-// either queue it (asynchronous) or invoke and turn the result into the
+// either queue it durably (asynchronous) or invoke and turn the result into the
 // response. Every response carries x-roost-request-id; every refusal is JSON
 // with a stable code; a function's failure becomes its fallback if it has one.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvokeResponse } from '../proto/sandbox-host.ts';
-import type { AsyncInvoker } from './async-invoker.ts';
+import type { EventQueue } from '../events/queue.ts';
 import type { BodyBudget } from './body-budget.ts';
 import { isCloudEvent, toCloudEventJson } from './cloudevents.ts';
-import {
-  GatewayError,
-  functionFailed,
-  functionNotFound,
-  functionTimeout,
-  overloaded,
-  rateLimited,
-} from './errors.ts';
+import { GatewayError, functionFailed, functionNotFound, functionTimeout } from './errors.ts';
+import { MAX_EVENT_BYTES, queueEvent } from './event-intake.ts';
+import { admit, invokeCounted } from './function-call.ts';
+import { handleInvokeApi, isInvokeApiPath, type InvokeApiOptions } from './lambda/invoke-api.ts';
 import { fromFunctionResult, toFunctionUrlEvent, type HttpResponse } from './function-url.ts';
 import type { FunctionEntry, FunctionTable } from './function-table.ts';
 import type { Invocation, Invoker } from './invoker.ts';
@@ -30,7 +26,9 @@ import { readBody, type BodyRead } from './read-body.ts';
 export interface RequestContext {
   table: FunctionTable;
   invoker: Invoker;
-  asyncInvoker: AsyncInvoker;
+  /** The durable queue of event invocations; without one, events are refused with 503. */
+  events: EventQueue | undefined;
+  invokeApi: InvokeApiOptions;
   metrics: GatewayMetrics;
   /** Memory for request bodies, shared by every request. */
   bodies: BodyBudget;
@@ -51,6 +49,10 @@ export async function handleRequest(
   // The body's memory, given back once the response is sent (or the async event is done).
   let releaseBody = () => {};
   try {
+    if (isInvokeApiPath(req.url ?? '/')) {
+      ({ entry, status } = await handleInvokeApi(context, req, res, requestId));
+      return;
+    }
     const route = parseRoute(req.url ?? '/');
     if (!route) {
       if (context.serveOther(req, res)) return;
@@ -64,33 +66,20 @@ export async function handleRequest(
     if (!entry) throw functionNotFound(route.namespace, route.name);
     const fn = entry;
 
-    const waitMs = fn.rateLimit?.take() ?? 0;
-    if (waitMs > 0) throw rateLimited(fn.namespace, fn.name, Math.max(1, Math.ceil(waitMs / 1000)));
-    // Requests still sending their bodies count too: a slow upload holds its place.
-    if (
-      fn.settings.maxConcurrency !== undefined &&
-      fn.concurrency.inFlight + fn.reading >= fn.settings.maxConcurrency
-    ) {
-      throw overloaded(
-        `Function ${fn.key} is at its gateway concurrency limit of ${fn.settings.maxConcurrency}`,
-      );
-    }
-    const read = await readInvocation(context, req, fn, route, requestId);
+    admit(fn);
+    const async = isAsync(req);
+    const read = await readInvocation(context, req, fn, route, requestId, async);
     releaseBody = read.release;
     const invocation = read.invocation;
 
-    if (isAsync(req)) {
-      const release = releaseBody;
-      const queued = context.asyncInvoker.enqueue({
+    if (async) {
+      // Stored by the broker before the 202: the event outlives this gateway.
+      await queueEvent(context.events, fn, {
         requestId,
-        functionKey: fn.key,
-        attempt: async () =>
-          (await context.invoker.invoke(fn, invocation)).error === 'FUNCTION_ERROR_NONE',
-        done: release,
+        payload: invocation.payload,
+        source: 'http',
+        metadata: invocation.metadata,
       });
-      if (!queued) throw overloaded('The gateway queue of asynchronous invocations is full');
-      // The queued event holds the body now, until it is done.
-      releaseBody = () => {};
       status = 202;
       send(res, {
         statusCode: 202,
@@ -100,20 +89,12 @@ export async function handleRequest(
       return;
     }
 
-    fn.concurrency.start();
-    const metrics = context.metrics.forFunction(fn.namespace, fn.name);
-    metrics.inflight.inc();
-    try {
-      const response = toHttpResponse(
-        await context.invoker.invoke(fn, invocation),
-        fn.settings.timeoutMs,
-      );
-      status = response.statusCode;
-      send(res, response);
-    } finally {
-      fn.concurrency.finish();
-      metrics.inflight.dec();
-    }
+    const response = toHttpResponse(
+      await invokeCounted(context, fn, invocation),
+      fn.settings.timeoutMs,
+    );
+    status = response.statusCode;
+    send(res, response);
   } catch (err) {
     const error =
       err instanceof GatewayError
@@ -157,11 +138,16 @@ async function readInvocation(
   fn: FunctionEntry,
   route: FunctionRoute,
   requestId: string,
+  async: boolean,
 ): Promise<{ invocation: Invocation; release: () => void }> {
   fn.reading++;
   let read: BodyRead;
   try {
-    read = await readBody(req, { limitBytes: fn.settings.maxBodyBytes, budget: context.bodies });
+    // An event waits in the queue: it is held to the queue's message size.
+    const limitBytes = async
+      ? Math.min(MAX_EVENT_BYTES, fn.settings.maxBodyBytes)
+      : fn.settings.maxBodyBytes;
+    read = await readBody(req, { limitBytes, budget: context.bodies });
   } finally {
     fn.reading--;
   }

@@ -21,6 +21,8 @@ export interface Invocation {
   payload: Buffer;
   metadata: Record<string, string>;
   timeoutMs: number;
+  /** Ask the sidecar for the invocation's last log lines (InvokeResponse.logTail). */
+  tailLogs?: boolean;
 }
 
 /** An endpoint that refused is left aside this long before it is tried again. */
@@ -64,6 +66,7 @@ export class Invoker {
             payload: invocation.payload,
             metadata: invocation.metadata,
             timeoutMs: remaining,
+            tailLogs: invocation.tailLogs ?? false,
           },
           // The function enforces its own timeout; the margin lets its answer arrive.
           remaining + 1000,

@@ -17,6 +17,9 @@ export class GatewayMetrics {
   readonly duration: Histogram<'namespace' | 'function'>;
   readonly inflight: Gauge<'namespace' | 'function'>;
   readonly coldStart: Histogram<'namespace' | 'function'>;
+  readonly events: Counter<'namespace' | 'function' | 'outcome'>;
+  readonly eventsQueued: Gauge<'namespace' | 'function'>;
+  readonly eventsOldestAge: Gauge<'namespace' | 'function'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'roost_gateway_' });
@@ -44,6 +47,24 @@ export class GatewayMetrics {
       help: 'How long requests were held because their function had no ready Sandbox.',
       labelNames: ['namespace', 'function'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.events = new Counter({
+      name: 'roost_gateway_events_total',
+      help: 'Event invocations this gateway took from the queue, by outcome: succeeded, retried (the function failed; queued again), dead-lettered, deferred (not due, or no instance could run it yet).',
+      labelNames: ['namespace', 'function', 'outcome'],
+      registers: [this.registry],
+    });
+    this.eventsQueued = new Gauge({
+      name: 'roost_events_queued',
+      help: 'Event invocations waiting in the durable queue (including those being run), by function; the same in every gateway.',
+      labelNames: ['namespace', 'function'],
+      registers: [this.registry],
+    });
+    this.eventsOldestAge = new Gauge({
+      name: 'roost_events_oldest_age_seconds',
+      help: 'Age of the oldest event waiting for a function, from when it was accepted.',
+      labelNames: ['namespace', 'function'],
       registers: [this.registry],
     });
   }

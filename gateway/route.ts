@@ -10,7 +10,8 @@ export interface FunctionRoute {
   query: string;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A Kubernetes namespace name (an RFC 1123 label). */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The route of a request URL, undefined if it is not under /fn/, or throws for a malformed one. */
 export function parseRoute(url: string): FunctionRoute | undefined {
@@ -36,7 +37,8 @@ export function parseRoute(url: string): FunctionRoute | undefined {
   return { namespace, name, path, query };
 }
 
-function isResourceName(name: string): boolean {
+/** A Kubernetes object name (an RFC 1123 subdomain). */
+export function isResourceName(name: string): boolean {
   return (
     name.length > 0 && name.length <= 253 && name.split('.').every((part) => DNS_LABEL.test(part))
   );

@@ -56,6 +56,7 @@ function rejected(streamId: number, err: unknown, log: Logger): InvokeResponse {
   if (!refusal) log.error({ err: errorMessage(err) }, 'invocation failed');
   return {
     result: Buffer.alloc(0),
+    logTail: '',
     error: 'FUNCTION_ERROR_NONE',
     errorType: '',
     errorMessage: '',
@@ -83,6 +84,9 @@ const LEVEL_NAMES: Record<LogLevelName, LogLevel> = {
 };
 
 type ServiceError = { code: status; details: string; metadata?: Metadata };
+
+/** As much of an invocation's log as Lambda's X-Amz-Log-Result carries. */
+const LOG_TAIL_BYTES = 4096;
 
 const notInvoked = new Metadata();
 notInvoked.set(NOT_INVOKED_METADATA, 'true');
@@ -220,7 +224,31 @@ export class SidecarGrpcServer {
       cpuMicros: outcome.cpuMicros ?? 0,
       streamId: 0,
       rejection: null,
+      logTail: request.tailLogs
+        ? await this.#logTail(request, outcome.durationMs, outcome.memoryBytes)
+        : '',
     };
+  }
+
+  /** The invocation's log lines as Lambda's tail shows them, ending with a REPORT line. */
+  async #logTail(request: InvokeRequest, durationMs: number, memoryBytes: number): Promise<string> {
+    const lines = await this.#options.logs.query({
+      namespace: request.namespace,
+      sandbox: request.sandbox,
+      requestId: request.requestId,
+    });
+    const text =
+      lines
+        .map(
+          (l) =>
+            `${new Date(l.time).toISOString()}\t${l.requestId}\t${l.level.toUpperCase()}\t${l.message}\n`,
+        )
+        .join('') +
+      `REPORT RequestId: ${request.requestId}\tDuration: ${durationMs.toFixed(2)} ms\tMax Memory Used: ${Math.round(memoryBytes / 1024 / 1024)} MB\n`;
+    const bytes = Buffer.from(text);
+    return bytes.length <= LOG_TAIL_BYTES
+      ? text
+      : bytes.subarray(bytes.length - LOG_TAIL_BYTES).toString('utf8');
   }
 
   async #stats(request: StatsRequest): Promise<StatsResponse> {

@@ -78,12 +78,30 @@ describe('the hello example', () => {
     expect(deployed.stdout).toContain(`curl ${system.gateway.url}/fn/${namespace}/hello`);
     expect(deployed.code).toBe(0);
 
-    const invoked = await run(['invoke', 'hello', '--path', '/?name=Roost']);
+    const invoked = await run(['invoke', 'hello', '--http', '--path', '/?name=Roost']);
     expect(invoked.code).toBe(0);
     const body = JSON.parse(invoked.stdout) as { message: string; requestId: string };
     expect(body.message).toBe('Hello, Roost!');
     // The request id on stderr is the one the function saw.
     expect(invoked.stderr).toBe(`request id: ${body.requestId}\n`);
+  });
+
+  test('--data is the event itself, as aws lambda invoke passes it; --tail prints its log', async () => {
+    const invoked = await run(['invoke', 'hello', '--data', '{"name":"Ada"}', '--tail']);
+    expect(invoked.code, invoked.stderr).toBe(0);
+    const body = JSON.parse(invoked.stdout) as { message: string; requestId: string };
+    expect(body.message).toBe('Hello, Ada!');
+    expect(invoked.stderr).toContain(`REPORT RequestId: ${body.requestId}`);
+    expect(invoked.stderr).toContain(`request id: ${body.requestId}\n`);
+  });
+
+  test('--data that is not JSON, or an HTTP flag without --http, is refused before anything is sent', async () => {
+    const notJson = await run(['invoke', 'hello', '--data', 'name=Ada']);
+    expect(notJson.stderr).toContain('Cannot send --data as the event: it is not JSON');
+    expect(notJson.code).toBe(2);
+    const path = await run(['invoke', 'hello', '--path', '/x']);
+    expect(path.stderr).toContain('--path belongs to the function-URL form: add --http');
+    expect(path.code).toBe(2);
   });
 
   test('deploying the same code again writes no new ConfigMap and makes no new revision', async () => {
@@ -122,8 +140,8 @@ describe('the hello example', () => {
     });
   });
 
-  test('--async queues the invocation: 202 with its request id', async () => {
-    const queued = await run(['invoke', 'hello', '--async', '-i']);
+  test('--async --http queues the invocation: 202 with its request id', async () => {
+    const queued = await run(['invoke', 'hello', '--http', '--async', '-i']);
     expect(queued.code).toBe(0);
     expect(queued.stdout).toMatch(/^HTTP\/1\.1 202 Accepted\r\n/);
     const requestId = /request id: (\S+)/.exec(queued.stderr)?.[1];
@@ -148,6 +166,7 @@ describe('the HTTP example, deployed from its file', () => {
     const result = await run([
       'invoke',
       'http-api',
+      '--http',
       '--path',
       '/hello?name=Ada',
       '-H',
@@ -167,6 +186,7 @@ describe('the HTTP example, deployed from its file', () => {
     const inline = await run([
       'invoke',
       'http-api',
+      '--http',
       '--path',
       '/sum',
       '--data',
@@ -177,13 +197,14 @@ describe('the HTTP example, deployed from its file', () => {
     const fromFile = await run([
       'invoke',
       'http-api',
+      '--http',
       '--path',
       '/sum',
       '--data',
       `@${join(scratch, 'numbers.json')}`,
     ]);
     expect(fromFile.stdout).toBe('{"sum":30}');
-    const fromStdin = await run(['invoke', 'http-api', '--path', '/sum', '--data', '-'], {
+    const fromStdin = await run(['invoke', 'http-api', '--http', '--path', '/sum', '--data', '-'], {
       input: '{"numbers":[0.5,0.25]}',
     });
     expect(fromStdin.stdout).toBe('{"sum":0.75}');
@@ -191,7 +212,7 @@ describe('the HTTP example, deployed from its file', () => {
   });
 
   test('a 4xx answer from the function is printed as it is, with exit code 1', async () => {
-    const result = await run(['invoke', 'http-api', '--path', '/nowhere']);
+    const result = await run(['invoke', 'http-api', '--http', '--path', '/nowhere']);
     expect(JSON.parse(result.stdout)).toEqual({
       error: 'no route for GET /nowhere; try GET /hello or POST /sum',
     });
@@ -213,6 +234,7 @@ test('the CloudEvents example receives a binary-mode CloudEvent as its event', a
   const result = await run([
     'invoke',
     'cloudevents',
+    '--http',
     '-H',
     'ce-specversion=1.0',
     '-H',
@@ -243,7 +265,7 @@ describe('functions of a user', () => {
       ...{ cwd: dir },
     });
     expect(deployed.code, deployed.stderr).toBe(0);
-    const invoked = await run(['invoke', 'greeter', '--path', '/?name=you']);
+    const invoked = await run(['invoke', 'greeter', '--http', '--path', '/?name=you']);
     expect(JSON.parse(invoked.stdout)).toMatchObject({ message: 'Hello, you!' });
   });
 
@@ -271,17 +293,28 @@ describe('functions of a user', () => {
     expect(deployed.code, deployed.stderr).toBe(0);
     const fine = await run(['invoke', 'tool']);
     expect(JSON.parse(fine.stdout)).toEqual({ greeting: 'ahoy', memory: '96' });
-    const failed = await run(['invoke', 'tool', '--path', '/boom']);
+    const failed = await run(['invoke', 'tool', '--http', '--path', '/boom']);
     expect(failed.stderr).toContain(
       'roost: tool answered 502: the function failed: TypeError: boom',
     );
     expect(failed.code).toBe(1);
+    // As an event, the failure is the function's error, with exit code 1 too.
+    const failedEvent = await run(['invoke', 'tool', '--data', '{"rawPath":"/boom"}']);
+    expect(failedEvent.stderr).toContain(
+      'roost: tool failed: the function failed: TypeError: boom',
+    );
+    expect(failedEvent.code).toBe(1);
   });
 });
 
 describe('main errors', () => {
   test('invoking a function that does not exist: the gateway 404, exit code 3', async () => {
-    const result = await run(['invoke', 'nope']);
+    const event = await run(['invoke', 'nope']);
+    expect(event.stderr).toContain(
+      `(no SandboxDeployment nope in namespace ${namespace}); \`roost get deployments -n ${namespace}\` lists the functions there [ROOST_NOT_FOUND]`,
+    );
+    expect(event.code).toBe(3);
+    const result = await run(['invoke', 'nope', '--http']);
     expect(result.stderr).toContain(
       `roost: No function ${namespace}/nope: there is no SandboxDeployment of that name; \`roost get deployments -n ${namespace}\` lists the functions there [ROOST_NOT_FOUND]`,
     );

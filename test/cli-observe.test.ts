@@ -58,10 +58,10 @@ beforeAll(async () => {
   // Two at once, each holding its Sandbox for 2 s: the gateway sends the
   // second to the other Sandbox, so both sidecars have lines to merge.
   const [a, b] = await Promise.all([
-    run(['invoke', 'chatty', '--path', '/?n=a&sleep=2000']),
-    run(['invoke', 'chatty', '--path', '/?n=b&sleep=2000']),
+    run(['invoke', 'chatty', '--http', '--path', '/?n=a&sleep=2000']),
+    run(['invoke', 'chatty', '--http', '--path', '/?n=b&sleep=2000']),
   ]);
-  const warned = await run(['invoke', 'chatty', '--path', '/?n=c&warn=1']);
+  const warned = await run(['invoke', 'chatty', '--http', '--path', '/?n=c&warn=1']);
   ids.a = requestIdOf(a!.stderr);
   ids.b = requestIdOf(b!.stderr);
   ids.warn = requestIdOf(warned.stderr);
@@ -152,7 +152,7 @@ describe('roost logs', () => {
   test('-f follows new lines until interrupted, then exits 0', async () => {
     const following = startRoost(['logs', 'chatty', '-f', '-n', namespace], { env });
     await following.waitForStdout(/ careful c$/);
-    const invoked = await run(['invoke', 'chatty', '--path', '/?n=live']);
+    const invoked = await run(['invoke', 'chatty', '--http', '--path', '/?n=live']);
     const line = await following.waitForStdout(/ start live$/);
     expect(line).toContain(requestIdOf(invoked.stderr));
     expect(await following.stop('SIGINT')).toBe(0);
@@ -293,7 +293,7 @@ describe('where the verbs find the cluster, gateway and token', () => {
     const inProject = (args: string[]) => roost([...args, '-n', namespace], { cwd: project });
     const got = await inProject(['get', 'sbx']);
     expect(got.stdout).toMatch(/^chatty-/m);
-    const invoked = await inProject(['invoke', 'chatty', '--path', '/?n=dev']);
+    const invoked = await inProject(['invoke', 'chatty', '--http', '--path', '/?n=dev']);
     expect(JSON.parse(invoked.stdout)).toEqual({ n: 'dev' });
     const stats = await inProject(['stats', 'chatty']);
     expect(stats.stdout).toMatch(/^TOTAL/m);
@@ -338,6 +338,6 @@ test('an autoscaled function (--min 0 --max 2) shows its bounds in roost get and
   expect(deployed.code, deployed.stderr).toBe(0);
   const got = await run(['get', 'deployments']);
   expect(got.stdout).toMatch(/^elastic\s+\S+\s+\d+\s+\d+\s+1\s+nodejs\s+0\.\.2 auto\s+/m);
-  const invoked = await run(['invoke', 'elastic', '--path', '/?n=up']);
+  const invoked = await run(['invoke', 'elastic', '--http', '--path', '/?n=up']);
   expect(JSON.parse(invoked.stdout)).toEqual({ n: 'up' });
 });

@@ -82,6 +82,7 @@ test('it writes .roost/kubeconfig and .roost/dev.json with every component', () 
       'kube-apiserver',
       'etcd',
       'kube-controller-manager',
+      'nats-server',
       'roost controller',
       'roost gateway',
       'sidecar roost-system/host-1',
@@ -89,6 +90,19 @@ test('it writes .roost/kubeconfig and .roost/dev.json with every component', () 
     ]),
   );
   for (const component of state.components) expect(alive(component.pid), component.name).toBe(true);
+  // The event queue is printed with its address, as the other components are.
+  const nats = state.components.find((c) => c.name === 'nats-server')!;
+  expect(output.some((l) => l.includes(`event queue: NATS JetStream at ${nats.address}`))).toBe(
+    true,
+  );
+});
+
+test('roost invoke --data passes the event itself, and --async queues it durably', async () => {
+  const roost = (args: string[]) => run(process.execPath, [ROOST, ...args], { cwd: dir });
+  const { stdout } = await roost(['invoke', 'hello', '--data', '{"name":"Ada"}']);
+  expect(JSON.parse(stdout)).toMatchObject({ message: 'Hello, Ada!' });
+  const queued = await roost(['invoke', 'hello', '--data', '{}', '--async']);
+  expect(queued.stderr).toMatch(/request id: \S+ \(queued\)/);
 });
 
 test("dev.json gives each Roost component's /metrics, which answer with the token", async () => {

@@ -65,6 +65,7 @@ const FUNCTIONS: Record<
         if (n < 3) throw new Error('not yet');
         return 'finally';
       };`,
+    spec: { async: { retryDelaySeconds: 1 } },
   },
   nobody: { source: `export const handler = async () => 'never';`, spec: { replicas: 0 } },
   broken: { source: `export const handler = async () => { return 'unclosed';` },
@@ -76,7 +77,7 @@ beforeAll(async () => {
   namespace = await createNamespace(client, 'gateway');
   system = await startRoostSystem({
     namespace,
-    gatewayArgs: ['--activation-wait=2s', '--async-retry-delay=200ms'],
+    gatewayArgs: ['--activation-wait=2s'],
   });
   for (const [name, { source, fn, spec }] of Object.entries(FUNCTIONS)) {
     await client.create(SandboxDeployments, {

@@ -373,9 +373,39 @@ export async function ensureHelm(progress: Progress = (l) => console.error(l)): 
   return helm;
 }
 
+/**
+ * nats-server with JetStream: the durable queue of asynchronous invocations in
+ * `roost dev` and the tests (testenv/go/nats). Cached like the others, keyed by
+ * its version and a digest of its module alone.
+ */
+export async function ensureNats(progress: Progress = (l) => console.error(l)): Promise<string> {
+  const version = requiredVersion('nats/go.mod', 'github.com/nats-io/nats-server/v2');
+  const dir = join(
+    cacheRoot(),
+    'testenv',
+    `nats-${version}-${sourceDigest(['nats', 'parentdeath'])}`,
+  );
+  const nats = join(dir, 'nats-server');
+  if (existsSync(nats) && statSync(nats).size > 0) return nats;
+  progress(
+    `Building nats-server ${version} from the Go module proxy (once; under a minute on 2 cores).`,
+  );
+  await buildInto(
+    dir,
+    `nats-server ${version}`,
+    (staging) => [
+      { title: 'download NATS modules', cwd: 'nats', args: ['mod', 'download'] },
+      { title: 'build nats-server', cwd: 'nats', args: goBuild(join(staging, 'nats-server'), '.') },
+    ],
+    progress,
+  );
+  return nats;
+}
+
 if (import.meta.main) {
   const binaries = await ensureBinaries();
   console.error(`control-plane binaries ready: ${binaries.kubeApiserver}`);
+  console.error(`nats-server ready: ${await ensureNats()}`);
   if (process.argv.includes('--nodes')) {
     const nodes = await ensureNodeBinaries();
     console.error(`node binaries ready: ${nodes.kubelet}`);

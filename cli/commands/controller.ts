@@ -25,6 +25,7 @@ interface ControllerFlags extends MetricsFlags {
   renewDeadline: number;
   retryPeriod: number;
   tokenFile?: string;
+  eventsUrl?: string;
 }
 
 export function controllerCommand(): Command {
@@ -70,6 +71,12 @@ export function controllerCommand(): Command {
         '--token-file <path>',
         "file holding the invoke token, which gateways require of the autoscaler's concurrency reads (or set ROOST_INVOKE_TOKEN)",
       ).env('ROOST_INVOKE_TOKEN_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--events-url <url>',
+        'the durable event queue (NATS JetStream, nats://host:port) that cron triggers send their events to',
+      ).env('ROOST_EVENTS_URL'),
     );
   for (const option of metricsOptions('0.0.0.0')) command.addOption(option);
   return command.action(async (flags: ControllerFlags) => {
@@ -91,7 +98,11 @@ export function controllerCommand(): Command {
     const done = runManager(
       {
         client,
-        components: defaultComponents({ hostGraceMs: flags.hostGrace, invokeToken }),
+        components: defaultComponents({
+          hostGraceMs: flags.hostGrace,
+          invokeToken,
+          eventsUrl: flags.eventsUrl,
+        }),
         log,
         namespace: flags.namespace,
         // For whoever started us (roost dev, tests), whatever the log level.

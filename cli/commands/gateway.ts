@@ -15,7 +15,12 @@ interface GatewayOptions {
   namespace: string;
   name?: string;
   activationWait: number;
-  asyncRetryDelay: number;
+  eventsUrl?: string;
+  eventsAckWait: number;
+  eventsConcurrency: number;
+  invokeApiNamespace: string;
+  invokeApiAuth: 'none' | 'sigv4';
+  sigv4KeysDir: string;
   advertiseUrl?: string;
   drainDelay: number;
   podUid?: string;
@@ -67,11 +72,41 @@ export function gatewayCommand(): Command {
       durationOption,
       30_000,
     )
+    .addOption(
+      new Option(
+        '--events-url <url>',
+        'the durable event queue, NATS with JetStream (nats://host:port); without it, event invocations are refused (503)',
+      ).env('ROOST_EVENTS_URL'),
+    )
     .option(
-      '--async-retry-delay <duration>',
-      'back-off before the first retry of a failed asynchronous invocation; it doubles after',
+      '--events-ack-wait <duration>',
+      'how long an event this gateway took may go without word before the queue gives it to another gateway (it is renewed while the function runs)',
       durationOption,
-      1000,
+      30_000,
+    )
+    .option(
+      '--events-concurrency <n>',
+      'event invocations this gateway runs at once',
+      integerOption('--events-concurrency', 1),
+      64,
+    )
+    .option(
+      '--invoke-api-namespace <namespace>',
+      'namespace of an Invoke API FunctionName that names none (a plain name)',
+      'default',
+    )
+    .addOption(
+      new Option(
+        '--invoke-api-auth <mode>',
+        'Invoke API requests: accept any (none), or require a SigV4 signature made with a key in --sigv4-keys-dir',
+      )
+        .choices(['none', 'sigv4'])
+        .default('none'),
+    )
+    .option(
+      '--sigv4-keys-dir <dir>',
+      'SigV4 keys for --invoke-api-auth sigv4: one file per access key id, holding its secret key (a mounted Secret)',
+      '/etc/roost/sigv4-keys',
     )
     .addOption(
       new Option(
@@ -147,7 +182,11 @@ export function gatewayCommand(): Command {
         namespace: options.namespace,
         name: options.name,
         activationWaitMs: options.activationWait,
-        asyncRetryDelayMs: options.asyncRetryDelay,
+        eventsUrl: options.eventsUrl,
+        eventsAckWaitMs: options.eventsAckWait,
+        eventsConcurrency: options.eventsConcurrency,
+        invokeApiNamespace: options.invokeApiNamespace,
+        sigv4KeysDir: options.invokeApiAuth === 'sigv4' ? options.sigv4KeysDir : undefined,
         advertiseUrl: options.advertiseUrl,
         drainDelayMs: options.drainDelay,
         podUid: options.podUid,

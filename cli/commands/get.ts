@@ -1,10 +1,10 @@
-// `roost get deployments|sandboxes|hosts`: tables that read like kubectl's,
+// `roost get deployments|sandboxes|hosts|triggers`: tables that read like kubectl's,
 // or the objects as JSON or YAML. Host pods are like Nodes: listed across
 // every namespace unless -n names one.
 import { Command } from 'commander';
 import type { Lease } from '../../kube/api/core.ts';
-import type { Sandbox, SandboxDeployment } from '../../kube/api/roost.ts';
-import { Leases, SandboxDeployments, Sandboxes } from '../../kube/api/resources.ts';
+import type { CronTrigger, Sandbox, SandboxDeployment } from '../../kube/api/roost.ts';
+import { CronTriggers, Leases, SandboxDeployments, Sandboxes } from '../../kube/api/resources.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { DEPLOYMENT_LABEL, TEMPLATE_HASH_LABEL } from '../../kube/well-known.ts';
 import { CliContext, type GlobalFlags } from '../context.ts';
@@ -24,10 +24,11 @@ const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 
 export function getCommand(): Command {
   return new Command('get')
-    .description('List deployments, sandboxes or host pods.')
+    .description('List deployments, sandboxes, host pods or triggers.')
     .addCommand(deploymentsCommand())
     .addCommand(sandboxesCommand())
-    .addCommand(hostsCommand());
+    .addCommand(hostsCommand())
+    .addCommand(triggersCommand());
 }
 
 function deploymentsCommand(): Command {
@@ -112,6 +113,67 @@ function hostsCommand(): Command {
       );
     }),
   );
+}
+
+function triggersCommand(): Command {
+  const command = new Command('triggers')
+    .aliases(['trigger', 'crontriggers', 'cront'])
+    .description('Triggers (CronTriggers): schedule, target, last and next run.')
+    .option('-A, --all-namespaces', 'in every namespace');
+  return withClusterOptions(command, { output: FORMATS }).action((flags: GetFlags) =>
+    withContext(flags, async (context) => {
+      const namespace = flags.allNamespaces ? undefined : context.namespace;
+      const list = await context.client.list(CronTriggers, { namespace });
+      const items = list.items.sort(byNamespaceAndName);
+      printResult(
+        flags.output,
+        kubeList(items),
+        (_, wide) => triggerTable(items, { wide, allNamespaces: !namespace }),
+        `No triggers in ${namespace ? `namespace ${namespace}` : 'any namespace'}`,
+      );
+    }),
+  );
+}
+
+function triggerTable(items: CronTrigger[], options: { wide: boolean; allNamespaces: boolean }) {
+  const headers = [
+    'name',
+    'type',
+    'schedule',
+    'target',
+    'suspend',
+    'active',
+    'last schedule',
+    'next',
+    'age',
+  ];
+  if (options.wide) headers.push('time zone', 'last success', 'last failure');
+  if (options.allNamespaces) headers.unshift('namespace');
+  const now = Date.now();
+  const rows = items.map((t) => {
+    const status = t.status ?? {};
+    const next = status.nextScheduleTime;
+    const row = [
+      t.metadata.name!,
+      'cron',
+      t.spec.schedule,
+      t.spec.target.name,
+      String(t.spec.suspend ?? false),
+      String(status.active?.length ?? 0),
+      status.lastScheduleTime ? `${formatAge(status.lastScheduleTime, now)} ago` : '-',
+      next ? `in ${formatAge(new Date(now).toISOString(), Math.max(now, Date.parse(next)))}` : '-',
+      formatAge(t.metadata.creationTimestamp, now),
+    ];
+    if (options.wide)
+      row.push(
+        t.spec.timeZone ?? 'UTC',
+        status.lastSuccessfulTime ?? '-',
+        status.lastFailure ? `${status.lastFailure.time} ${status.lastFailure.reason}` : '-',
+      );
+    if (options.allNamespaces) row.unshift(t.metadata.namespace ?? '');
+    return row;
+  });
+  return { headers, rows };
 }
 
 async function withContext(flags: GetFlags, run: (context: CliContext) => Promise<void>) {

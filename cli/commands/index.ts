@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { controllerCommand } from './controller.ts';
 import { deployCommand } from './deploy.ts';
 import { devCommand } from './dev.ts';
+import { eventsCommand } from './events.ts';
 import { gatewayCommand } from './gateway.ts';
 import { getCommand } from './get.ts';
 import { hostCommand } from './host.ts';
@@ -18,6 +19,7 @@ export function commands(): Command[] {
     initCommand(),
     deployCommand(),
     invokeCommand(),
+    eventsCommand(),
     logsCommand(),
     statsCommand(),
     getCommand(),

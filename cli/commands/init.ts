@@ -49,6 +49,6 @@ export function initCommand(): Command {
 
 function nextSteps(runtime: Runtime, name: string): string {
   if (runtime === 'java')
-    return `  mvn -q test && mvn -q package\n  roost deploy . --name ${name} --handler ${javaHandler(name)}\n  roost invoke ${name} --path '/?name=you'\n`;
-  return `  npm test\n  roost deploy . --name ${name}\n  roost invoke ${name} --path '/?name=you'\n`;
+    return `  mvn -q test && mvn -q package\n  roost deploy . --name ${name} --handler ${javaHandler(name)}\n  roost invoke ${name} --http --path '/?name=you'\n`;
+  return `  npm test\n  roost deploy . --name ${name}\n  roost invoke ${name} --http --path '/?name=you'\n`;
 }

@@ -1,7 +1,14 @@
-// `roost invoke <name>`: one HTTP request to the function through the gateway,
-// as a user's client would send it. stdout gets the response body (and with
-// -i the status line and headers first), byte for byte, so that it can be
-// piped; the request id goes to stderr.
+// `roost invoke <name>`: one invocation through the gateway, in one of two forms.
+//
+// By default, as `aws lambda invoke` does: the data is the event itself, sent
+// through the gateway's Invoke API; stdout gets the function's result (its
+// JSON), byte for byte, so that it can be piped.
+//
+// With --http, as a user's HTTP client would call the function URL: a
+// request with --path, -X, -H and the data as the body; stdout gets the
+// response body (and with -i the status line and headers first).
+//
+// Either way the request id goes to stderr.
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -14,7 +21,9 @@ import { withClusterOptions } from '../options.ts';
 interface InvokeFlags extends GlobalFlags {
   data?: string;
   async?: boolean;
-  path: string;
+  http?: boolean;
+  tail?: boolean;
+  path?: string;
   method?: string;
   header?: [string, string][];
   include?: boolean;
@@ -22,29 +31,50 @@ interface InvokeFlags extends GlobalFlags {
 
 export function invokeCommand(): Command {
   const command = new Command('invoke')
-    .description('Call a function through the gateway and print its response.')
+    .description(
+      'Call a function through the gateway: the data is the event (as aws lambda invoke), or with --http an HTTP request to its URL.',
+    )
     .argument('<name>', 'the function (SandboxDeployment) name')
-    .option('-d, --data <data>', 'request body: JSON or text, @file to read a file, - for stdin')
-    .option('--async', 'queue the invocation (x-roost-invocation-type: Event); answered 202')
-    .option('--path <path>', 'path after the function URL, such as /items?id=1', '/')
-    .option('-X, --method <method>', 'HTTP method (default: POST with --data, else GET)')
+    .option(
+      '-d, --data <data>',
+      'the event (JSON), or with --http the request body: inline, @file to read a file, - for stdin',
+    )
+    .option('--async', 'queue the invocation durably (InvocationType Event); answered 202')
+    .option('--tail', "print the invocation's log lines to stderr (LogType Tail)")
+    .option('--http', 'call the function URL instead: an HTTP request with --path, -X, -H')
+    .option('--path <path>', 'with --http: path after the function URL, such as /items?id=1')
+    .option(
+      '-X, --method <method>',
+      'with --http: HTTP method (default: POST with --data, else GET)',
+    )
     .option(
       '-H, --header <name=value>',
-      'a request header, as name=value or "name: value" (repeatable)',
+      'with --http: a request header, as name=value or "name: value" (repeatable)',
       headerOption,
     )
-    .option('-i, --include', 'print the status line and response headers before the body')
+    .option(
+      '-i, --include',
+      'with --http: print the status line and response headers before the body',
+    )
     .addHelpText(
       'after',
       `
-Exit code 1 when the response is 4xx or 5xx, 3 when the gateway has no such
-function, 4 when the gateway cannot be reached.`,
+Examples:
+  roost invoke hello --data '{"name":"Ada"}'        the event is {"name":"Ada"}
+  roost invoke hello --data @event.json --tail      print its log lines too
+  roost invoke hello --data - --async < event.json  queued; runs at least once
+  roost invoke api --http --path '/items?id=1' -H x-team=a -i
+
+Exit code 1 when the function failed (or, with --http, answered 4xx or 5xx),
+3 when the gateway has no such function, 4 when the gateway cannot be reached.`,
     );
   return withClusterOptions(command, { gateway: true }).action(
     async (name: string, flags: InvokeFlags) => {
       const context = new CliContext(flags);
       try {
-        process.exitCode = await invoke(context, name, flags);
+        process.exitCode = flags.http
+          ? await invokeHttp(context, name, flags)
+          : await invokeEvent(context, name, flags);
       } finally {
         context.close();
       }
@@ -52,9 +82,67 @@ function, 4 when the gateway cannot be reached.`,
   );
 }
 
-async function invoke(context: CliContext, name: string, flags: InvokeFlags): Promise<number> {
+/** The Invoke API form: the data is the event; the result is printed as the function returned it. */
+async function invokeEvent(context: CliContext, name: string, flags: InvokeFlags): Promise<number> {
+  const httpOnly = (
+    [
+      ['--path', flags.path],
+      ['-X', flags.method],
+      ['-H', flags.header],
+      ['-i', flags.include],
+    ] as const
+  ).find(([, value]) => value !== undefined);
+  if (httpOnly)
+    throw usageError(
+      `${httpOnly[0]} belongs to the function-URL form: add --http (without it, --data is the event itself)`,
+    );
+  const body = readData(flags.data) ?? Buffer.from('{}');
+  try {
+    JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw usageError(
+      `Cannot send --data as the event: it is not JSON (${errorMessage(err)}); to send it as an HTTP body, add --http`,
+    );
+  }
+  const gateway = await context.gatewayBase();
+  const functionName = encodeURIComponent(`${context.namespace}:function:${name}`);
+  const url = new URL(`${gateway}/2015-03-31/functions/${functionName}/invocations`);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-amz-invocation-type': flags.async ? 'Event' : 'RequestResponse',
+  };
+  if (flags.tail) headers['x-amz-log-type'] = 'Tail';
+  const response = await send(url, 'POST', headers, body, gateway);
+  const requestId = response.message.headers['x-amzn-requestid'];
+  const status = response.message.statusCode ?? 0;
+  const logTail = response.message.headers['x-amz-log-result'];
+  if (typeof logTail === 'string') process.stderr.write(Buffer.from(logTail, 'base64'));
+  if (status < 300) {
+    process.stdout.write(response.body);
+    if (process.stdout.isTTY && response.body.length > 0 && response.body.at(-1) !== 0x0a)
+      process.stdout.write('\n');
+  }
+  if (typeof requestId === 'string')
+    process.stderr.write(`request id: ${requestId}${status === 202 ? ' (queued)' : ''}\n`);
+  if (status < 300 && !response.message.headers['x-amz-function-error']) return ExitCode.ok;
+  if (status < 300) {
+    const error = roostErrorOf(response.body);
+    throw failure('ROOST_FUNCTION_ERROR', `${name} failed: ${error?.message ?? 'unhandled error'}`);
+  }
+  const lambdaType = response.message.headers['x-amzn-errortype'];
+  const message = lambdaMessageOf(response.body) ?? `the gateway answered ${status}`;
+  if (lambdaType === 'ResourceNotFoundException')
+    throw notFoundError(
+      `${message}; \`roost get deployments -n ${context.namespace}\` lists the functions there`,
+    );
+  throw failure(`ROOST_LAMBDA_${String(lambdaType ?? 'ERROR')}`, `${name}: ${message}`);
+}
+
+/** The function-URL form: one HTTP request, printed as curl would. */
+async function invokeHttp(context: CliContext, name: string, flags: InvokeFlags): Promise<number> {
   const body = readData(flags.data);
-  const path = flags.path.startsWith('/') ? flags.path : `/${flags.path}`;
+  const rawPath = flags.path ?? '/';
+  const path = rawPath.startsWith('/') ? rawPath : `/${rawPath}`;
   const gateway = await context.gatewayBase();
   const url = new URL(`${gateway}/fn/${context.namespace}/${name}${path === '/' ? '' : path}`);
   const headers: Record<string, string> = {};
@@ -84,6 +172,16 @@ async function invoke(context: CliContext, name: string, flags: InvokeFlags): Pr
     gatewayError?.code ?? 'ROOST_HTTP_ERROR',
     `${name} answered ${status}${gatewayError ? `: ${gatewayError.message}` : ''}`,
   );
+}
+
+/** The message of a Lambda-style error body {Type, message}. */
+function lambdaMessageOf(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { message?: unknown };
+    return typeof parsed.message === 'string' ? parsed.message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** -H name=value or -H "name: value" (as curl takes it), repeatable. */

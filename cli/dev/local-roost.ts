@@ -3,7 +3,7 @@
 // their sidecars (this process plays their kubelet) and the example
 // functions. Everything is a real process; stop() leaves none behind.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Namespaces, SandboxDeployments, Secrets } from '../../kube/api/resources.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -14,6 +14,7 @@ import { formatDuration, sleep } from '../../lib/duration.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { Exit } from '../../lib/process.ts';
 import { startControlPlane, type ControlPlane } from '../../testenv/control-plane.ts';
+import { startNats } from '../../testenv/nats.ts';
 import { HostPodKubelet, type HostPod } from '../../testenv/host-pods.ts';
 import { ensureJavaBuild, javaToolsPresent } from '../../testenv/java-build.ts';
 import { ComponentProcess } from './component-process.ts';
@@ -92,6 +93,23 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     const token = await createInvokeToken(client);
 
     step = Date.now();
+    // A fresh store each start: a dev cluster's etcd is new each time, and
+    // events for functions of an earlier one would only end as dead letters.
+    const natsStore = join(stateDir, 'nats');
+    rmSync(natsStore, { recursive: true, force: true });
+    const nats = await startNats({
+      storeDir: natsStore,
+      // Functions can open connections: the queue takes only holders of the invoke token.
+      token,
+      logFile: join(logDir, 'nats.log'),
+      progress: (line) => progress(`  ${line}`),
+    });
+    stops.push(() => nats.stop());
+    progress(
+      `✓ event queue: NATS JetStream at ${nats.url} (pid ${nats.pid}; log ${relative(options.cwd, join(logDir, 'nats.log'))}) (${formatDuration(Date.now() - step)})`,
+    );
+
+    step = Date.now();
     const componentEnv = {
       ROOST_INVOKE_TOKEN: token,
       ROOST_LOG_LEVEL: process.env.ROOST_LOG_LEVEL ?? 'info',
@@ -109,6 +127,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
         `--lease-namespace=${DEV_NAMESPACE}`,
         '--metrics-host=127.0.0.1',
         '--metrics-port=0',
+        `--events-url=${nats.url}`,
       ],
       env: componentEnv,
       logFile: join(logDir, 'controller.log'),
@@ -131,6 +150,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
         `--port=${options.gatewayPort}`,
         `--kubeconfig=${kubeconfig}`,
         `--namespace=${DEV_NAMESPACE}`,
+        `--events-url=${nats.url}`,
       ],
       env: componentEnv,
       logFile: join(logDir, 'gateway.log'),
@@ -225,6 +245,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           address: gatewayUrl,
           metrics: `${gatewayUrl}/metrics`,
         },
+        { name: 'nats-server', pid: nats.pid, address: nats.url },
         ...kubelet.list().map((pod) => ({
           name: `sidecar ${pod.namespace}/${pod.name}`,
           pid: pod.process.pid,

@@ -31,7 +31,7 @@ A Roost function (Java 17, AWS Lambda's RequestHandler).
 mvn -q test                      # the handler's tests
 mvn -q package                   # target/${name}.jar
 roost deploy . --name ${name} --handler ${javaHandler(name)}
-roost invoke ${name} --path '/?name=you'
+roost invoke ${name} --http --path '/?name=you'
 \`\`\`
 `,
   };

@@ -56,7 +56,7 @@ A Roost function (Node.js).
 \`\`\`sh
 npm test                                  # the handler's tests
 roost deploy . --name ${name}             # pack this directory and deploy it
-roost invoke ${name} --path '/?name=you'  # call it through the gateway
+roost invoke ${name} --http --path '/?name=you'  # call its URL through the gateway
 roost logs ${name}                        # what it printed
 \`\`\`
 `,

@@ -33,3 +33,20 @@ export const AUTOSCALING_DEFAULTS = {
   stableWindowSeconds: 60,
   panicWindowSeconds: 6,
 } as const;
+
+/**
+ * spec.async of a SandboxDeployment: what happens to event invocations, as
+ * Lambda's event invoke config (retries 0 to 2, events older than six hours
+ * dropped). The back-off doubles after each failed try.
+ */
+export const ASYNC_DEFAULTS = {
+  maxRetries: 2,
+  maxEventAgeSeconds: 21600,
+  retryDelaySeconds: 1,
+} as const;
+
+/** A CronTrigger's spec, with the meaning these fields have for a CronJob. */
+export const CRON_DEFAULTS = {
+  concurrencyPolicy: 'Allow',
+  suspend: false,
+} as const;

@@ -9,7 +9,13 @@ import type {
   Secret,
 } from './core.ts';
 import type { KubeObject } from './meta.ts';
-import type { Sandbox, SandboxDeployment, SandboxEndpoints, SandboxReplicaSet } from './roost.ts';
+import type {
+  CronTrigger,
+  Sandbox,
+  SandboxDeployment,
+  SandboxEndpoints,
+  SandboxReplicaSet,
+} from './roost.ts';
 
 export const ROOST_GROUP = 'roost.dev';
 export const ROOST_VERSION = 'v1alpha1';
@@ -61,6 +67,12 @@ export const SandboxEndpointsType = resource<SandboxEndpoints>(
   'sandboxendpoints',
 );
 
+export const CronTriggers = resource<CronTrigger>(
+  ROOST_GROUP,
+  ROOST_VERSION,
+  'CronTrigger',
+  'crontriggers',
+);
 export const Pods = resource<Pod>('', 'v1', 'Pod', 'pods');
 export const ConfigMaps = resource<ConfigMap>('', 'v1', 'ConfigMap', 'configmaps');
 export const Secrets = resource<Secret>('', 'v1', 'Secret', 'secrets');

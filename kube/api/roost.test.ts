@@ -6,7 +6,13 @@ import { describe, expect, test } from 'vitest';
 import { customResourceDefinitions } from '../../crds/definitions.ts';
 import type { Schema } from '../../crds/schema.ts';
 import type { Condition } from './meta.ts';
-import type { Sandbox, SandboxDeployment, SandboxEndpoints, SandboxReplicaSet } from './roost.ts';
+import type {
+  CronTrigger,
+  Sandbox,
+  SandboxDeployment,
+  SandboxEndpoints,
+  SandboxReplicaSet,
+} from './roost.ts';
 
 type DeepRequired<T> = T extends string | number | boolean
   ? T
@@ -112,6 +118,12 @@ const examples: Record<string, unknown> = {
         rateLimit: { requestsPerSecond: 1, burst: 1 },
         fallback: { statusCode: 200, headers: {}, body: '' },
       },
+      async: {
+        maxRetries: 2,
+        maxEventAgeSeconds: 60,
+        retryDelaySeconds: 1,
+        onFailure: { function: { name: '' } },
+      },
     },
     status: {
       ...workloadStatus,
@@ -133,6 +145,29 @@ const examples: Record<string, unknown> = {
       summary: '',
     },
   } satisfies Omit<DeepRequired<SandboxEndpoints>, 'metadata'>,
+  CronTrigger: {
+    apiVersion: '',
+    kind: '',
+    spec: {
+      schedule: '',
+      timeZone: '',
+      target: { name: '' },
+      payload: '',
+      concurrencyPolicy: 'Allow',
+      startingDeadlineSeconds: 1,
+      suspend: false,
+    },
+    status: {
+      observedGeneration: 1,
+      lastScheduleTime: '',
+      lastSkipTime: '',
+      lastSuccessfulTime: '',
+      lastFailure: { time: '', reason: '', message: '' },
+      nextScheduleTime: '',
+      active: [{ requestId: '', scheduledTime: '' }],
+      conditions: [condition],
+    },
+  } satisfies Omit<DeepRequired<CronTrigger>, 'metadata'>,
 };
 
 /** Paths of an object's fields; maps (Record) are leaves, arrays descend into their first item. */

@@ -159,6 +159,18 @@ export interface GatewaySpec {
   fallback?: FallbackResponse;
 }
 
+/** What happens to event invocations of a function (Lambda's event invoke config). */
+export interface AsyncSpec {
+  /** Tries after the first that failed, 0 to 2. Default 2. */
+  maxRetries?: number;
+  /** Events older than this are not tried again but sent to the dead letters, 60 to 21600. Default 21600. */
+  maxEventAgeSeconds?: number;
+  /** Back-off before the first retry, doubling for each after, 1 to 3600. Default 1. */
+  retryDelaySeconds?: number;
+  /** Where an event that failed for good is sent, besides the dead-letter stream. */
+  onFailure?: { function: { name: string } };
+}
+
 export interface SandboxDeploymentSpec {
   replicas?: number;
   selector?: LabelSelector;
@@ -172,6 +184,7 @@ export interface SandboxDeploymentSpec {
   paused?: boolean;
   autoscaling?: AutoscalingSpec;
   gateway?: GatewaySpec;
+  async?: AsyncSpec;
 }
 
 export interface SandboxDeployment extends KubeObject {
@@ -200,5 +213,47 @@ export interface SandboxEndpoints extends KubeObject {
     endpoints?: Endpoint[];
     readyCount?: number;
     summary?: string;
+  };
+}
+
+export type ConcurrencyPolicy = 'Allow' | 'Forbid' | 'Replace';
+
+/** A schedule that sends an event to a function (a CronJob for events). */
+export interface CronTriggerSpec {
+  /** 5-field cron, 6-field with seconds, @hourly-style nicknames, or @every 30s. */
+  schedule: string;
+  /** IANA time zone of the schedule; default the controller's (UTC in a cluster). */
+  timeZone?: string;
+  /** The function: a SandboxDeployment in the trigger's namespace. */
+  target: { name: string };
+  /** The event's detail (any JSON). */
+  payload?: unknown;
+  /** Default Allow. */
+  concurrencyPolicy?: ConcurrencyPolicy;
+  /** A scheduled time later than this is not run (seconds). */
+  startingDeadlineSeconds?: number;
+  /** Default false. */
+  suspend?: boolean;
+}
+
+/** A run sent and not yet finished. */
+export interface CronRun {
+  requestId: string;
+  scheduledTime: string;
+}
+
+export interface CronTrigger extends KubeObject {
+  spec: CronTriggerSpec;
+  status?: {
+    observedGeneration?: number;
+    /** The latest scheduled time that was sent (recorded before sending). */
+    lastScheduleTime?: string;
+    /** The latest scheduled time that was skipped (Forbid, startingDeadlineSeconds). */
+    lastSkipTime?: string;
+    lastSuccessfulTime?: string;
+    lastFailure?: { time: string; reason: string; message: string };
+    nextScheduleTime?: string;
+    active?: CronRun[];
+    conditions?: Condition[];
   };
 }

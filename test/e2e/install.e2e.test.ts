@@ -171,6 +171,9 @@ describe('helm install of Roost on two real nodes', () => {
       values,
       '-f',
       pools,
+      // The nodes here cannot pull the NATS image: events are left out of this install.
+      '--set',
+      'events.nats.enabled=false',
       '--wait',
       '--timeout=180s',
     ]);
@@ -403,7 +406,7 @@ describe('helm install of Roost on two real nodes', () => {
       };\n`,
     );
     await roost(['deploy', join(cwd, 'greet'), '--name', 'greet', '-n', APPS, '--memory', '64']);
-    const invoked = await roost(['invoke', 'greet', '-n', APPS, '--path', '/?name=CLI']);
+    const invoked = await roost(['invoke', 'greet', '-n', APPS, '--http', '--path', '/?name=CLI']);
     expect(JSON.parse(invoked.stdout)).toMatchObject({ message: 'Hello, CLI!' });
     const requestId = /request id: (\S+)/.exec(invoked.stderr)?.[1];
     expect(requestId).toBeTruthy();

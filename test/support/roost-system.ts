@@ -1,10 +1,11 @@
 // The whole of Roost for an end-to-end test, as real processes: host pods with
 // their sidecars (played by the testenv kubelet), `roost controller` and
-// `roost gateway`, all scoped to the test's namespace so that test files can
+// `roost gateway`, and the event queue (a nats-server of its own), all scoped to the test's namespace so that test files can
 // run side by side. stop() ends every process it started.
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../lib/process.ts';
 import type { HostPod, HostPodSpec } from '../../testenv/host-pods.ts';
+import { startNats, type NatsServer } from '../../testenv/nats.ts';
 import { kubeconfigPath } from './cluster.ts';
 import { startController, type ControllerProcess } from './controller-process.ts';
 import { startTestHosts, type TestHosts } from './host-pods.ts';
@@ -16,6 +17,10 @@ export interface RoostSystem {
   hosts: TestHosts;
   controller: ControllerProcess;
   gateway: { url: string; process: ManagedProcess };
+  /** The event queue the gateway (and the controller's triggers) use. */
+  nats: NatsServer;
+  /** Starts one more `roost gateway` on the same queue, with these extra flags. */
+  startGateway(args?: string[]): Promise<{ url: string; process: ManagedProcess }>;
   /** The gateway URL of a function in the test namespace. */
   functionUrl(name: string, path?: string): string;
   addHost(spec: Omit<HostPodSpec, 'namespace'>): Promise<HostPod>;
@@ -41,6 +46,8 @@ export async function startRoostSystem(options: RoostSystemOptions): Promise<Roo
   const hosts = await startTestHosts(namespace, kubeconfig);
   const started: { stop(): Promise<unknown> }[] = [hosts];
   try {
+    const nats = await startNats({ token: hosts.token });
+    started.push(nats);
     const specs = options.hosts ?? [1, 2, 3].map((i) => ({ name: `host-${i}` }));
     await Promise.all(
       specs.map((spec) => hosts.add({ ...spec, name: `${namespace}-${spec.name}` })),
@@ -49,23 +56,28 @@ export async function startRoostSystem(options: RoostSystemOptions): Promise<Roo
       namespace,
       identity: `controller-${namespace}`,
       hostGrace: options.hostGrace,
-      extraArgs: options.controllerArgs,
+      extraArgs: [`--events-url=${nats.url}`, ...(options.controllerArgs ?? [])],
       token: hosts.token,
       kubeconfig,
     });
     started.push(controller);
-    const gateway = await startGateway(
-      namespace,
-      hosts.token,
-      options.gatewayArgs ?? [],
-      kubeconfig,
-    );
+    const gatewayArgs = [`--events-url=${nats.url}`, ...(options.gatewayArgs ?? [])];
+    const gateway = await startGateway(namespace, hosts.token, gatewayArgs, kubeconfig);
     started.push(gateway.process);
     return {
       namespace,
       hosts,
       controller,
       gateway,
+      nats,
+      async startGateway(args = []) {
+        const another = await startGateway(namespace, hosts.token, [
+          `--events-url=${nats.url}`,
+          ...args,
+        ]);
+        started.push(another.process);
+        return another;
+      },
       functionUrl: (name, path = '') => `${gateway.url}/fn/${namespace}/${name}${path}`,
       // Host pod names are unique across namespaces, as node names are.
       addHost: (spec) => hosts.add({ ...spec, name: `${namespace}-${spec.name}` }),

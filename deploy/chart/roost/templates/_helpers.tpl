@@ -143,3 +143,12 @@ file before it expires and the component re-reads it.
 - name: ROOST_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 {{- end -}}
+
+{{/* Where the event queue is: an existing NATS, the chart's own, or none (""). */}}
+{{- define "roost.eventsUrl" -}}
+{{- if .Values.events.url -}}
+{{ .Values.events.url }}
+{{- else if .Values.events.nats.enabled -}}
+nats://{{ include "roost.fullname" . }}-nats.{{ .Release.Namespace }}.svc:4222
+{{- end -}}
+{{- end -}}

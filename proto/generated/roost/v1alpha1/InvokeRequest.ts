@@ -26,6 +26,10 @@ export interface InvokeRequest {
    * InvokeStream only: echoed in the response.
    */
   'streamId'?: (number | string | Long);
+  /**
+   * Return the last 4 KB of this invocation's log lines in log_tail (the Invoke API's X-Amz-Log-Type: Tail).
+   */
+  'tailLogs'?: (boolean);
 }
 
 export interface InvokeRequest__Output {
@@ -51,4 +55,8 @@ export interface InvokeRequest__Output {
    * InvokeStream only: echoed in the response.
    */
   'streamId': (number);
+  /**
+   * Return the last 4 KB of this invocation's log lines in log_tail (the Invoke API's X-Amz-Log-Type: Tail).
+   */
+  'tailLogs': (boolean);
 }

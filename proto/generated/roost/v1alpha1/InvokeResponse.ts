@@ -29,6 +29,10 @@ export interface InvokeResponse {
    */
   'streamId'?: (number | string | Long);
   'rejection'?: (_roost_v1alpha1_Rejection | null);
+  /**
+   * With tail_logs: the invocation's log lines, then a REPORT line, at most the last 4096 bytes.
+   */
+  'logTail'?: (string);
 }
 
 export interface InvokeResponse__Output {
@@ -55,4 +59,8 @@ export interface InvokeResponse__Output {
    */
   'streamId': (number);
   'rejection': (_roost_v1alpha1_Rejection__Output | null);
+  /**
+   * With tail_logs: the invocation's log lines, then a REPORT line, at most the last 4096 bytes.
+   */
+  'logTail': (string);
 }
