@@ -33,3 +33,11 @@ export const AUTOSCALING_DEFAULTS = {
   stableWindowSeconds: 60,
   panicWindowSeconds: 6,
 } as const;
+
+/** SandboxRoute: a target's percent, and the canary's bounds when unset. */
+export const ROUTE_DEFAULTS = {
+  percent: 0,
+  canaryIntervalSeconds: 60,
+  maxErrorPercent: 1,
+  minRequests: 20,
+} as const;

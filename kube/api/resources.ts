@@ -9,7 +9,13 @@ import type {
   Secret,
 } from './core.ts';
 import type { KubeObject } from './meta.ts';
-import type { Sandbox, SandboxDeployment, SandboxEndpoints, SandboxReplicaSet } from './roost.ts';
+import type {
+  Sandbox,
+  SandboxDeployment,
+  SandboxEndpoints,
+  SandboxReplicaSet,
+  SandboxRoute,
+} from './roost.ts';
 
 export const ROOST_GROUP = 'roost.dev';
 export const ROOST_VERSION = 'v1alpha1';
@@ -59,6 +65,12 @@ export const SandboxEndpointsType = resource<SandboxEndpoints>(
   ROOST_VERSION,
   'SandboxEndpoints',
   'sandboxendpoints',
+);
+export const SandboxRoutes = resource<SandboxRoute>(
+  ROOST_GROUP,
+  ROOST_VERSION,
+  'SandboxRoute',
+  'sandboxroutes',
 );
 
 export const Pods = resource<Pod>('', 'v1', 'Pod', 'pods');
