@@ -18,6 +18,7 @@ import { GatewayRegistration } from './registration.ts';
 import { CONCURRENCY_PATH, type ConcurrencyReport } from './concurrency-report.ts';
 import { InternalAuth } from './internal-auth.ts';
 import { BodyBudget } from './body-budget.ts';
+import { REVISION_STATS_PATH, RevisionStats } from './revision-stats.ts';
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './limits.ts';
 import {
   applyConnectionLimits,
@@ -71,6 +72,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const client = KubeClient.load(config.kubeconfig, { fieldManager: 'roost-gateway' });
   const table = new FunctionTable(client, log);
   const metrics = new GatewayMetrics();
+  const revisionStats = new RevisionStats();
   const channels = new SidecarChannels(config.token);
   const activator = new Activator({
     client,
@@ -89,7 +91,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const internalAuth = new InternalAuth(config.token);
   const serveOther = (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const known = ['/healthz', '/readyz', '/metrics', CONCURRENCY_PATH];
+    const known = ['/healthz', '/readyz', '/metrics', CONCURRENCY_PATH, REVISION_STATS_PATH];
     if (!known.includes(path) && !path.startsWith('/internal/')) return false;
     internalAuth.check(path, req);
     if (path === '/healthz') return reply(res, 200, 'text/plain', 'ok\n');
@@ -120,16 +122,25 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       };
       return reply(res, 200, 'application/json', JSON.stringify(report));
     }
+    if (path === REVISION_STATS_PATH)
+      return reply(
+        res,
+        200,
+        'application/json',
+        JSON.stringify(revisionStats.report(registrationName)),
+      );
     return false;
   };
 
   const server: Server = createServer(serverOptions(limits), (req, res) => {
-    handleRequest({ table, invoker, asyncInvoker, metrics, bodies, serveOther }, req, res).catch(
-      (err: unknown) => {
-        log.error({ err: errorMessage(err) }, 'request handling failed');
-        if (!res.headersSent) res.writeHead(500).end();
-      },
-    );
+    handleRequest(
+      { table, invoker, asyncInvoker, metrics, revisionStats, bodies, serveOther },
+      req,
+      res,
+    ).catch((err: unknown) => {
+      log.error({ err: errorMessage(err) }, 'request handling failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
   });
   const connections = applyConnectionLimits(server, limits, log);
   metrics.watch({ bodyBytes: () => bodies.usedBytes, connections: connections.open });
@@ -152,6 +163,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   const ticker = setInterval(() => {
     for (const entry of table.all()) entry.concurrency.tick();
+    revisionStats.retain((namespace, name) => table.get(namespace, name) !== undefined);
     channels.prune(table.addresses());
   }, 1000);
   ticker.unref();

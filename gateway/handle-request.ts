@@ -1,10 +1,11 @@
 // One HTTP request through the gateway, in the order it happens: route it to a
-// function, apply its rate and concurrency limits (before a byte of the body
+// function and draw the revision that answers (traffic.ts), apply its rate and concurrency limits (before a byte of the body
 // is read: a refused request costs no memory), read the body within the
 // function's limit and the gateway's memory budget, build the event (function
 // URL or CloudEvent), then
 // either queue it (asynchronous) or invoke and turn the result into the
-// response. Every response carries x-roost-request-id; every refusal is JSON
+// response. Every response carries x-roost-request-id, and x-roost-revision once a
+// revision is chosen; every refusal is JSON
 // with a stable code; a function's failure becomes its fallback if it has one.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,24 +15,28 @@ import type { BodyBudget } from './body-budget.ts';
 import { isCloudEvent, toCloudEventJson } from './cloudevents.ts';
 import {
   GatewayError,
+  badRequest,
   functionFailed,
-  functionNotFound,
   functionTimeout,
   overloaded,
   rateLimited,
 } from './errors.ts';
 import { fromFunctionResult, toFunctionUrlEvent, type HttpResponse } from './function-url.ts';
-import type { FunctionEntry, FunctionTable } from './function-table.ts';
+import type { EndpointPool, FunctionEntry, FunctionTable } from './function-table.ts';
 import type { Invocation, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { parseRoute, type FunctionRoute } from './route.ts';
+import { isQualifier, parseRoute, type FunctionRoute } from './route.ts';
 import { readBody, type BodyRead } from './read-body.ts';
+import type { RevisionStats } from './revision-stats.ts';
+import { chooseRevision, resolveTarget } from './traffic.ts';
 
 export interface RequestContext {
   table: FunctionTable;
   invoker: Invoker;
   asyncInvoker: AsyncInvoker;
   metrics: GatewayMetrics;
+  /** Per-revision counts, which canaries are judged by. */
+  revisionStats: RevisionStats;
   /** Memory for request bodies, shared by every request. */
   bodies: BodyBudget;
   /** Answers paths outside /fn/ (health, metrics, stats); false if unknown; throws the 401 for a caller without the token. */
@@ -47,6 +52,8 @@ export async function handleRequest(
   const requestId = randomUUID();
   res.setHeader('x-roost-request-id', requestId);
   let entry: FunctionEntry | undefined;
+  let pool: EndpointPool = {};
+  let revision: number | undefined;
   let status = 500;
   // The body's memory, given back once the response is sent (or the async event is done).
   let releaseBody = () => {};
@@ -60,9 +67,16 @@ export async function handleRequest(
         `Nothing is served at ${req.url}; functions are under /fn/<namespace>/<name>`,
       );
     }
-    entry = context.table.get(route.namespace, route.name);
-    if (!entry) throw functionNotFound(route.namespace, route.name);
+    const target = resolveTarget(
+      context.table,
+      route.namespace,
+      route.name,
+      qualifierOf(req, route),
+    );
+    entry = target.entry;
     const fn = entry;
+    pool = chooseRevision(target);
+    revision = pool.revision;
 
     const waitMs = fn.rateLimit?.take() ?? 0;
     if (waitMs > 0) throw rateLimited(fn.namespace, fn.name, Math.max(1, Math.ceil(waitMs / 1000)));
@@ -85,7 +99,7 @@ export async function handleRequest(
         requestId,
         functionKey: fn.key,
         attempt: async () =>
-          (await context.invoker.invoke(fn, invocation)).error === 'FUNCTION_ERROR_NONE',
+          (await context.invoker.invoke(fn, invocation, pool)).error === 'FUNCTION_ERROR_NONE',
         done: release,
       });
       if (!queued) throw overloaded('The gateway queue of asynchronous invocations is full');
@@ -104,10 +118,10 @@ export async function handleRequest(
     const metrics = context.metrics.forFunction(fn.namespace, fn.name);
     metrics.inflight.inc();
     try {
-      const response = toHttpResponse(
-        await context.invoker.invoke(fn, invocation),
-        fn.settings.timeoutMs,
-      );
+      const answer = await context.invoker.invoke(fn, invocation, pool);
+      revision = answer.revision ?? revision;
+      if (revision !== undefined) res.setHeader('x-roost-revision', String(revision));
+      const response = toHttpResponse(answer, fn.settings.timeoutMs);
       status = response.statusCode;
       send(res, response);
     } finally {
@@ -119,6 +133,8 @@ export async function handleRequest(
       err instanceof GatewayError
         ? err
         : new GatewayError(500, 'ROOST_INTERNAL', `The gateway failed: ${(err as Error).message}`);
+    if (revision !== undefined && !res.headersSent)
+      res.setHeader('x-roost-revision', String(revision));
     const fallback = entry?.settings.fallback;
     if (error.status >= 500 && fallback) {
       status = fallback.statusCode;
@@ -141,8 +157,29 @@ export async function handleRequest(
       const metrics = context.metrics.forFunction(entry.namespace, entry.name);
       metrics.requests(status).inc();
       metrics.duration.observe((performance.now() - started) / 1000);
+      if (revision !== undefined)
+        context.revisionStats.record(
+          entry.namespace,
+          entry.name,
+          revision,
+          status,
+          performance.now() - started,
+        );
     }
   }
+}
+
+/** The alias, tag or revision asked for: after "@" in the path, or in x-roost-alias (not both, unless equal). */
+function qualifierOf(req: IncomingMessage, route: FunctionRoute): string | undefined {
+  const header = req.headers['x-roost-alias'];
+  if (header === undefined) return route.qualifier;
+  if (typeof header !== 'string' || !isQualifier(header))
+    throw badRequest('x-roost-alias must be one alias, tag or revision number');
+  if (route.qualifier !== undefined && route.qualifier !== header)
+    throw badRequest(
+      `The path names @${route.qualifier} and x-roost-alias names ${header}: name one`,
+    );
+  return header;
 }
 
 /**
