@@ -17,19 +17,27 @@ export interface RevisionShare {
 /** Routed revisions by number, from the routes' resolved targets and the numbers their specs name. */
 export function routedRevisions(routes: readonly SandboxRoute[]): Map<number, RevisionShare> {
   const shares = new Map<number, RevisionShare>();
-  const add = (revision: number, percent: number, tagged: boolean) => {
-    const share = shares.get(revision) ?? { percent: 0, tagged: false };
-    shares.set(revision, {
-      percent: Math.max(share.percent, percent),
-      tagged: share.tagged || tagged,
-    });
-  };
   for (const route of routes) {
     if (route.metadata.deletionTimestamp) continue;
-    for (const target of route.spec.targets ?? [])
-      if (target.revision) add(target.revision, target.percent ?? 0, !!target.tag);
+    // Within one route, two targets on one revision (3, and latest while 3 is newest) add up.
+    const ofRoute = new Map<number, RevisionShare>();
+    const add = (revision: number, percent: number, tagged: boolean) => {
+      const share = ofRoute.get(revision) ?? { percent: 0, tagged: false };
+      ofRoute.set(revision, { percent: share.percent + percent, tagged: share.tagged || tagged });
+    };
     for (const target of route.status?.targets ?? [])
       add(target.revision, target.percent, !!target.tag);
+    // A revision the spec names before the route controller resolved it is kept too.
+    for (const target of route.spec.targets ?? [])
+      if (target.revision && !ofRoute.has(target.revision))
+        add(target.revision, target.percent ?? 0, !!target.tag);
+    for (const [revision, share] of ofRoute) {
+      const seen = shares.get(revision) ?? { percent: 0, tagged: false };
+      shares.set(revision, {
+        percent: Math.max(seen.percent, share.percent),
+        tagged: seen.tagged || share.tagged,
+      });
+    }
   }
   return shares;
 }
