@@ -1,13 +1,15 @@
 // Progressive delivery as a user meets it: a default route with a canary
 // policy, a new revision deployed under load, and Roost walking the steps on
 // the gateway's own counts, promoting a healthy revision and rolling back one
-// that fails a tenth of its requests, with Events and conditions saying why.
+// that fails a tenth of its requests, with Events and conditions saying why;
+// and the CLI that shows and sets the split and decides a canary by hand.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adminClient, createNamespace, eventually } from './support/cluster.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
 import { Events, SandboxRoutes, Sandboxes } from '../kube/api/resources.ts';
 import type { CanaryPolicy } from '../kube/api/roost.ts';
 import { countRevisions, deployVersion, waitForRevision } from './support/versions.ts';
+import { killLeftovers, roost, systemEnv } from './support/roost-cli.ts';
 
 const client = adminClient();
 let system: RoostSystem;
@@ -37,6 +39,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  killLeftovers();
   await system?.stop();
 });
 
@@ -147,5 +150,107 @@ describe('canary', () => {
     });
     expect(after.failed).toBe(0);
     expect([...after.byRevision.keys()]).toEqual([1]);
+  }, 90_000);
+});
+
+describe('roost traffic and roost rollout promote|abort', () => {
+  const run = (args: string[]) => roost([...args, '-n', namespace], { env: systemEnv(system) });
+
+  test('traffic set writes the split and its tags; traffic shows each revision with its rate, errors and p99', async () => {
+    await deployVersion(client, { namespace, name: 'cli', version: 'v1' });
+    await waitForRevision(client, { namespace, name: 'cli', revision: 1 });
+    // Pinned before v2 arrives, revision 1 outlives the history limit of 0.
+    const pin = await run(['traffic', 'set', 'cli', '1=100']);
+    expect(pin.code, pin.stderr).toBe(0);
+    await deployVersion(client, { namespace, name: 'cli', version: 'v2' });
+    await waitForRevision(client, { namespace, name: 'cli', revision: 2 });
+
+    const refused = await run(['traffic', 'set', 'cli', '1=90']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('The shares add up to 90%, not 100%');
+
+    const set = await run(['traffic', 'set', 'cli', '1=90', 'latest=10', '--tag', 'canary=latest']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain(
+      `sandboxroute ${namespace}/cli set: 1=90 latest=10 --tag canary=latest`,
+    );
+    await eventually(
+      async () =>
+        (await client.get(SandboxRoutes, { namespace, name: 'cli' })).status?.traffic ===
+        '1=90,2=10(canary)',
+      { what: 'the split to resolve' },
+    );
+    await eventually(
+      async () => {
+        const r = await countRevisions(`${system.gateway.url}/fn/${namespace}/cli@canary`, {
+          requests: 5,
+          concurrency: 1,
+        });
+        return r.byRevision.get(2) === 5;
+      },
+      { what: 'the gateway to know the tag' },
+    );
+    await countRevisions(`${system.gateway.url}/fn/${namespace}/cli`, {
+      requests: 200,
+      concurrency: 4,
+    });
+
+    const shown = await run(['traffic', 'cli', '--window', '0', '-o', 'json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    const data = JSON.parse(shown.stdout) as {
+      route: string;
+      revisions: {
+        revision: number;
+        percent: number;
+        tag: string | null;
+        invocations: number;
+        errors: number;
+      }[];
+    };
+    expect(data.route).toBe('cli');
+    expect(data.revisions).toEqual([
+      expect.objectContaining({ revision: 1, percent: 90, tag: null, errors: 0 }),
+      expect.objectContaining({ revision: 2, percent: 10, tag: 'canary', errors: 0 }),
+    ]);
+    expect(data.revisions[0]!.invocations).toBeGreaterThan(data.revisions[1]!.invocations);
+    const table = await run(['traffic', 'cli', '--window', '1s']);
+    expect(table.stdout).toMatch(
+      /^REVISION\s+PERCENT\s+TAG\s+READY\s+RATE\s+ERRORS\s+P99\n1\s+90%\s+/,
+    );
+    expect(table.stdout).toMatch(/\n2\s+10%\s+canary\s+1\s+[0-9.]+\/s\s+0\/\d+\s+/);
+  }, 90_000);
+
+  test('rollout abort sends a canary in progress back to the stable revision; promote then moves it to the new one', async () => {
+    await deployVersion(client, { namespace, name: 'decide', version: 'v1' });
+    await client.create(SandboxRoutes, {
+      metadata: { name: 'decide', namespace },
+      spec: {
+        deployment: 'decide',
+        targets: [{ revision: 1, percent: 100 }],
+        canary: { steps: [{ percent: 30, intervalSeconds: 3600 }] },
+      },
+    });
+    await waitForRevision(client, { namespace, name: 'decide', revision: 1 });
+    const early = await run(['rollout', 'abort', 'decide']);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain('has no canary in progress to abort');
+
+    await deployVersion(client, { namespace, name: 'decide', version: 'v2' });
+    await eventually(
+      async () =>
+        (await client.get(SandboxRoutes, { namespace, name: 'decide' })).status?.traffic ===
+        '1=70,2=30',
+      { what: 'the canary to take its first step', timeoutMs: 60_000 },
+    );
+    const aborted = await run(['rollout', 'abort', 'decide']);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    expect(aborted.stdout).toBe(`${namespace}/decide: canary aborted; traffic 1=100\n`);
+    expect((await canaryOf('decide'))?.message).toBe('aborted by hand');
+
+    const promoted = await run(['rollout', 'promote', 'decide']);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toBe(`${namespace}/decide: canary promoted; traffic 2=100\n`);
+    const route = await client.get(SandboxRoutes, { namespace, name: 'decide' });
+    expect(route.spec.targets).toEqual([{ revision: 2, percent: 100 }]);
   }, 90_000);
 });

@@ -133,7 +133,7 @@ export async function countRevisions(
         if (status === 200 && revision !== undefined && body !== JSON.stringify(`v${revision}`))
           result.mismatched++;
       } catch {
-        status = 0;
+        // A broken connection: counted as failed with status 0.
       }
       result.log.push({ at, revision, status });
       if (status !== 200) result.failed++;
