@@ -1,12 +1,12 @@
 // Versions of one function for route and canary tests: each version is a
 // template revision whose function answers its own version string (and can
 // be told to fail a share of its requests), and a load loop that counts which
-// revision answered each request by its x-roost-revision header.
+// revision answered each request by its x-roost-revision header. Free of
+// vitest, so that bench/routes.ts uses the same versions and counting.
 import type { KubeClient } from '../../kube/client.ts';
 import { SandboxDeployments, SandboxEndpointsType } from '../../kube/api/resources.ts';
 import type { SandboxDeployment } from '../../kube/api/roost.ts';
 import { isNotFound } from '../../kube/errors.ts';
-import { eventually } from './cluster.ts';
 
 /**
  * Creates namespace/name at `version`, or moves it there (a new revision).
@@ -63,20 +63,22 @@ export async function waitForRevision(
   options: { namespace: string; name: string; revision: number; timeoutMs?: number },
 ): Promise<void> {
   const key = { namespace: options.namespace, name: options.name };
-  await eventually(
-    async () => {
-      const deployment = await client.get(SandboxDeployments, key);
-      if (deployment.status?.revision !== options.revision) return false;
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const deployment = await client.get(SandboxDeployments, key);
+    if (deployment.status?.revision === options.revision) {
       const endpoints = await client.get(SandboxEndpointsType, key);
-      return endpoints.status?.endpoints?.some(
-        (e) => e.ready && e.revisionNumber === options.revision,
+      if (
+        endpoints.status?.endpoints?.some((e) => e.ready && e.revisionNumber === options.revision)
+      )
+        return;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out waiting for ${key.namespace}/${key.name} revision ${options.revision} to be ready`,
       );
-    },
-    {
-      what: `${key.namespace}/${key.name} revision ${options.revision} to be ready`,
-      timeoutMs: options.timeoutMs ?? 60_000,
-    },
-  );
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface RevisionCount {
@@ -84,7 +86,7 @@ export interface RevisionCount {
   byRevision: Map<number, number>;
   /** Responses other than 200. */
   failed: number;
-  /** 200s whose body was not "v<revision>" for the revision the header named... only when versions follow revisions. */
+  /** 200s whose body was not "v<revision>" for the revision the header named (versions follow revisions here). */
   mismatched: number;
   /** With trackOrder: times a worker got an older revision after a newer one. */
   wentBack: number;
