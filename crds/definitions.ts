@@ -498,10 +498,13 @@ const sandboxRoute = crd({
   spec: object(
     'Where the traffic goes.',
     {
-      deployment: string('The SandboxDeployment whose revisions this route splits traffic between.', {
-        maxLength: 253,
-        minLength: 1,
-      }),
+      deployment: string(
+        'The SandboxDeployment whose revisions this route splits traffic between.',
+        {
+          maxLength: 253,
+          minLength: 1,
+        },
+      ),
       targets: array(
         'The revisions and their shares of the traffic; the percents add up to 100.',
         object(
@@ -550,7 +553,7 @@ const sandboxRoute = crd({
         },
       ),
       canary: object(
-        'Progressive delivery: when the deployment gets a revision newer than every target, send it the percent of each step in turn, judged by the gateways\' counts, then promote it to 100%, or roll back at the first step that breaks a bound.',
+        "Progressive delivery: when the deployment gets a revision newer than every target, send it the percent of each step in turn, judged by the gateways' counts, then promote it to 100%, or roll back at the first step that breaks a bound.",
         {
           steps: array(
             'The percent of traffic the new revision takes, and for how long.',
