@@ -233,34 +233,23 @@ describe('a route that cannot be satisfied', () => {
   });
 
   test('a route whose percents do not add up to 100 is refused, naming the field', async () => {
-    const applied = await kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'roost.dev/v1alpha1',
-        kind: 'SandboxRoute',
-        metadata: { name: 'bad', namespace },
-        spec: {
-          deployment: 'split',
-          targets: [
-            { revision: 1, percent: 60 },
-            { revision: 2, percent: 30 },
-          ],
-        },
-      }),
-    });
+    const apply = (targets: SandboxRoute['spec']['targets']) =>
+      kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'roost.dev/v1alpha1',
+          kind: 'SandboxRoute',
+          metadata: { name: 'bad', namespace },
+          spec: { deployment: 'split', targets },
+        }),
+      });
+    const applied = await apply([
+      { revision: 1, percent: 60 },
+      { revision: 2, percent: 30 },
+    ]);
     expect(applied.code).not.toBe(0);
     expect(applied.stderr).toContain('spec.targets: Invalid value');
     expect(applied.stderr).toContain('the percents of targets must add up to 100');
-    const both = await kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'roost.dev/v1alpha1',
-        kind: 'SandboxRoute',
-        metadata: { name: 'bad', namespace },
-        spec: {
-          deployment: 'split',
-          targets: [{ revision: 1, latestRevision: true, percent: 100 }],
-        },
-      }),
-    });
+    const both = await apply([{ revision: 1, latestRevision: true, percent: 100 }]);
     expect(both.stderr).toContain('spec.targets[0].revision');
     expect(both.stderr).toContain('set exactly one of revision and latestRevision: true');
   });

@@ -7,7 +7,7 @@ import type { Sandbox, SandboxDeployment } from '../../kube/api/roost.ts';
 import { Leases, SandboxDeployments, Sandboxes } from '../../kube/api/resources.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { DEPLOYMENT_LABEL, TEMPLATE_HASH_LABEL } from '../../kube/well-known.ts';
-import { CliContext, type GlobalFlags } from '../context.ts';
+import { CliContext, withCliContext, type GlobalFlags } from '../context.ts';
 import { summarizeHosts, type HostSummary } from '../host-capacity.ts';
 import { withClusterOptions, type OutputFormat } from '../options.ts';
 import { formatAge, kubeList, printResult } from '../output.ts';
@@ -36,7 +36,7 @@ function deploymentsCommand(): Command {
     .description('Functions (SandboxDeployments): readiness, revision, runtime and scale.')
     .option('-A, --all-namespaces', 'in every namespace');
   return withClusterOptions(command, { output: FORMATS, gateway: true }).action((flags: GetFlags) =>
-    withContext(flags, async (context) => {
+    withCliContext(flags, async (context) => {
       const namespace = flags.allNamespaces ? undefined : context.namespace;
       const list = await context.client.list(SandboxDeployments, { namespace });
       const items = list.items.sort(byNamespaceAndName);
@@ -57,7 +57,7 @@ function sandboxesCommand(): Command {
     .option('-A, --all-namespaces', 'in every namespace')
     .option('--deployment <name>', "only this function's Sandboxes");
   return withClusterOptions(command, { output: FORMATS }).action((flags: GetFlags) =>
-    withContext(flags, async (context) => {
+    withCliContext(flags, async (context) => {
       const namespace = flags.allNamespaces ? undefined : context.namespace;
       const list = await context.client.list(Sandboxes, {
         namespace,
@@ -81,7 +81,7 @@ function hostsCommand(): Command {
       'Host pods: ready or why not, runtimes, the Sandboxes packed into each, and free capacity.',
     );
   return withClusterOptions(command, { output: FORMATS }).action((flags: GetFlags) =>
-    withContext(flags, async (context) => {
+    withCliContext(flags, async (context) => {
       const { client } = context;
       const pods = (await listHostPods(client)).filter(
         (pod) => !flags.namespace || pod.metadata.namespace === flags.namespace,
@@ -112,15 +112,6 @@ function hostsCommand(): Command {
       );
     }),
   );
-}
-
-async function withContext(flags: GetFlags, run: (context: CliContext) => Promise<void>) {
-  const context = new CliContext(flags);
-  try {
-    await run(context);
-  } finally {
-    context.close();
-  }
 }
 
 function deploymentTable(

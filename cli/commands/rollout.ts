@@ -14,7 +14,7 @@ import {
   ROLLBACK_TO_ANNOTATION,
 } from '../../kube/well-known.ts';
 import { sleep } from '../../lib/duration.ts';
-import { CliContext, type GlobalFlags } from '../context.ts';
+import { CliContext, withCliContext, type GlobalFlags } from '../context.ts';
 import { failure, notFoundError } from '../errors.ts';
 import {
   integerOption,
@@ -56,7 +56,7 @@ function historyCommand(): Command {
     .argument('<name>', 'the function (SandboxDeployment) name');
   return withClusterOptions(command, { output: OUTPUT_FORMATS }).action(
     (name: string, flags: HistoryFlags) =>
-      withContext(flags, async (context) => {
+      withCliContext(flags, async (context) => {
         const { deployment, revisions } = await load(context.client, context.namespace, name);
         printResult(
           flags.output,
@@ -79,7 +79,8 @@ function undoCommand(): Command {
     .option('--no-wait', 'return once the controller has rolled back the template')
     .addOption(waitTimeoutOption());
   return withClusterOptions(command, { output: OUTPUT_FORMATS }).action(
-    (name: string, flags: UndoFlags) => withContext(flags, (context) => undo(context, name, flags)),
+    (name: string, flags: UndoFlags) =>
+      withCliContext(flags, (context) => undo(context, name, flags)),
   );
 }
 
@@ -97,7 +98,7 @@ function canaryActionCommand(action: 'promote' | 'abort'): Command {
     .addOption(waitTimeoutOption());
   return withClusterOptions(command, { output: OUTPUT_FORMATS }).action(
     (name: string, flags: UndoFlags) =>
-      withContext(flags, (context) => decideCanary(context, name, action, flags)),
+      withCliContext(flags, (context) => decideCanary(context, name, action, flags)),
   );
 }
 
@@ -168,15 +169,6 @@ async function decideCanary(
         `No controller acted on ${CANARY_ACTION_ANNOTATION} of ${namespace}/${name} within ${Math.round(flags.waitTimeout / 1000)} s: is \`roost controller\` running?`,
       );
     await sleep(200);
-  }
-}
-
-async function withContext(flags: GlobalFlags, run: (context: CliContext) => Promise<void>) {
-  const context = new CliContext(flags);
-  try {
-    await run(context);
-  } finally {
-    context.close();
   }
 }
 

@@ -9,7 +9,7 @@ import { SandboxReplicaSets, SandboxRoutes } from '../../kube/api/resources.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { DEPLOYMENT_LABEL } from '../../kube/well-known.ts';
 import { sleep } from '../../lib/duration.ts';
-import { CliContext, type GlobalFlags } from '../context.ts';
+import { CliContext, withCliContext, type GlobalFlags } from '../context.ts';
 import {
   durationOption,
   OUTPUT_FORMATS,
@@ -68,7 +68,7 @@ export function trafficCommand(): Command {
     .addCommand(setCommand());
   return withClusterOptions(command, { output: OUTPUT_FORMATS, token: true }).action(
     (name: string, flags: TrafficFlags) =>
-      withContext(flags, async (context) => {
+      withCliContext(flags, async (context) => {
         const result = await show(context, name, flags);
         printResult(flags.output, result, toTable);
         if (flags.output === 'table' && result.canary?.phase)
@@ -104,7 +104,7 @@ function setCommand(): Command {
   return withClusterOptions(command, { output: OUTPUT_FORMATS }).action(
     // The parent `traffic` takes the same cluster flags: they may land on it.
     (name: string, split: string[], _flags: SetFlags, self: Command) =>
-      withContext(self.optsWithGlobals<SetFlags>(), async (context) => {
+      withCliContext(self.optsWithGlobals<SetFlags>(), async (context) => {
         const flags = self.optsWithGlobals<SetFlags>();
         const targets = parseTrafficSpec(split, flags.tag);
         const route = await setTraffic(context, name, flags.alias, targets);
@@ -117,15 +117,6 @@ function setCommand(): Command {
           );
       }),
   );
-}
-
-async function withContext(flags: GlobalFlags, run: (context: CliContext) => Promise<void>) {
-  const context = new CliContext(flags);
-  try {
-    await run(context);
-  } finally {
-    context.close();
-  }
 }
 
 async function setTraffic(
