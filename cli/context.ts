@@ -26,8 +26,9 @@ import { PodPortForwards } from './port-forward.ts';
 import { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { INVOKE_TOKEN_KEY, INVOKE_TOKEN_SECRET } from '../kube/well-known.ts';
+import { sleep } from '../lib/duration.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { unreachableError, usageError } from './errors.ts';
+import { CliError, unreachableError, usageError } from './errors.ts';
 import { DEV_NAMESPACE, statePath, type DevState } from './dev/state.ts';
 
 /** The namespace of the invoke-token Secret, where `roost dev` runs the host pods. */
@@ -195,17 +196,32 @@ function reachable(address: string, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-/** A ready pod of the installed gateway in roost-system, if there is one. */
+const GATEWAY_PODS = 'app.kubernetes.io/name=roost,app.kubernetes.io/component=gateway';
+/** How long to wait for an installed gateway that is there but not ready (rolling, restarting). */
+const GATEWAY_READY_WAIT_MS = 15_000;
+
+/**
+ * A ready pod of the installed gateway in roost-system; undefined when no
+ * gateway is installed there. One that exists but is not ready (a rolling
+ * update, a restart) is waited for a little, then named in the error.
+ */
 async function readyGatewayPod(client: KubeClient): Promise<Pod | undefined> {
-  const pods = await client.list(Pods, {
-    namespace: SYSTEM_NAMESPACE,
-    labelSelector: 'app.kubernetes.io/name=roost,app.kubernetes.io/component=gateway',
-  });
-  return pods.items.find(
-    (pod) =>
-      !pod.metadata.deletionTimestamp &&
+  const deadline = Date.now() + GATEWAY_READY_WAIT_MS;
+  for (;;) {
+    const pods = (
+      await client.list(Pods, { namespace: SYSTEM_NAMESPACE, labelSelector: GATEWAY_PODS })
+    ).items.filter((pod) => !pod.metadata.deletionTimestamp);
+    if (pods.length === 0) return undefined;
+    const ready = pods.find((pod) =>
       pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-  );
+    );
+    if (ready) return ready;
+    if (Date.now() >= deadline)
+      throw unreachableError(
+        `Cannot reach the gateway: none of its ${pods.length} pods in ${SYSTEM_NAMESPACE} is ready (kubectl get pods -n ${SYSTEM_NAMESPACE} -l app.kubernetes.io/component=gateway)`,
+      );
+    await sleep(500);
+  }
 }
 
 /** The flags every cluster verb takes (see options.ts). */
@@ -292,7 +308,12 @@ export class CliContext {
    */
   async gatewayBase(): Promise<string> {
     if (!this.#throughApiServer) return this.gatewayUrl;
-    const gateway = await readyGatewayPod(this.client).catch(() => undefined);
+    // No gateway installed where a kubeconfig leads, or no right to list
+    // pods there: the resolved URL, as without a cluster.
+    const gateway = await readyGatewayPod(this.client).catch((err: unknown) => {
+      if (err instanceof CliError) throw err;
+      return undefined;
+    });
     if (!gateway) return this.gatewayUrl;
     const port =
       gateway.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'http')

@@ -146,6 +146,10 @@ export const functionSpec: Schema = object(
 /** The Sandbox spec without podName: what a template stamps out. */
 export const sandboxTemplateSpecProperties: Record<string, Schema> = {
   function: functionSpec,
+  isolation: string(
+    'Which host pods may run it, as a nodeSelector would say: Any (the default), or only those whose Node.js function processes get a user id and resource limits of their own (the pod says roost.dev/isolation: strong). Where no pool offers that, the Sandbox stays Pending and says why.',
+    { enum: ['Any', 'Strong'] },
+  ),
   terminationGracePeriodSeconds: integer(
     'How long in-flight invocations may finish when the Sandbox is deleted.',
     { minimum: 0, maximum: 3600, default: SANDBOX_DEFAULTS.terminationGracePeriodSeconds },

@@ -62,6 +62,34 @@ describe('firstFailure', () => {
       want: { kind: 'namespace', namespace: 'team-b' },
     },
     {
+      name: 'a Sandbox asking for strong isolation is refused by a weak host',
+      host: host({ isolation: 'weak' }),
+      usage: usage(),
+      request: request({ strongIsolation: true }),
+      want: { kind: 'isolation', offered: 'weak' },
+    },
+    {
+      name: 'and by a host that has not said yet',
+      host: host(),
+      usage: usage(),
+      request: request({ strongIsolation: true }),
+      want: { kind: 'isolation', offered: 'unknown' },
+    },
+    {
+      name: 'and taken by a strong one',
+      host: host({ isolation: 'strong' }),
+      usage: usage(),
+      request: request({ strongIsolation: true }),
+      want: undefined,
+    },
+    {
+      name: 'a Sandbox that does not ask runs on a weak host',
+      host: host({ isolation: 'weak' }),
+      usage: usage(),
+      request: request(),
+      want: undefined,
+    },
+    {
       name: 'a listed namespace is taken',
       host: host({ allowedNamespaces: ['pool', 'team-b'] }),
       usage: usage(),
@@ -133,6 +161,15 @@ describe('unschedulableMessage', () => {
         { kind: 'memory', needMiB: 256, freeMiB: 128 },
       ],
       want: '0/3 host pods fit: 2 insufficient memory (need 256 MiB, most free 128 MiB), 1 does not offer runtime java',
+    },
+    {
+      name: 'weak hosts, for a Sandbox that asks for strong isolation',
+      total: 2,
+      failures: [
+        { kind: 'isolation', offered: 'weak' },
+        { kind: 'isolation', offered: 'weak' },
+      ],
+      want: "0/2 host pods fit: 2 offer no strong isolation (roost.dev/isolation is not strong: functions share the sidecar's user or lack limits) and the Sandbox asks for isolation: Strong",
     },
     {
       name: 'no host pods at all',

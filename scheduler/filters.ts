@@ -9,6 +9,7 @@ export type FilterFailure =
   | { kind: 'unready'; why: HostUnready }
   | { kind: 'namespace'; namespace: string }
   | { kind: 'runtime'; runtime: string }
+  | { kind: 'isolation'; offered: 'weak' | 'unknown' }
   | { kind: 'count'; max: number }
   | { kind: 'memory'; needMiB: number; freeMiB: number }
   | { kind: 'cpu'; needMillis: number; freeMillis: number };
@@ -34,6 +35,12 @@ export const runtimeOffered: Filter = (host, _usage, request) =>
     ? undefined
     : { kind: 'runtime', runtime: request.runtime };
 
+/** A Sandbox that asks for strong isolation runs only where the sidecar said it has it. */
+export const isolationMet: Filter = (host, _usage, request) =>
+  !request.strongIsolation || host.isolation === 'strong'
+    ? undefined
+    : { kind: 'isolation', offered: host.isolation ?? 'unknown' };
+
 export const belowSandboxCap: Filter = (host, usage) =>
   usage.sandboxes < host.capacity.maxSandboxes
     ? undefined
@@ -58,6 +65,7 @@ export const FILTERS: readonly Filter[] = [
   hostReady,
   namespaceAllowed,
   runtimeOffered,
+  isolationMet,
   belowSandboxCap,
   memoryFits,
   cpuFits,
@@ -112,6 +120,7 @@ export function unschedulableMessage(total: number, failures: FilterFailure[]): 
     'unready',
     'namespace',
     'runtime',
+    'isolation',
     'count',
     'memory',
     'cpu',
@@ -134,6 +143,8 @@ function describeGroup(group: FilterFailure[]): string {
       return `${one ? 'does' : 'do'} not take Sandboxes from namespace ${first.namespace}`;
     case 'runtime':
       return `${one ? 'does' : 'do'} not offer runtime ${first.runtime}`;
+    case 'isolation':
+      return `${one ? 'offers' : 'offer'} no strong isolation (roost.dev/isolation is not strong: functions share the sidecar's user or lack limits) and the Sandbox asks for isolation: Strong`;
     case 'count': {
       const max = Math.max(...group.map((f) => (f.kind === 'count' ? f.max : 0)));
       return `at ${one ? 'its' : 'their'} cap of ${max} Sandboxes`;

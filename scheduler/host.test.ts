@@ -120,6 +120,17 @@ describe('hostFromPod', () => {
     if (annotation) p.metadata.annotations!['roost.dev/allowed-namespaces'] = annotation;
     expect(hostFromPod(p, lease(1), options).allowedNamespaces).toEqual(want);
   });
+
+  test.each([
+    { annotation: undefined, want: undefined },
+    { annotation: 'strong', want: 'strong' },
+    { annotation: 'weak', want: 'weak' },
+    { annotation: 'STRONG', want: undefined },
+  ])('isolation $annotation reads as $want', ({ annotation, want }) => {
+    const p = pod();
+    if (annotation) p.metadata.annotations!['roost.dev/isolation'] = annotation;
+    expect(hostFromPod(p, lease(1), options).isolation).toBe(want);
+  });
 });
 
 test('two host pods of one name in different namespaces take nothing', () => {

@@ -64,6 +64,10 @@ export function allowedNamespaces(pod: Pod): '*' | string[] {
     .filter(Boolean);
 }
 
+function isolationOf(value: string | undefined): Host['isolation'] {
+  return value === 'strong' || value === 'weak' ? value : undefined;
+}
+
 export function hostFromPod(pod: Pod, lease: Lease | undefined, options: HostViewOptions): Host {
   const annotations = pod.metadata.annotations ?? {};
   return {
@@ -80,6 +84,7 @@ export function hostFromPod(pod: Pod, lease: Lease | undefined, options: HostVie
       maxSandboxes: parseCount(annotations[HostAnnotations.maxSandboxes], Infinity),
     },
     allowedNamespaces: allowedNamespaces(pod),
+    isolation: isolationOf(annotations[HostAnnotations.isolation]),
     unready: unreadyReason(pod, lease, options),
   };
 }

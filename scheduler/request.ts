@@ -18,6 +18,7 @@ export function requestOf(sandbox: Sandbox): SandboxRequest {
     memoryMiB: fn.memoryMiB ?? FUNCTION_DEFAULTS.memoryMiB,
     cpuMillis: fn.cpuMillis ?? FUNCTION_DEFAULTS.cpuMillis,
     deployment: deployment ? `${namespace}/${deployment}` : undefined,
+    strongIsolation: sandbox.spec.isolation === 'Strong',
   };
 }
 

@@ -29,6 +29,8 @@ export interface Host {
   capacity: HostCapacity;
   /** "*" for every namespace, otherwise the namespaces it takes Sandboxes from. */
   allowedNamespaces: '*' | string[];
+  /** What its sidecar found at start (roost.dev/isolation); undefined before it said. */
+  isolation?: 'strong' | 'weak';
   /** Undefined when the host takes Sandboxes. */
   unready?: HostUnready;
 }
@@ -50,6 +52,8 @@ export interface SandboxRequest {
   cpuMillis: number;
   /** "namespace/name" of its SandboxDeployment, if it has one. */
   deployment?: string;
+  /** Only hosts whose function processes have users and limits of their own. */
+  strongIsolation?: boolean;
 }
 
 export const emptyUsage = (): HostUsage => ({

@@ -97,6 +97,15 @@ export class SandboxManager {
   }
 
   /** Stops every function (the pod is going away); finalizers stay for the host lifecycle controller. */
+  /**
+   * Every plugged Sandbox takes no new invocation (the gateway retries one
+   * refused this way on another Sandbox) and finishes those in flight, for
+   * at most `graceMs`: how a host pod going away fails no request.
+   */
+  async drainAll(graceMs: number): Promise<void> {
+    await Promise.all(this.list().map((plugged) => plugged.drain(graceMs)));
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#ticker);
     this.#queue.shutDown();

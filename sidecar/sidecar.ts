@@ -8,8 +8,9 @@ import { Pods } from '../kube/api/resources.ts';
 import type { Runtime } from '../kube/api/roost.ts';
 import { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
+import { sleep } from '../lib/duration.ts';
 import { RoostError, errorMessage } from '../lib/errors.ts';
-import { createLogger } from '../lib/log.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
 import { discoverCapacity, type Capacity, type CapacityOverrides } from './capacity.ts';
 import { CodeCache } from './code/code-cache.ts';
 import { SidecarGrpcServer } from './grpc-server.ts';
@@ -53,6 +54,11 @@ export interface SidecarConfig {
   nodeOverheadMiB: number;
   /** -Xmx of the JVM bridge, in MiB (default: the JVM's own choice, a quarter of the memory it sees). */
   javaMaxHeapMiB?: number;
+  /**
+   * A directory shared with a JVM bridge that runs as a container of its own
+   * (bridge.sock, bridge.secret): dial it instead of starting the JVM here.
+   */
+  javaBridgeDir?: string;
   /** How long code that no Sandbox uses stays on disk (default 30 s). */
   keepUnusedCodeMs?: number;
   capacity: CapacityOverrides;
@@ -66,6 +72,14 @@ export interface SidecarConfig {
   uidClaimsDir?: string;
   /** Size of a Node.js function's temporary directory, in MiB (default 512, as Lambda's /tmp). */
   functionTmpMiB?: number;
+  /**
+   * On stop, how long to keep serving after the pod says it is not ready,
+   * so that gateways take its Sandboxes out of their endpoints before any
+   * is refused (default 0; the chart sets it).
+   */
+  drainDelayMs?: number;
+  /** Then how long in-flight invocations may finish (default 10 s). */
+  drainGraceMs?: number;
 }
 
 export interface RunningSidecar {
@@ -96,10 +110,17 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   // The JVM bridge starts now, beside the rest of start-up, and not at the first
   // Java plug: its few hundred milliseconds of JVM start would otherwise land
   // on the first Java Sandbox of the pod.
+  if (config.javaBridgeDir) shareWithBridgeContainer(config.javaBridgeDir, log);
   const javaBridge = config.runtimes.includes('java')
     ? SharedBridge.start({
         log: log.child({ component: 'java-bridge' }),
         bridge: { maxHeapMiB: config.javaMaxHeapMiB },
+        container: config.javaBridgeDir
+          ? {
+              socketPath: join(config.javaBridgeDir, 'bridge.sock'),
+              secretFile: join(config.javaBridgeDir, 'bridge.secret'),
+            }
+          : undefined,
       })
     : undefined;
   // Its failure is awaited below; should start-up fail before that, the JVM
@@ -108,10 +129,12 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const capacity = await discoverCapacity(pod, config.capacity);
   mkdirSync(config.dataDir, { recursive: true });
   // The shared code cache and the logs are the sidecar's alone: a function
-  // reads its own private copy of its code, never the cache.
+  // reads its own private copy of its code, never the cache. A bridge
+  // container reads Java functions' jars from the cache through the pod's
+  // shared group, which function processes are outside of.
   for (const own of ['code', 'logs']) {
     mkdirSync(join(config.dataDir, own), { recursive: true });
-    chmodSync(join(config.dataDir, own), 0o700);
+    chmodSync(join(config.dataDir, own), own === 'code' && config.javaBridgeDir ? 0o750 : 0o700);
   }
   const tmpLimitBytes = (config.functionTmpMiB ?? 512) * 1024 * 1024;
   const isolation = Isolation.setUp({
@@ -212,6 +235,11 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     async stop() {
       host.stop();
       await host.setReady(false, 'the sidecar is stopping').catch(() => undefined);
+      // As a gateway drains behind a Service: serve on while the news that
+      // this pod is going reaches every gateway, then refuse new invocations
+      // (retried elsewhere) and let those in flight finish.
+      if (config.drainDelayMs) await sleep(config.drainDelayMs);
+      await manager.drainAll(config.drainGraceMs ?? 10_000);
       await grpc.close();
       await manager.stop();
       // After the manager: stopping it unloads every Java Sandbox from the bridge.
@@ -225,4 +253,21 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       client.close();
     },
   };
+}
+
+/**
+ * The directory shared with the bridge container, for the sidecar and the
+ * bridge alone: a volume Kubernetes makes is open to all (0777), and a
+ * function that could replace the socket there would be handed the secret
+ * with the sidecar's next call. Owner and the pod's shared group only.
+ */
+function shareWithBridgeContainer(dir: string, log: Logger): void {
+  try {
+    chmodSync(dir, 0o2770);
+  } catch (err) {
+    log.warn(
+      { dir, err: errorMessage(err) },
+      'cannot close the directory shared with the java bridge container to functions; only the pod group should use it',
+    );
+  }
 }

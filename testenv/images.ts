@@ -25,10 +25,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { cacheRoot } from './binaries.ts';
-import { buildImage, exportImage, importRootfs } from './nodes/buildah.ts';
+import { buildah, buildImage, exportImage, importRootfs } from './nodes/buildah.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { RoostError } from '../lib/errors.ts';
 
@@ -113,6 +113,21 @@ function makeBaseRootfs(rootfs: string): void {
   execFileSync('chown', [`${NONROOT_UID}:${NONROOT_UID}`, join(rootfs, 'home', 'nonroot')]);
 }
 
+/**
+ * util-linux's prlimit(1), which the sidecar uses for per-function limits
+ * (open files, file size, processes): at the path and with the library that
+ * Debian's node:24-bookworm-slim, the public build base, has it. The
+ * Containerfile copies it from there into the distroless runtime.
+ */
+const PRLIMIT = '/usr/bin/prlimit';
+
+function addPrlimit(rootfs: string): void {
+  copyInto(rootfs, PRLIMIT);
+  for (const library of sharedLibraries([PRLIMIT]))
+    if (/libsmartcols/.test(library))
+      copyInto(rootfs, library, join('/usr/lib/x86_64-linux-gnu', basename(library)));
+}
+
 /** npm from this machine, run by the base's Node 24, only in the build stage. */
 function addNpm(rootfs: string): void {
   const npmRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim();
@@ -152,7 +167,7 @@ async function buildLocalBases(progress: (line: string) => void, java: boolean):
   const want = JSON.stringify({
     node: statSync(nodeBinary()).mtimeMs,
     java,
-    version: 3,
+    version: 4,
   });
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
     progress('  local bases: unchanged (cached)');
@@ -165,6 +180,7 @@ async function buildLocalBases(progress: (line: string) => void, java: boolean):
   const buildBase = join(work, 'build-base');
   makeBaseRootfs(buildBase);
   addNpm(buildBase);
+  addPrlimit(buildBase);
   // The machine's CA bundle (copied into every base) is how it reaches the
   // npm registry; Node reads it only when told to.
   await importRootfs(buildBase, BUILD_BASE_IMAGE, [
@@ -235,6 +251,24 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     }
   });
   return built;
+}
+
+/**
+ * The same images under another tag, exported for loading into nodes: what a
+ * release of a new version looks like to the cluster (a `helm upgrade` to a
+ * new image tag rolls every component).
+ */
+export async function retagImages(images: BuiltImage[], tag: string): Promise<BuiltImage[]> {
+  const archives = join(cacheRoot(), 'image-archives');
+  const retagged: BuiltImage[] = [];
+  for (const image of images) {
+    const ref = `${image.ref.slice(0, image.ref.lastIndexOf(':'))}:${tag}`;
+    await buildah(['tag', image.ref, ref]);
+    const archive = join(archives, `${ref.replace(/[/:]/g, '_')}.tar`);
+    await exportImage(ref, archive);
+    retagged.push({ ref, bytes: statSync(archive).size, archive });
+  }
+  return retagged;
 }
 
 /** Helm values that make the chart run exactly these images, never pulled. */

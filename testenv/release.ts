@@ -18,9 +18,11 @@ const HEADER = `# Roost, rendered from deploy/chart/roost with its default value
 # \`npm run generate:release\`. Do not edit. To install without Helm:
 #
 #   kubectl create namespace roost-system
-#   kubectl create secret generic roost-invoke-token -n roost-system \\
-#     --from-literal=token="$(openssl rand -hex 24)"
 #   kubectl apply --server-side -f deploy/release/roost.yaml
+#   token="$(openssl rand -hex 24)"
+#   for ns in roost-system roost-system-hosts; do    # Roost, and its host pools
+#     kubectl create secret generic roost-invoke-token -n "$ns" --from-literal=token="$token"
+#   done
 #
 # The images are \`roost:0.1.0\` and \`roost-java:0.1.0\`: build and push them
 # (deploy/images/), or render the chart with your own values instead.

@@ -25,6 +25,7 @@ interface SidecarOptions {
   hibernateAfter: number;
   nodeOverheadMib: number;
   javaMaxHeapMib?: number;
+  javaBridgeDir?: string;
   keepUnusedCode: number;
   memoryMib?: number;
   cpuMillis?: number;
@@ -34,6 +35,7 @@ interface SidecarOptions {
   functionUidRange?: string;
   uidClaimsDir?: string;
   functionTmpMib: number;
+  drainDelay: number;
 }
 
 export function sidecarCommand(): Command {
@@ -100,6 +102,10 @@ export function sidecarCommand(): Command {
       integerOption('--java-max-heap-mib', 16),
     )
     .option(
+      '--java-bridge-dir <dir>',
+      "dial a JVM bridge run as a container of its own through this directory shared with it (bridge.sock, bridge.secret) instead of starting one (the chart's Java pools)",
+    )
+    .option(
       '--memory-mib <n>',
       'memory for Sandboxes (default: from pod limits or cgroup)',
       integerOption('--memory-mib', 1),
@@ -144,6 +150,12 @@ export function sidecarCommand(): Command {
       integerOption('--function-tmp-mib', 1),
       512,
     )
+    .option(
+      '--drain-delay <duration>',
+      'on SIGTERM, how long to keep serving after the pod reports not ready, so gateways stop sending first (the chart sets 3s)',
+      durationOption,
+      0,
+    )
     .action(async (options: SidecarOptions) => {
       const missing = (['podName', 'podNamespace', 'podIp'] as const).filter((k) => !options[k]);
       if (missing.length > 0) {
@@ -180,6 +192,7 @@ export function sidecarCommand(): Command {
         hibernateAfterMs: options.hibernateAfter,
         nodeOverheadMiB: options.nodeOverheadMib,
         javaMaxHeapMiB: options.javaMaxHeapMib,
+        javaBridgeDir: options.javaBridgeDir,
         keepUnusedCodeMs: options.keepUnusedCode,
         capacity: {
           memoryMiB: options.memoryMib,
@@ -193,6 +206,7 @@ export function sidecarCommand(): Command {
           : undefined,
         uidClaimsDir: options.uidClaimsDir,
         functionTmpMiB: options.functionTmpMib,
+        drainDelayMs: options.drainDelay,
       });
       // Printed for whoever started us (roost dev, tests): the port actually bound.
       console.log(`roost sidecar ready on ${options.podIp}:${sidecar.port}`);

@@ -32,6 +32,7 @@ const condition: DeepRequired<Condition> = {
 const template: DeepRequired<Sandbox>['spec'] = {
   podName: 'p',
   terminationGracePeriodSeconds: 30,
+  isolation: 'Strong',
   function: {
     runtime: 'nodejs',
     handler: 'index.handler',

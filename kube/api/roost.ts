@@ -51,6 +51,8 @@ export interface FunctionSpec {
 
 export interface SandboxTemplateSpec {
   function: FunctionSpec;
+  /** Strong: only host pods that say roost.dev/isolation: strong. Default Any. */
+  isolation?: 'Any' | 'Strong';
   /** Default 30. */
   terminationGracePeriodSeconds?: number;
 }

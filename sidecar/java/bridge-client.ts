@@ -163,10 +163,14 @@ function bridgeService(): grpc.ServiceClientConstructor {
 export class JavaBridgeClient {
   readonly target: string;
   readonly #raw: RawClient;
-  readonly #secret: string;
+  readonly #secret: string | (() => string);
 
-  /** `target`: unix:/path/to.sock or 127.0.0.1:port, as the bridge's ready line says. */
-  constructor(target: string, secret: string) {
+  /**
+   * `target`: unix:/path/to.sock or 127.0.0.1:port, as the bridge's ready
+   * line says. `secret` is read at every call when it is a function: a bridge
+   * run as a container of its own makes a new one each time it restarts.
+   */
+  constructor(target: string, secret: string | (() => string)) {
     this.target = target;
     this.#secret = secret;
     const Service = bridgeService();
@@ -216,7 +220,8 @@ export class JavaBridgeClient {
 
   #metadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
-    metadata.set('authorization', `Bearer ${this.#secret}`);
+    const secret = typeof this.#secret === 'function' ? this.#secret() : this.#secret;
+    metadata.set('authorization', `Bearer ${secret}`);
     return metadata;
   }
 

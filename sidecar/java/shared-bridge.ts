@@ -18,6 +18,7 @@ import {
   type JavaBridgeOptions,
   type RestartEvent,
 } from './bridge-process.ts';
+import { BridgeContainer } from './bridge-container.ts';
 import { BridgeEventStream } from './bridge-events.ts';
 
 /** What a Java Sandbox hears from the bridge it lives in. */
@@ -36,12 +37,18 @@ export interface SharedBridgeOptions {
   log: Logger;
   /** How to start the JVM (jar, java, heap); the hooks are the shared bridge's own. */
   bridge?: Omit<JavaBridgeOptions, 'onExit' | 'onRestart' | 'onLine'>;
+  /**
+   * Dial a bridge run as a container of its own instead of starting one: its
+   * socket and the file where it publishes its secret, in a volume shared
+   * with it. The kubelet restarts it; this side notices and reloads.
+   */
+  container?: { socketPath: string; secretFile: string };
 }
 
 export class SharedBridge {
   readonly #log: Logger;
   readonly #listeners = new Map<string, BridgeListener>();
-  #bridge!: JavaBridge;
+  #bridge!: JavaBridge | BridgeContainer;
   #events: BridgeEventStream | undefined;
   #up = true;
   #waiters: (() => void)[] = [];
@@ -59,12 +66,14 @@ export class SharedBridge {
   static async start(options: SharedBridgeOptions): Promise<SharedBridge> {
     const shared = new SharedBridge(options.log);
     const started = performance.now();
-    shared.#bridge = await JavaBridge.start({
-      ...options.bridge,
-      onLine: (line) => shared.#log.info({ line }, 'java bridge'),
-      onExit: (exit) => shared.#onExit(exit),
-      onRestart: (event) => shared.#onRestart(event),
-    });
+    const hooks = {
+      onLine: (line: string) => shared.#log.info({ line }, 'java bridge'),
+      onExit: (exit: Exit) => shared.#onExit(exit),
+      onRestart: (event: RestartEvent) => shared.#onRestart(event),
+    };
+    shared.#bridge = options.container
+      ? await BridgeContainer.connect({ ...options.container, ...hooks })
+      : await JavaBridge.start({ ...options.bridge, ...hooks });
     shared.#events = new BridgeEventStream({
       client: shared.#bridge.client,
       onEvent: (event) => {

@@ -56,6 +56,7 @@ export interface IsolationOptions {
 
 /** What a host pod publishes about its isolation, and the sidecar logs at start. */
 export interface IsolationReport {
+  /** strong: functions have users and resource limits of their own; weak: they share the sidecar's user, or have no limits. */
   level: 'strong' | 'weak';
   /** "uids=per-function cgroups=v1(memory,cpu,pids) rlimits=prlimit" */
   details: string;
@@ -71,6 +72,8 @@ export class Isolation {
   readonly report: IsolationReport;
   /** setpriv(1), for the launcher that joins the cgroup as root, then becomes the function's user. */
   readonly #setpriv = findTool('setpriv');
+  /** The launcher's shell; an image without one (distroless) moves each process into its group after start. */
+  readonly #shell = findTool('sh');
 
   private constructor(
     options: IsolationOptions,
@@ -91,7 +94,11 @@ export class Isolation {
       `rlimits=${this.prlimit ? 'prlimit' : 'none'}`,
     ].join(' ');
     this.report = {
-      level: parts.weaknesses.length === 0 ? 'strong' : 'weak',
+      // What a scheduler matches on: whether the kernel keeps functions apart
+      // (own users, own limits). Without a cgroup (a pod's cgroupfs is
+      // read-only), memory is sampled every 50 ms instead, which keeps each
+      // function within a tenth of its limit: said, but not weak.
+      level: parts.users && parts.prlimit ? 'strong' : 'weak',
       details,
       weaknesses: parts.weaknesses,
     };
@@ -151,9 +158,11 @@ export class Isolation {
       );
     const isolation = new Isolation(options, { users, cgroups, prlimit, weaknesses });
     const { log } = options;
-    if (isolation.report.level === 'strong')
+    if (isolation.report.level === 'strong') {
       log.info({ isolation: isolation.report.details }, 'function isolation: strong');
-    else
+      for (const weakness of weaknesses)
+        log.warn({ isolation: isolation.report.details }, `function isolation: ${weakness}`);
+    } else
       for (const weakness of weaknesses)
         log.warn(
           { isolation: isolation.report.details },
@@ -204,6 +213,7 @@ export class Isolation {
       memoryLimitBytes,
       prlimit: this.prlimit,
       setpriv: this.#setpriv,
+      shell: this.#shell,
       limits,
       release: () => {
         cgroup?.killAll();
@@ -240,6 +250,7 @@ export class ProcessConfinement {
   readonly memoryLimitBytes: number;
   readonly #launcher: boolean;
   readonly #setpriv: string | undefined;
+  readonly #shell: string | undefined;
   readonly #prlimit: string | undefined;
   readonly #limits: string[];
   readonly #release: () => void;
@@ -251,16 +262,20 @@ export class ProcessConfinement {
     memoryLimitBytes: number;
     prlimit: string | undefined;
     setpriv: string | undefined;
+    shell: string | undefined;
     limits: string[];
     release: () => void;
   }) {
     this.uid = parts.uid;
     this.cgroup = parts.cgroup;
     this.#setpriv = parts.setpriv;
-    // Without setpriv, a process with a user of its own is started as that
-    // user and moved into its group just after (it could not write
-    // cgroup.procs itself).
-    this.#launcher = parts.cgroup !== undefined && (parts.uid === undefined || !!parts.setpriv);
+    // Without setpriv or a shell, a process is started as its user and moved
+    // into its group just after (it could not write cgroup.procs itself).
+    this.#launcher =
+      parts.cgroup !== undefined &&
+      parts.shell !== undefined &&
+      (parts.uid === undefined || !!parts.setpriv);
+    this.#shell = parts.shell;
     this.spawnAsUid = this.#launcher ? undefined : parts.uid;
     this.memoryLimitBytes = parts.memoryLimitBytes;
     this.#prlimit = parts.prlimit;
@@ -290,7 +305,7 @@ export class ProcessConfinement {
         ];
       const procs = this.cgroup!.directories.map((dir) => join(dir, 'cgroup.procs'));
       line = [
-        '/bin/sh',
+        this.#shell!,
         '-c',
         JOIN_THEN_EXEC,
         'roost-launch',

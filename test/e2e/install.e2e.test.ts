@@ -9,11 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
-import { buildImages, imagesValues } from '../../testenv/images.ts';
+import { buildImages, imagesValues, retagImages, type BuiltImage } from '../../testenv/images.ts';
 import { getOnce } from './support/http.ts';
 import { eventually, helmFor, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
 
 const SYSTEM = 'roost-system';
+/** The host pools' namespace the chart makes, at Pod Security baseline. */
+const HOSTS = 'roost-system-hosts';
 const REPO = join(import.meta.dirname, '..', '..');
 const CHART = join(REPO, 'deploy', 'chart', 'roost');
 
@@ -115,15 +117,22 @@ spec:
           inline:
             files:
               index.mjs: |
-                import { readFileSync } from 'node:fs';
-                // A function that tries to take its sidecar's credentials.
-                export const handler = async () => {
-                  const tried = {};
-                  for (const file of ['/var/run/secrets/kubernetes.io/serviceaccount/token', '/var/run/roost/invoke/token']) {
-                    try { readFileSync(file); tried[file] = 'read'; } catch (err) { tried[file] = err.code ?? String(err); }
-                  }
-                  return tried;
-                };
+                import { readFileSync, readdirSync } from 'node:fs';
+                // A hostile function: it tries for its sidecar's credentials,
+                // its neighbours' code, the JVM bridge's secret, and the sidecar itself.
+                const attempt = (what) => { try { what(); return 'done'; } catch (err) { return err.code ?? String(err); } };
+                export const handler = async () => ({
+                  uid: process.getuid(),
+                  serviceAccountToken: attempt(() => readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/token')),
+                  invokeToken: attempt(() => readFileSync('/var/run/roost/invoke/token')),
+                  codeCache: attempt(() => readdirSync('/var/lib/roost/code')),
+                  slots: attempt(() => readdirSync('/var/lib/roost/slots')),
+                  sidecarEnviron: attempt(() => readFileSync('/proc/1/environ')),
+                  sidecarRoot: attempt(() => readdirSync('/proc/1/root/var/lib/roost')),
+                  bridgeDir: attempt(() => readdirSync('/run/roost-bridge')),
+                  // The internal kill, which Node's permission model does not guard.
+                  signalSidecar: attempt(() => process._kill(1, 0)),
+                });
 `;
 
 describe('helm install of Roost on two real nodes', () => {
@@ -131,10 +140,11 @@ describe('helm install of Roost on two real nodes', () => {
   let kubectl: Kubectl;
   let helm: Kubectl;
   let gatewayUrl: string;
+  let images: BuiltImage[];
 
   beforeAll(async () => {
     const progress = (line: string) => console.error(`[e2e] ${line}`);
-    const images = await buildImages({ progress });
+    images = await buildImages({ progress });
     cluster = await startRealCluster({ nodes: 2, progress });
     for (const image of images) await cluster.importImage(image.archive);
     kubectl = kubectlFor(cluster.kubeconfigPath);
@@ -145,7 +155,8 @@ describe('helm install of Roost on two real nodes', () => {
     writeFileSync(
       pools,
       // One pool offering both runtimes: the roost-java image, the JVM bridge beside the sidecar.
-      `pools:\n  - { name: mixed, runtimes: [nodejs, java], replicas: 2, memory: 1Gi, cpu: 500m, maxSandboxes: 32, allowedNamespaces: [${APPS}] }\n`,
+      // CPU requests small enough that one node takes every Roost pod when the other is drained.
+      `pools:\n  - { name: mixed, runtimes: [nodejs, java], replicas: 2, memory: 1Gi, cpu: 250m, maxSandboxes: 32, allowedNamespaces: [${APPS}], javaBridge: { memory: 384Mi, cpu: 250m } }\n`,
     );
     // As a platform team would: the namespace enforces "restricted" before anything lands.
     await kubectl(['create', 'namespace', SYSTEM]);
@@ -181,14 +192,46 @@ describe('helm install of Roost on two real nodes', () => {
     await cluster?.stop();
   });
 
-  test('every component runs in the restricted namespace: 2 controllers, 2 gateways, 2 ready host pods', async () => {
+  test('2 controllers and 2 gateways in the restricted namespace, 2 host pods with strong isolation in a baseline one', async () => {
     const running = await eventually('all Roost pods ready', async () => {
       const list = await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost');
-      return list.length === 6 && list.every((p) => p.ready) ? list : undefined;
+      return list.length === 4 && list.every((p) => p.ready) ? list : undefined;
     });
-    expect(running).toHaveLength(6);
-    const hosts = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+    expect(running).toHaveLength(4);
+    const hosts = await eventually('both host pods ready', async () => {
+      const list = await pods(kubectl, HOSTS, 'roost.dev/host=true');
+      return list.length === 2 && list.every((p) => p.ready) ? list : undefined;
+    });
     expect(new Set(hosts.map((p) => p.node))).toEqual(new Set(['node-1', 'node-2']));
+    expect(
+      (
+        await kubectl([
+          'get',
+          'namespace',
+          HOSTS,
+          '-o',
+          `jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}`,
+        ])
+      ).trim(),
+    ).toBe('baseline');
+    for (const host of hosts) {
+      const pod = JSON.parse(
+        await kubectl(['get', 'pod', host.name, '-n', HOSTS, '-o', 'json']),
+      ) as {
+        metadata: { annotations: Record<string, string> };
+        status: { containerStatuses: { name: string; ready: boolean }[] };
+      };
+      // The kernel keeps functions apart: users and limits of their own.
+      expect(pod.metadata.annotations['roost.dev/isolation']).toBe('strong');
+      expect(pod.metadata.annotations['roost.dev/isolation-details']).toMatch(
+        /uids=per-function.*rlimits=prlimit/,
+      );
+      // The JVM bridge is a container of its own beside the sidecar.
+      expect(pod.status.containerStatuses.map((c) => [c.name, c.ready]).sort()).toEqual([
+        ['bridge', true],
+        ['sidecar', true],
+      ]);
+    }
   });
 
   test('a Node function deployed with kubectl answers through the gateway Service', async () => {
@@ -208,7 +251,7 @@ describe('helm install of Roost on two real nodes', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ message: 'Hello, Roost!' });
   });
 
-  test("a function cannot read its sidecar's service-account token or the invoke token", async () => {
+  test("a hostile function in a real pod reaches none of its sidecar's credentials, its neighbours' code, or the sidecar", async () => {
     await kubectl([
       'wait',
       '--for=condition=Available',
@@ -221,9 +264,75 @@ describe('helm install of Roost on two real nodes', () => {
       const r = await getOnce(`${gatewayUrl}/fn/${APPS}/snoop`);
       return r.status === 200 ? r : undefined;
     });
-    const tried = JSON.parse(response.body) as Record<string, string>;
-    expect(Object.values(tried)).toHaveLength(2);
-    for (const outcome of Object.values(tried)) expect(outcome).not.toBe('read');
+    const { uid, ...attempts } = JSON.parse(response.body) as Record<string, string | number>;
+    // A user of its own, not the sidecar's root.
+    expect(uid).toBeGreaterThanOrEqual(2_000_000);
+    expect(Object.keys(attempts)).toHaveLength(8);
+    // Refused by Node's permission model, Roost's runtime or the kernel.
+    for (const [what, outcome] of Object.entries(attempts)) expect(outcome, what).not.toBe('done');
+
+    // The permission model is the second belt. The same attempts as the
+    // function's user id without it, in its pod: the kernel alone refuses.
+    const [sandbox] = JSON.parse(
+      await kubectl([
+        'get',
+        'sandboxes',
+        '-n',
+        APPS,
+        '-l',
+        'roost.dev/deployment=snoop',
+        '-o',
+        'json',
+      ]),
+    ).items as { spec: { podName: string } }[];
+    const cachedFile = (
+      await kubectl([
+        'exec',
+        sandbox!.spec.podName,
+        '-n',
+        HOSTS,
+        '-c',
+        'sidecar',
+        '--',
+        '/nodejs/bin/node',
+        '-e',
+        `const fs = require('node:fs'); const d = '/var/lib/roost/code/' + fs.readdirSync('/var/lib/roost/code').find((n) => fs.statSync('/var/lib/roost/code/' + n).isDirectory()); console.log(d + '/' + fs.readdirSync(d)[0]);`,
+      ])
+    ).trim();
+    const bare = JSON.parse(
+      await kubectl([
+        'exec',
+        sandbox!.spec.podName,
+        '-n',
+        HOSTS,
+        '-c',
+        'sidecar',
+        '--',
+        '/nodejs/bin/node',
+        '-e',
+        `const fs = require('node:fs');
+         process.setgroups([]); process.setgid(${uid}); process.setuid(${uid});
+         const attempt = (what) => { try { what(); return 'done'; } catch (err) { return err.code ?? String(err); } };
+         console.log(JSON.stringify({
+           neighbourCode: attempt(() => fs.readFileSync(${JSON.stringify(cachedFile)})),
+           serviceAccountToken: attempt(() => fs.readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/token')),
+           invokeToken: attempt(() => fs.readFileSync('/var/run/roost/invoke/token')),
+           slots: attempt(() => fs.readdirSync('/var/lib/roost/slots')),
+           sidecarEnviron: attempt(() => fs.readFileSync('/proc/1/environ')),
+           bridgeSecret: attempt(() => fs.readFileSync('/run/roost-bridge/bridge.secret')),
+           signalSidecar: attempt(() => process.kill(1, 0)),
+         }));`,
+      ]),
+    ) as Record<string, string>;
+    expect(bare).toEqual({
+      neighbourCode: 'EACCES',
+      serviceAccountToken: 'EACCES',
+      invokeToken: 'EACCES',
+      slots: 'EACCES',
+      sidecarEnviron: 'EACCES',
+      bridgeSecret: 'EACCES',
+      signalSidecar: 'EPERM',
+    });
   });
 
   test('a token bound to one host pod cannot change a Sandbox bound to another, nor read Secrets', async () => {
@@ -240,10 +349,10 @@ describe('helm install of Roost on two real nodes', () => {
       ]),
     ) as { items: { metadata: { name: string }; spec: { podName?: string } }[] };
     const [first] = sandboxes.items;
-    const hosts = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+    const hosts = await pods(kubectl, HOSTS, 'roost.dev/host=true');
     const other = hosts.find((h) => h.name !== first!.spec.podName)!;
     const uid = (
-      await kubectl(['get', 'pod', other.name, '-n', SYSTEM, '-o', 'jsonpath={.metadata.uid}'])
+      await kubectl(['get', 'pod', other.name, '-n', HOSTS, '-o', 'jsonpath={.metadata.uid}'])
     ).trim();
     // The token a sidecar in `other` holds: bound to that pod.
     const token = (
@@ -252,7 +361,7 @@ describe('helm install of Roost on two real nodes', () => {
         'token',
         'roost-host',
         '-n',
-        SYSTEM,
+        HOSTS,
         '--bound-object-kind=Pod',
         `--bound-object-name=${other.name}`,
         `--bound-object-uid=${uid}`,
@@ -262,9 +371,10 @@ describe('helm install of Roost on two real nodes', () => {
     await expect(
       asSidecar(['annotate', 'sandbox', first!.metadata.name, '-n', APPS, 'roost.dev/probe=1']),
     ).rejects.toThrow(new RegExp(`host pod ${other.name} may only change Sandboxes bound to it`));
-    await expect(asSidecar(['get', 'secrets', '-n', SYSTEM])).rejects.toThrow(/forbidden/i);
+    for (const namespace of [SYSTEM, HOSTS, APPS])
+      await expect(asSidecar(['get', 'secrets', '-n', namespace])).rejects.toThrow(/forbidden/i);
     // A token not bound to any pod is refused outright.
-    const unbound = (await kubectl(['create', 'token', 'roost-host', '-n', SYSTEM])).trim();
+    const unbound = (await kubectl(['create', 'token', 'roost-host', '-n', HOSTS])).trim();
     await expect(
       kubectl([
         `--token=${unbound}`,
@@ -313,7 +423,7 @@ describe('helm install of Roost on two real nodes', () => {
     };
     expect(stats.total.invocations).toBeGreaterThanOrEqual(1);
     const hosts = (await roost(['get', 'hosts'])).stdout;
-    for (const host of await pods(kubectl, SYSTEM, 'roost.dev/host=true'))
+    for (const host of await pods(kubectl, HOSTS, 'roost.dev/host=true'))
       expect(hosts).toContain(host.name);
     expect((await roost(['rollout', 'history', 'greet', '-n', APPS])).stdout).toMatch(/\b1\b/);
   });
@@ -376,13 +486,13 @@ spec:
   });
 
   test('a host pod deleted: a new one takes its place and a 2-replica function fails no request meanwhile', async () => {
-    const before = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+    const before = await pods(kubectl, HOSTS, 'roost.dev/host=true');
     const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
-    await kubectl(['delete', 'pod', before[0]!.name, '-n', SYSTEM, '--wait=true', '--timeout=60s']);
+    await kubectl(['delete', 'pod', before[0]!.name, '-n', HOSTS, '--wait=true', '--timeout=60s']);
     await eventually(
       'a replacement host pod, ready',
       async () => {
-        const now = await pods(kubectl, SYSTEM, 'roost.dev/host=true');
+        const now = await pods(kubectl, HOSTS, 'roost.dev/host=true');
         return now.length === 2 &&
           now.every((p) => p.ready) &&
           !now.some((p) => p.name === before[0]!.name)
@@ -438,9 +548,52 @@ spec:
     expect(next).not.toBe(leader);
   });
 
-  test('helm upgrade rolls the gateways under load with no failed request', async () => {
-    const before = await pods(kubectl, SYSTEM, 'app.kubernetes.io/component=gateway');
+  test('a node drained: its Roost pods run on the other node and a 2-replica function fails no request', async () => {
     const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
+    const drained = Date.now();
+    await kubectl([
+      'drain',
+      'node-1',
+      '--ignore-daemonsets',
+      '--delete-emptydir-data',
+      '--timeout=180s',
+    ]);
+    const moved = await eventually(
+      'every Roost pod ready on node-2',
+      async () => {
+        const all = [
+          ...(await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost')),
+          ...(await pods(kubectl, HOSTS, 'roost.dev/host=true')),
+        ];
+        return all.length === 6 && all.every((p) => p.ready && p.node === 'node-2')
+          ? all
+          : undefined;
+      },
+      180_000,
+    );
+    console.error(
+      `[e2e] node-1 drained, every Roost pod ready on node-2 in ${Date.now() - drained} ms`,
+    );
+    expect(moved).toHaveLength(6);
+    await kubectl([
+      'wait',
+      '--for=condition=Available',
+      'sandboxdeployment/hello',
+      '-n',
+      APPS,
+      '--timeout=60s',
+    ]);
+    const result = await load.stop();
+    await kubectl(['uncordon', 'node-1']);
+    expect(result.sent).toBeGreaterThan(20);
+    expect(result.failures).toEqual([]);
+  }, 300_000);
+
+  test('helm upgrade to a new image tag rolls controllers, gateways and host pools under load with no failed request', async () => {
+    const next = await retagImages(images, 'next');
+    for (const image of next) await cluster.importImage(image.archive);
+    const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
+    const started = Date.now();
     await helm([
       'upgrade',
       'roost',
@@ -449,26 +602,59 @@ spec:
       SYSTEM,
       '--reuse-values',
       '--set',
-      'gateway.podAnnotations.roost\\.dev/rolled=one',
+      'image.tag=next',
+      '--set',
+      'javaImage.tag=next',
       '--wait',
-      '--timeout=180s',
+      '--timeout=300s',
     ]);
-    const after = await eventually(
-      'two new gateways, ready',
+    const imagesOf = async (namespace: string, selector: string) =>
+      (
+        await kubectl([
+          'get',
+          'pods',
+          '-n',
+          namespace,
+          '-l',
+          selector,
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.deletionTimestamp}{"|"}{.spec.containers[*].image}{"\\n"}{end}',
+        ])
+      )
+        .split('\n')
+        .filter((line) => line && !line.split('|')[0])
+        .map((line) => line.split('|')[1]!);
+    const rolled = await eventually(
+      'every Roost pod on the new tag',
       async () => {
-        const now = await pods(kubectl, SYSTEM, 'app.kubernetes.io/component=gateway');
-        return now.length === 2 &&
-          now.every((p) => p.ready && !before.some((b) => b.name === p.name))
-          ? now
+        const all = [
+          ...(await imagesOf(SYSTEM, 'app.kubernetes.io/name=roost')),
+          ...(await imagesOf(HOSTS, 'roost.dev/host=true')),
+        ];
+        return all.length === 6 &&
+          all.every((images) => images.split(' ').every((i) => i.endsWith(':next')))
+          ? all
           : undefined;
       },
-      120_000,
+      180_000,
     );
-    expect(after).toHaveLength(2);
+    console.error(`[e2e] helm upgrade to a new tag rolled every pod in ${Date.now() - started} ms`);
+    expect(rolled).toHaveLength(6);
+    await kubectl([
+      'wait',
+      '--for=condition=Available',
+      'sandboxdeployment/hello',
+      '-n',
+      APPS,
+      '--timeout=60s',
+    ]);
     const result = await load.stop();
     expect(result.sent).toBeGreaterThan(20);
     expect(result.failures).toEqual([]);
-  });
+    // The Java function came through its bridge containers' replacement too.
+    const java = await getOnce(`${gatewayUrl}/fn/${APPS}/java-hello?name=Ada`);
+    expect(java.status).toBe(200);
+  }, 300_000);
 
   test("helm uninstall leaves only the CRDs and the user's functions", async () => {
     await helm(['uninstall', 'roost', '-n', SYSTEM, '--wait', '--timeout=120s']);
@@ -496,6 +682,15 @@ spec:
       return names.length === 0 ? names : (console.error(names), undefined);
     });
     expect(everything).toEqual([]);
+    // The host pools' namespace went with the release.
+    await eventually(
+      "the host pools' namespace gone",
+      async () => {
+        const left = await kubectl(['get', 'namespaces', '-o', 'name']);
+        return left.includes(`namespace/${HOSTS}`) ? undefined : true;
+      },
+      120_000,
+    );
     const clusterWide = await kubectl([
       'get',
       'clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings',

@@ -38,6 +38,11 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "roost.hostServiceAccount" -}}{{ include "roost.fullname" . }}-host{{- end -}}
 
+{{/* Where the host pools run: a namespace of their own, at Pod Security baseline when functions get users of their own. */}}
+{{- define "roost.hostNamespace" -}}
+{{- .Values.hosts.namespace | default (printf "%s-hosts" .Release.Namespace) -}}
+{{- end -}}
+
 {{/* The Pod Security "restricted" container settings every Roost container runs with. */}}
 {{- define "roost.containerSecurityContext" -}}
 runAsNonRoot: true
@@ -49,6 +54,45 @@ capabilities:
   drop: [ALL]
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+{{/*
+A host pod's sidecar. With hosts.functionUsers it runs as root holding six
+capabilities and nothing more: start each function process under a user id
+of its own (SETUID, SETGID), hand it its slot (CHOWN), remove the slot after
+(DAC_OVERRIDE, FOWNER: the slot is the function's, mode 0700) and stop it
+(KILL). That is Pod Security "baseline", not "restricted" (which forbids root
+and every added capability but NET_BIND_SERVICE), hence the namespace of its
+own. Without it, the restricted settings, and functions share the sidecar's
+user (the pod says roost.dev/isolation: weak).
+*/}}
+{{- define "roost.sidecarSecurityContext" -}}
+{{- if .Values.hosts.functionUsers -}}
+runAsNonRoot: false
+runAsUser: 0
+runAsGroup: 65532
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+  add: [CHOWN, DAC_OVERRIDE, FOWNER, KILL, SETGID, SETUID]
+seccompProfile:
+  type: RuntimeDefault
+{{- else -}}
+{{ include "roost.containerSecurityContext" . }}
+{{- end -}}
+{{- end -}}
+
+{{- define "roost.hostPodSecurityContext" -}}
+{{- if .Values.hosts.functionUsers -}}
+# The group the sidecar and the JVM bridge share (their volumes, the bridge's
+# socket and secret); function processes are outside it.
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- else -}}
+{{ include "roost.podSecurityContext" . }}
+{{- end -}}
 {{- end -}}
 
 {{- define "roost.podSecurityContext" -}}

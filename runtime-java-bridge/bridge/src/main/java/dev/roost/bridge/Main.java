@@ -35,6 +35,7 @@ public final class Main {
     }
     Bridge bridge;
     try {
+      if (options.secretFile() != null) SecretFile.clear(options.secretFile());
       bridge = Bridge.start(options.socketPath(), options.port(), options.secret(), options.maxQueued());
     } catch (IOException e) {
       String where = options.socketPath() != null ? options.socketPath().toString() : "127.0.0.1:" + options.port();
@@ -47,6 +48,16 @@ public final class Main {
     if (options.parentPid() > 0) ParentWatch.exitWhenParentDies(options.parentPid());
     Runnable warmup = () -> Warmup.run(bridge.sandboxes());
     if (options.warmup() == BridgeOptions.Warmup.BEFORE) warmup.run();
+    if (options.secretFile() != null) {
+      try {
+        SecretFile.publish(options.secretFile(), options.secret());
+      } catch (IOException e) {
+        real.err().println("roost-java-bridge: cannot write its secret to " + options.secretFile() + ": " + e.getMessage());
+        bridge.stop();
+        System.exit(1);
+        return;
+      }
+    }
     real.out().println("roost-java-bridge ready " + bridge.target() + " " + startupMs());
     real.out().flush();
     if (options.warmup() == BridgeOptions.Warmup.AFTER) {

@@ -37,4 +37,22 @@ class BridgeOptionsTest {
     assertTrue(e.getMessage().startsWith("unknown argument --sockt"));
     assertThrows(IllegalArgumentException.class, () -> BridgeOptions.parse(new String[] {"--port", "70000"}, SECRET));
   }
+
+  @Test
+  void withASecretFileItMakesAFreshSecretEachStart() {
+    String[] args = {"--socket", "/tmp/s", "--secret-file", "/run/roost-bridge/secret"};
+    BridgeOptions first = BridgeOptions.parse(args, Map.of());
+    BridgeOptions second = BridgeOptions.parse(args, Map.of());
+    assertEquals(Path.of("/run/roost-bridge/secret"), first.secretFile());
+    assertEquals(64, first.secret().length());
+    assertTrue(!first.secret().equals(second.secret()));
+  }
+
+  @Test
+  void refusesASecretFromBothPlaces() {
+    IllegalArgumentException e = assertThrows(
+        IllegalArgumentException.class,
+        () -> BridgeOptions.parse(new String[] {"--secret-file", "/tmp/secret"}, SECRET));
+    assertTrue(e.getMessage().contains("not both"));
+  }
 }
