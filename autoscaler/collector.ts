@@ -47,30 +47,7 @@ export class ConcurrencyCollector {
   /** Total average concurrency per function ("namespace/name") across gateways. */
   async collect(): Promise<Map<string, number>> {
     const totals = new Map<string, number>();
-    const reports = await Promise.all(
-      this.gateways().map(async (url) => {
-        try {
-          const response = await fetch(url + CONCURRENCY_PATH, {
-            signal: AbortSignal.timeout(this.#timeoutMs),
-            headers: this.#token ? bearer(this.#token) : {},
-          });
-          if (response.status === 401) {
-            // Said once, loudly: without the token the autoscaler is blind.
-            if (!this.#warnedRefused)
-              this.#log.warn(
-                { gateway: url },
-                'a gateway refused the concurrency report: the controller needs the invoke token (ROOST_INVOKE_TOKEN or --token-file)',
-              );
-            this.#warnedRefused = true;
-            return undefined;
-          }
-          return (await response.json()) as ConcurrencyReport;
-        } catch (err) {
-          this.#log.debug({ gateway: url, err: String(err) }, 'cannot read gateway concurrency');
-          return undefined;
-        }
-      }),
-    );
+    const reports = await this.readAll<ConcurrencyReport>(CONCURRENCY_PATH);
     // Events waiting in the durable queue are demand too (a function at zero
     // with queued events scales up, as KEDA scales on a queue's length). Every
     // gateway reports the same queue, so its figure is taken once, not summed.
@@ -86,5 +63,33 @@ export class ConcurrencyCollector {
     }
     for (const [key, depth] of queued) if (depth > (totals.get(key) ?? 0)) totals.set(key, depth);
     return totals;
+  }
+
+  /** Every fresh gateway's answer at `path` (an internal JSON endpoint); undefined for those that did not answer. */
+  async readAll<T>(path: string): Promise<(T | undefined)[]> {
+    return Promise.all(
+      this.gateways().map(async (url) => {
+        try {
+          const response = await fetch(url + path, {
+            signal: AbortSignal.timeout(this.#timeoutMs),
+            headers: this.#token ? bearer(this.#token) : {},
+          });
+          if (response.status === 401) {
+            // Said once, loudly: without the token the autoscaler and canaries are blind.
+            if (!this.#warnedRefused)
+              this.#log.warn(
+                { gateway: url },
+                'a gateway refused to report: the controller needs the invoke token (ROOST_INVOKE_TOKEN or --token-file)',
+              );
+            this.#warnedRefused = true;
+            return undefined;
+          }
+          return (await response.json()) as T;
+        } catch (err) {
+          this.#log.debug({ gateway: url, path, err: String(err) }, 'cannot read a gateway report');
+          return undefined;
+        }
+      }),
+    );
   }
 }

@@ -352,3 +352,16 @@ export class CliContext {
     this.#client?.close();
   }
 }
+
+/** Runs a verb with a context made from its flags, closing it (client, port-forwards) however the verb ends. */
+export async function withCliContext<F extends GlobalFlags>(
+  flags: F,
+  run: (context: CliContext) => Promise<void>,
+): Promise<void> {
+  const context = new CliContext(flags);
+  try {
+    await run(context);
+  } finally {
+    context.close();
+  }
+}

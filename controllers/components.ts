@@ -9,6 +9,7 @@ import { deploymentController } from './deployment/controller.ts';
 import { endpointsController } from './endpoints/controller.ts';
 import { hostLifecycleController } from './hostlifecycle/controller.ts';
 import { replicaSetController } from './replicaset/controller.ts';
+import { routeController } from './route/controller.ts';
 
 export interface ComponentOptions {
   /** A host pod whose Lease has not been renewed for this long is lost (default 20 s). */
@@ -25,6 +26,7 @@ export function defaultComponents(options: ComponentOptions = {}): Component[] {
     replicaSetController(),
     deploymentController(),
     endpointsController(),
+    routeController({ token: options.invokeToken }),
     hostLifecycleController({ graceMs: options.hostGraceMs }),
     autoscalerComponent({ token: options.invokeToken }),
     // Triggers send events to the queue: without one, they wait.

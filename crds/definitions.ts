@@ -1,4 +1,4 @@
-// The four CustomResourceDefinitions of the roost.dev API. `npm run generate:crds`
+// The CustomResourceDefinitions of the roost.dev API. `npm run generate:crds`
 // writes them to crds/*.yaml, the files that get installed; a test checks that
 // the YAML is current and that the TypeScript types in kube/api/ match.
 import {
@@ -20,6 +20,7 @@ import {
   ASYNC_DEFAULTS,
   AUTOSCALING_DEFAULTS,
   CRON_DEFAULTS,
+  ROUTE_DEFAULTS,
   WORKLOAD_DEFAULTS,
 } from '../kube/api/defaults.ts';
 
@@ -513,6 +514,7 @@ const sandboxEndpoints = crd({
           address: string('host:port of the sidecar that serves it.'),
           podName: string('Host pod that runs it.'),
           revision: string('Template hash of the revision it runs.'),
+          revisionNumber: integer('Revision number of its SandboxReplicaSet.', { minimum: 1 }),
           ready: boolean('Takes new requests.'),
           terminating: boolean('Is being deleted; takes no new requests.'),
         },
@@ -627,10 +629,200 @@ const cronTrigger = crd({
   ],
 });
 
+const tagName = (description: string) =>
+  string(description, { maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
+
+const sandboxRoute = crd({
+  kind: 'SandboxRoute',
+  plural: 'sandboxroutes',
+  shortNames: ['sbxroute', 'sbxrt'],
+  description:
+    'Splits the traffic of one SandboxDeployment between its revisions, as a Knative Route or a Lambda alias. Named like its deployment it is the default route (/fn/<ns>/<name>); any other name is an alias (/fn/<ns>/<name>@<alias>). A revision it names is kept and scaled for its share.',
+  spec: object(
+    'Where the traffic goes.',
+    {
+      deployment: string(
+        'The SandboxDeployment whose revisions this route splits traffic between.',
+        {
+          maxLength: 253,
+          minLength: 1,
+        },
+      ),
+      targets: array(
+        'The revisions and their shares of the traffic; the percents add up to 100.',
+        object(
+          'One revision and its share.',
+          {
+            revision: integer('A revision number, as `roost rollout history` lists them.', {
+              minimum: 1,
+            }),
+            latestRevision: boolean(
+              'True: whatever revision is newest, following every rollout. Set this or revision.',
+            ),
+            percent: integer('Share of the traffic, 0 to 100.', {
+              minimum: 0,
+              maximum: 100,
+              default: ROUTE_DEFAULTS.percent,
+            }),
+            tag: tagName(
+              'Also answers /fn/<ns>/<name>@<tag> with this revision alone, whatever its percent (0 included).',
+            ),
+          },
+          {
+            'x-kubernetes-validations': [
+              {
+                rule: `has(self.revision) != (has(self.latestRevision) && self.latestRevision)`,
+                message: 'set exactly one of revision and latestRevision: true',
+                fieldPath: '.revision',
+              },
+            ],
+          },
+        ),
+        {
+          minItems: 1,
+          maxItems: 20,
+          'x-kubernetes-list-type': 'atomic',
+          'x-kubernetes-validations': [
+            {
+              rule: 'self.map(t, t.percent).sum() == 100',
+              message: 'the percents of targets must add up to 100',
+            },
+            {
+              rule: 'self.all(a, !has(a.tag) || self.exists_one(b, has(b.tag) && b.tag == a.tag))',
+              message: 'a tag may name only one target',
+              reason: 'FieldValueDuplicate',
+            },
+          ],
+        },
+      ),
+      canary: object(
+        "Progressive delivery: when the deployment gets a revision newer than every target, send it the percent of each step in turn, judged by the gateways' counts, then promote it to 100%, or roll back at the first step that breaks a bound.",
+        {
+          steps: array(
+            'The percent of traffic the new revision takes, and for how long.',
+            object(
+              'One step.',
+              {
+                percent: integer('Share of the traffic for the new revision.', {
+                  minimum: 1,
+                  maximum: 99,
+                }),
+                intervalSeconds: integer('How long the step lasts (and has enough requests).', {
+                  minimum: 1,
+                  maximum: 86400,
+                  default: ROUTE_DEFAULTS.canaryIntervalSeconds,
+                }),
+              },
+              { required: ['percent'] },
+            ),
+            { minItems: 1, maxItems: 20, 'x-kubernetes-list-type': 'atomic' },
+          ),
+          maxErrorPercent: number(
+            'Most failed requests (5xx) of the new revision, in percent of its requests during a step.',
+            { minimum: 0, maximum: 100, default: ROUTE_DEFAULTS.maxErrorPercent },
+          ),
+          maxLatencyMs: integer(
+            'Highest p99 latency of the new revision during a step, in milliseconds; unset for no bound.',
+            { minimum: 1 },
+          ),
+          minRequests: integer(
+            'Requests the new revision must answer in a step before the step can pass.',
+            { minimum: 0, default: ROUTE_DEFAULTS.minRequests },
+          ),
+        },
+        {
+          required: ['steps'],
+          'x-kubernetes-validations': [
+            {
+              rule: 'self.steps.map(s, s.percent).isSorted()',
+              message: 'the percents of steps must not decrease',
+              fieldPath: '.steps',
+            },
+          ],
+        },
+      ),
+    },
+    {
+      required: ['deployment', 'targets'],
+      'x-kubernetes-validations': [
+        {
+          rule: '!has(self.canary) || self.targets.all(t, has(t.revision))',
+          message: 'a route with a canary names revisions, not latestRevision: the canary moves it',
+          fieldPath: '.targets',
+        },
+        {
+          rule: 'self.deployment == oldSelf.deployment',
+          message: 'deployment cannot change; make another route',
+          fieldPath: '.deployment',
+          reason: 'FieldValueForbidden',
+        },
+      ],
+    },
+  ),
+  status: object('What the controller resolved.', {
+    observedGeneration: integer('The metadata.generation this status describes.', { minimum: 0 }),
+    targets: array(
+      'The split the gateways apply now: the spec resolved to revisions, with a canary step applied.',
+      object(
+        'One revision and its share.',
+        {
+          revision: integer('Revision number.', { minimum: 1 }),
+          replicaSet: string('The SandboxReplicaSet of that revision.'),
+          percent: integer('Share of the traffic.', { minimum: 0, maximum: 100 }),
+          tag: string('Its tag, if it has one.'),
+          readySandboxes: integer('Ready Sandboxes of that revision.', { minimum: 0 }),
+        },
+        { required: ['revision', 'replicaSet', 'percent'] },
+      ),
+      { 'x-kubernetes-list-type': 'atomic' },
+    ),
+    addresses: array(
+      'Where each tag (and the route itself) answers.',
+      object(
+        'One address.',
+        {
+          tag: string('The tag, or empty for the route itself.'),
+          revision: integer('The revision it reaches; unset for the split.', { minimum: 1 }),
+          path: string('The gateway path: /fn/<ns>/<name>@<tag>.'),
+        },
+        { required: ['path'] },
+      ),
+      { 'x-kubernetes-list-type': 'atomic' },
+    ),
+    traffic: string('The split as text, for kubectl get: "3=90,4=10".'),
+    canary: object('The progressive delivery in progress or last done.', {
+      phase: string('Progressing, Promoted or RolledBack.', {
+        enum: ['Progressing', 'Promoted', 'RolledBack'],
+      }),
+      revision: integer('The new revision being judged.', { minimum: 1 }),
+      stableRevision: integer('The revision traffic returns to on a rollback.', { minimum: 1 }),
+      step: integer('Index of the current step (0-based).', { minimum: 0 }),
+      stepStartedAt: timestamp('When the current step began.'),
+      message: string('The last judgement, such as the error rate seen.'),
+    }),
+    conditions: conditions(
+      'Ready (every target exists and has a ready Sandbox) and Canary (how the last canary went).',
+    ),
+  }),
+  columns: [
+    { name: 'Deployment', type: 'string', jsonPath: '.spec.deployment' },
+    { name: 'Traffic', type: 'string', jsonPath: '.status.traffic' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
+    { name: 'Canary', type: 'string', jsonPath: '.status.canary.phase', priority: 1 },
+  ],
+});
+
 export const customResourceDefinitions: CustomResourceDefinition[] = [
   sandbox,
   sandboxReplicaSet,
   sandboxDeployment,
   sandboxEndpoints,
   cronTrigger,
+  sandboxRoute,
 ];

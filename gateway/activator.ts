@@ -12,7 +12,7 @@ import { ACTIVATION_ANNOTATION } from '../kube/well-known.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { functionCannotStart, noCapacity, overloaded } from './errors.ts';
-import type { FunctionEntry } from './function-table.ts';
+import type { EndpointPool, FunctionEntry } from './function-table.ts';
 import { DEFAULT_GATEWAY_LIMITS } from './limits.ts';
 
 export interface ActivatorOptions {
@@ -48,8 +48,12 @@ export class Activator {
    * Resolves once the function has an available endpoint, before `deadline`
    * (performance.now() time) and the activator's own wait; else throws 503.
    */
-  async waitForEndpoint(entry: FunctionEntry, deadline: number): Promise<void> {
-    if (entry.available().length > 0) return;
+  async waitForEndpoint(
+    entry: FunctionEntry,
+    deadline: number,
+    pool?: EndpointPool,
+  ): Promise<void> {
+    if (entry.available(undefined, pool).length > 0) return;
     if (
       entry.held >= (this.#options.maxHeldPerFunction ?? DEFAULT_GATEWAY_LIMITS.maxHeldPerFunction)
     ) {
@@ -69,7 +73,7 @@ export class Activator {
     this.#heldTotal++;
     try {
       this.#askToActivate(entry);
-      while (entry.available().length === 0) {
+      while (entry.available(undefined, pool).length === 0) {
         const failure = findCondition(entry.deployment?.status?.conditions, 'ReplicaFailure');
         if (failure?.status === 'True')
           throw functionCannotStart(entry.namespace, entry.name, failure.reason, failure.message);

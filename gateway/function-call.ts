@@ -5,7 +5,7 @@
 // autoscaler's demand) and in the metrics while it runs.
 import type { InvokeResponse } from '../proto/sandbox-host.ts';
 import { overloaded, rateLimited } from './errors.ts';
-import type { FunctionEntry } from './function-table.ts';
+import type { EndpointPool, FunctionEntry } from './function-table.ts';
 import type { Invocation, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
@@ -29,12 +29,14 @@ export async function invokeCounted(
   context: { invoker: Invoker; metrics: GatewayMetrics },
   fn: FunctionEntry,
   invocation: Invocation,
-): Promise<InvokeResponse> {
+  /** The revision drawn for it (traffic.ts); by default any ready Sandbox. */
+  pool?: EndpointPool,
+): Promise<InvokeResponse & { revision?: number }> {
   fn.concurrency.start();
   const metrics = context.metrics.forFunction(fn.namespace, fn.name);
   metrics.inflight.inc();
   try {
-    return await context.invoker.invoke(fn, invocation);
+    return await context.invoker.invoke(fn, invocation, pool);
   } finally {
     fn.concurrency.finish();
     metrics.inflight.dec();

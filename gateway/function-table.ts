@@ -1,9 +1,10 @@
 // What the gateway knows about each function, kept current by informers on
-// SandboxDeployments (settings) and SandboxEndpoints (where its ready
-// Sandboxes are). Endpoint objects survive updates, so that in-flight counts
+// SandboxDeployments (settings), SandboxEndpoints (where its ready Sandboxes
+// are, and of which revision) and SandboxRoutes (how traffic splits between
+// revisions; traffic.ts reads them). Endpoint objects survive updates, so that in-flight counts
 // stay true while the list changes under them.
-import type { SandboxDeployment, SandboxEndpoints } from '../kube/api/roost.ts';
-import { SandboxDeployments, SandboxEndpointsType } from '../kube/api/resources.ts';
+import type { SandboxDeployment, SandboxEndpoints, SandboxRoute } from '../kube/api/roost.ts';
+import { SandboxDeployments, SandboxEndpointsType, SandboxRoutes } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { cacheKey } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
@@ -21,6 +22,14 @@ export interface Endpoint {
   inFlight: number;
   /** A refusal before the function ran puts it aside until then (performance.now()). */
   suspectUntil: number;
+  /** Revision number of the Sandbox, when the endpoints controller knew it. */
+  revision: number | undefined;
+}
+
+/** Which of a function's endpoints a request may use: one revision, or all but some. */
+export interface EndpointPool {
+  revision?: number;
+  excluding?: ReadonlySet<number>;
 }
 
 export interface FunctionSettings {
@@ -48,6 +57,8 @@ export class FunctionEntry {
   deployment: SandboxDeployment | undefined;
   settings: FunctionSettings;
   endpoints: Endpoint[] = [];
+  /** The SandboxRoutes of this function, by name (the one named like it is the default). */
+  readonly routes = new Map<string, SandboxRoute>();
   rateLimit: TokenBucket | undefined;
   /** Requests held by the activator. */
   held = 0;
@@ -67,9 +78,14 @@ export class FunctionEntry {
     return `${this.namespace}/${this.name}`;
   }
 
-  /** Ready endpoints not set aside. */
-  available(now = performance.now()): Endpoint[] {
-    return this.endpoints.filter((e) => e.suspectUntil <= now);
+  /** Ready endpoints not set aside, of the pool if one is given. */
+  available(now = performance.now(), pool?: EndpointPool): Endpoint[] {
+    return this.endpoints.filter(
+      (e) =>
+        e.suspectUntil <= now &&
+        (pool?.revision === undefined || e.revision === pool.revision) &&
+        (e.revision === undefined || !pool?.excluding?.has(e.revision)),
+    );
   }
 
   /** Resolves when the endpoints change, or after timeoutMs, whichever comes first. */
@@ -107,8 +123,17 @@ export class FunctionEntry {
       .filter((e) => e.ready !== false && !e.terminating && e.address)
       .map((e) => {
         const kept = previous.get(e.sandbox);
-        if (kept && kept.address === e.address) return kept;
-        return { sandbox: e.sandbox, address: e.address, inFlight: 0, suspectUntil: 0 };
+        if (kept && kept.address === e.address) {
+          kept.revision = e.revisionNumber;
+          return kept;
+        }
+        return {
+          sandbox: e.sandbox,
+          address: e.address,
+          inFlight: 0,
+          suspectUntil: 0,
+          revision: e.revisionNumber,
+        };
       });
     for (const wake of [...this.#waiters]) wake();
   }
@@ -146,10 +171,18 @@ export class FunctionTable {
   readonly #entries = new Map<string, FunctionEntry>();
   readonly #deployments: Informer<SandboxDeployment>;
   readonly #endpoints: Informer<SandboxEndpoints>;
+  readonly #routes: Informer<SandboxRoute>;
 
   constructor(client: KubeClient, log: Logger) {
     this.#deployments = new Informer(client, SandboxDeployments, { log });
     this.#endpoints = new Informer(client, SandboxEndpointsType, { log });
+    this.#routes = new Informer(client, SandboxRoutes, { log });
+    const routeKey = (r: SandboxRoute) => `${r.metadata.namespace}/${r.spec.deployment}`;
+    this.#routes.addHandlers({
+      onAdd: (r) => this.#entry(routeKey(r)).routes.set(r.metadata.name!, r),
+      onUpdate: (_, r) => this.#entry(routeKey(r)).routes.set(r.metadata.name!, r),
+      onDelete: (r) => this.#entry(routeKey(r)).routes.delete(r.metadata.name!),
+    });
     this.#deployments.addHandlers({
       onAdd: (d) => this.#entry(cacheKey(d)).setDeployment(d),
       onUpdate: (_, d) => this.#entry(cacheKey(d)).setDeployment(d),
@@ -163,15 +196,15 @@ export class FunctionTable {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.#deployments.start(), this.#endpoints.start()]);
+    await Promise.all([this.#deployments.start(), this.#endpoints.start(), this.#routes.start()]);
   }
 
   get synced(): boolean {
-    return this.#deployments.synced && this.#endpoints.synced;
+    return this.#deployments.synced && this.#endpoints.synced && this.#routes.synced;
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.#deployments.stop(), this.#endpoints.stop()]);
+    await Promise.all([this.#deployments.stop(), this.#endpoints.stop(), this.#routes.stop()]);
   }
 
   /** The function, if a SandboxDeployment of that name exists. */

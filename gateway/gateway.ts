@@ -25,6 +25,7 @@ import { GatewayRegistration } from './registration.ts';
 import { CONCURRENCY_PATH, type ConcurrencyReport } from './concurrency-report.ts';
 import { InternalAuth } from './internal-auth.ts';
 import { BodyBudget } from './body-budget.ts';
+import { REVISION_STATS_PATH, RevisionStats } from './revision-stats.ts';
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './limits.ts';
 import {
   applyConnectionLimits,
@@ -86,6 +87,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const client = KubeClient.load(config.kubeconfig, { fieldManager: 'roost-gateway' });
   const table = new FunctionTable(client, log);
   const metrics = new GatewayMetrics();
+  const revisionStats = new RevisionStats();
   const channels = new SidecarChannels(config.token);
   const activator = new Activator({
     client,
@@ -142,7 +144,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const internalAuth = new InternalAuth(config.token);
   const serveOther = (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const known = ['/healthz', '/readyz', '/metrics', CONCURRENCY_PATH];
+    const known = ['/healthz', '/readyz', '/metrics', CONCURRENCY_PATH, REVISION_STATS_PATH];
     if (!known.includes(path) && !path.startsWith('/internal/')) return false;
     internalAuth.check(path, req);
     if (path === DEAD_LETTERS_PATH || path === REPLAY_PATH) {
@@ -179,6 +181,13 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       };
       return reply(res, 200, 'application/json', JSON.stringify(report));
     }
+    if (path === REVISION_STATS_PATH)
+      return reply(
+        res,
+        200,
+        'application/json',
+        JSON.stringify(revisionStats.report(registrationName)),
+      );
     return false;
   };
 
@@ -192,6 +201,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         },
         invokeApi: { defaultNamespace: config.invokeApiNamespace ?? 'default', sigv4Keys },
         metrics,
+        revisionStats,
         bodies,
         serveOther,
       },
@@ -223,6 +233,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   const ticker = setInterval(() => {
     for (const entry of table.all()) entry.concurrency.tick();
+    revisionStats.retain((namespace, name) => table.get(namespace, name) !== undefined);
     channels.prune(table.addresses());
   }, 1000);
   ticker.unref();

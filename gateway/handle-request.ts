@@ -1,5 +1,6 @@
 // One HTTP request through the gateway, in the order it happens: an Invoke API
-// call goes to lambda/invoke-api.ts; otherwise route it to a function, apply its rate and concurrency limits (before a byte of the body
+// call goes to lambda/invoke-api.ts; otherwise route it to a function and draw
+// the revision that answers (traffic.ts), apply its rate and concurrency limits (before a byte of the body
 // is read: a refused request costs no memory), read the body within the
 // function's limit and the gateway's memory budget, build the event (function
 // URL or CloudEvent), then
@@ -12,7 +13,7 @@ import type { InvokeResponse } from '../proto/sandbox-host.ts';
 import type { EventQueue } from '../events/queue.ts';
 import type { BodyBudget } from './body-budget.ts';
 import { isCloudEvent, toCloudEventJson } from './cloudevents.ts';
-import { GatewayError, functionFailed, functionNotFound, functionTimeout } from './errors.ts';
+import { GatewayError, badRequest, functionFailed, functionTimeout } from './errors.ts';
 import { MAX_EVENT_BYTES, queueEvent } from './event-intake.ts';
 import { admit, invokeCounted } from './function-call.ts';
 import { handleInvokeApi, isInvokeApiPath, type InvokeApiOptions } from './lambda/invoke-api.ts';
@@ -20,8 +21,10 @@ import { fromFunctionResult, toFunctionUrlEvent, type HttpResponse } from './fun
 import type { FunctionEntry, FunctionTable } from './function-table.ts';
 import type { Invocation, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { parseRoute, type FunctionRoute } from './route.ts';
+import { isQualifier, parseRoute, type FunctionRoute } from './route.ts';
 import { readBody, type BodyRead } from './read-body.ts';
+import type { RevisionStats } from './revision-stats.ts';
+import { chooseRevision, resolveTarget } from './traffic.ts';
 
 export interface RequestContext {
   table: FunctionTable;
@@ -30,6 +33,8 @@ export interface RequestContext {
   events: EventQueue | undefined;
   invokeApi: InvokeApiOptions;
   metrics: GatewayMetrics;
+  /** Per-revision counts, which canaries are judged by. */
+  revisionStats: RevisionStats;
   /** Memory for request bodies, shared by every request. */
   bodies: BodyBudget;
   /** Answers paths outside /fn/ (health, metrics, stats); false if unknown; throws the 401 for a caller without the token. */
@@ -45,6 +50,7 @@ export async function handleRequest(
   const requestId = randomUUID();
   res.setHeader('x-roost-request-id', requestId);
   let entry: FunctionEntry | undefined;
+  let revision: number | undefined;
   let status = 500;
   // The body's memory, given back once the response is sent (or the async event is done).
   let releaseBody = () => {};
@@ -62,9 +68,16 @@ export async function handleRequest(
         `Nothing is served at ${req.url}; functions are under /fn/<namespace>/<name>`,
       );
     }
-    entry = context.table.get(route.namespace, route.name);
-    if (!entry) throw functionNotFound(route.namespace, route.name);
+    const target = resolveTarget(
+      context.table,
+      route.namespace,
+      route.name,
+      qualifierOf(req, route),
+    );
+    entry = target.entry;
     const fn = entry;
+    const pool = chooseRevision(target);
+    revision = pool.revision;
 
     admit(fn);
     const async = isAsync(req);
@@ -89,10 +102,10 @@ export async function handleRequest(
       return;
     }
 
-    const response = toHttpResponse(
-      await invokeCounted(context, fn, invocation),
-      fn.settings.timeoutMs,
-    );
+    const answer = await invokeCounted(context, fn, invocation, pool);
+    revision = answer.revision ?? revision;
+    if (revision !== undefined) res.setHeader('x-roost-revision', String(revision));
+    const response = toHttpResponse(answer, fn.settings.timeoutMs);
     status = response.statusCode;
     send(res, response);
   } catch (err) {
@@ -100,6 +113,8 @@ export async function handleRequest(
       err instanceof GatewayError
         ? err
         : new GatewayError(500, 'ROOST_INTERNAL', `The gateway failed: ${(err as Error).message}`);
+    if (revision !== undefined && !res.headersSent)
+      res.setHeader('x-roost-revision', String(revision));
     const fallback = entry?.settings.fallback;
     if (error.status >= 500 && fallback) {
       status = fallback.statusCode;
@@ -122,6 +137,14 @@ export async function handleRequest(
       const metrics = context.metrics.forFunction(entry.namespace, entry.name);
       metrics.requests(status).inc();
       metrics.duration.observe((performance.now() - started) / 1000);
+      if (revision !== undefined)
+        context.revisionStats.record(
+          entry.namespace,
+          entry.name,
+          revision,
+          status,
+          performance.now() - started,
+        );
     }
   }
 }
@@ -221,4 +244,17 @@ function sendError(res: ServerResponse, error: GatewayError, requestId: string):
   // that the client, still sending, gets to read its 503 and retry.
   if (error.status === 413) headers.connection = 'close';
   send(res, { statusCode: error.status, headers, body: Buffer.from(JSON.stringify(body)) });
+}
+
+/** The alias, tag or revision asked for: after "@" in the path, or in x-roost-alias (not both, unless equal). */
+function qualifierOf(req: IncomingMessage, route: FunctionRoute): string | undefined {
+  const header = req.headers['x-roost-alias'];
+  if (header === undefined) return route.qualifier;
+  if (typeof header !== 'string' || !isQualifier(header))
+    throw badRequest('x-roost-alias must be one alias, tag or revision number');
+  if (route.qualifier !== undefined && route.qualifier !== header)
+    throw badRequest(
+      `The path names @${route.qualifier} and x-roost-alias names ${header}: name one`,
+    );
+  return header;
 }

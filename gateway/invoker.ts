@@ -13,7 +13,7 @@ import {
   type SidecarChannels,
 } from './channels.ts';
 import { GatewayError, badRequest, functionTimeout } from './errors.ts';
-import type { Endpoint, FunctionEntry } from './function-table.ts';
+import type { Endpoint, EndpointPool, FunctionEntry } from './function-table.ts';
 
 export interface Invocation {
   requestId: string;
@@ -39,18 +39,23 @@ export class Invoker {
     this.#activator = activator;
   }
 
-  async invoke(entry: FunctionEntry, invocation: Invocation): Promise<InvokeResponse> {
+  /** Invokes one of the pool's endpoints (any of the function's without one); says which revision answered. */
+  async invoke(
+    entry: FunctionEntry,
+    invocation: Invocation,
+    pool?: EndpointPool,
+  ): Promise<InvokeResponse & { revision?: number }> {
     const started = performance.now();
     const deadline = started + invocation.timeoutMs;
     const tried = new Set<Endpoint>();
     for (;;) {
-      const candidates = entry.available().filter((e) => !tried.has(e));
+      const candidates = entry.available(undefined, pool).filter((e) => !tried.has(e));
       if (candidates.length === 0) {
         // Nothing ready (at zero, starting, every one busy or refusing): the
         // activator holds the request, as demand the autoscaler sees, until
         // an endpoint is available again or the wait runs out (503); only a
         // full hold queue refuses with 429.
-        await this.#activator.waitForEndpoint(entry, deadline);
+        await this.#activator.waitForEndpoint(entry, deadline, pool);
         tried.clear();
         continue;
       }
@@ -58,7 +63,7 @@ export class Invoker {
       endpoint.inFlight++;
       try {
         const remaining = Math.max(1, Math.round(deadline - performance.now()));
-        return await this.#channels.get(endpoint.address).invoke(
+        const response = await this.#channels.get(endpoint.address).invoke(
           {
             namespace: entry.namespace,
             sandbox: endpoint.sandbox,
@@ -71,6 +76,9 @@ export class Invoker {
           // The function enforces its own timeout; the margin lets its answer arrive.
           remaining + 1000,
         );
+        return endpoint.revision === undefined
+          ? response
+          : { ...response, revision: endpoint.revision };
       } catch (err) {
         if (err instanceof ChannelTimeout) throw functionTimeout(invocation.timeoutMs);
         if (err instanceof InvocationRejected && err.grpcCode === GrpcStatus.INVALID_ARGUMENT)

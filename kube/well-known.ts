@@ -83,3 +83,10 @@ export const ROLLBACK_TO_ANNOTATION = 'roost.dev/rollback-to';
 
 /** The Lease that elects the one `roost controller` process that acts. */
 export const CONTROLLER_LEASE_NAME = 'roost-controller';
+
+/**
+ * Set on a SandboxRoute by `roost rollout promote|abort`: "promote" moves all
+ * traffic to the canary revision now, "abort" rolls it back to the stable
+ * one. The route controller acts on it and removes it.
+ */
+export const CANARY_ACTION_ANNOTATION = 'roost.dev/canary-action';

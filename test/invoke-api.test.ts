@@ -214,14 +214,17 @@ describe('errors a Lambda client expects', () => {
     expect(error.$metadata.httpStatusCode).toBe(400);
   });
 
-  test('a qualifier (alias or version) is refused until Roost has them', async () => {
+  test('a Qualifier names a revision (the one that ran says so); an unknown alias is ResourceNotFoundException', async () => {
     const error = await invokeError({
       FunctionName: fn('echo'),
       Qualifier: 'live',
       Payload: json({}),
     });
-    expect(error.name).toBe('InvalidParameterValueException');
-    expect(error.message).toContain('no versions or aliases yet');
+    expect(error.name).toBe('ResourceNotFoundException');
+    expect(error.message).toContain('echo:live');
+    const first = await invoke({ FunctionName: fn('echo'), Qualifier: '1', Payload: json({}) });
+    expect(first.StatusCode).toBe(200);
+    expect(first.ExecutedVersion).toBe('1');
     const latest = await invoke({
       FunctionName: fn('echo'),
       Qualifier: '$LATEST',

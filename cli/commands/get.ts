@@ -7,7 +7,7 @@ import type { CronTrigger, Sandbox, SandboxDeployment } from '../../kube/api/roo
 import { CronTriggers, Leases, SandboxDeployments, Sandboxes } from '../../kube/api/resources.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { DEPLOYMENT_LABEL, TEMPLATE_HASH_LABEL } from '../../kube/well-known.ts';
-import { CliContext, type GlobalFlags } from '../context.ts';
+import { CliContext, withCliContext, type GlobalFlags } from '../context.ts';
 import { summarizeHosts, type HostSummary } from '../host-capacity.ts';
 import { withClusterOptions, type OutputFormat } from '../options.ts';
 import { formatAge, kubeList, printResult } from '../output.ts';
@@ -37,7 +37,7 @@ function deploymentsCommand(): Command {
     .description('Functions (SandboxDeployments): readiness, revision, runtime and scale.')
     .option('-A, --all-namespaces', 'in every namespace');
   return withClusterOptions(command, { output: FORMATS, gateway: true }).action((flags: GetFlags) =>
-    withContext(flags, async (context) => {
+    withCliContext(flags, async (context) => {
       const namespace = flags.allNamespaces ? undefined : context.namespace;
       const list = await context.client.list(SandboxDeployments, { namespace });
       const items = list.items.sort(byNamespaceAndName);
@@ -58,7 +58,7 @@ function sandboxesCommand(): Command {
     .option('-A, --all-namespaces', 'in every namespace')
     .option('--deployment <name>', "only this function's Sandboxes");
   return withClusterOptions(command, { output: FORMATS }).action((flags: GetFlags) =>
-    withContext(flags, async (context) => {
+    withCliContext(flags, async (context) => {
       const namespace = flags.allNamespaces ? undefined : context.namespace;
       const list = await context.client.list(Sandboxes, {
         namespace,
@@ -82,7 +82,7 @@ function hostsCommand(): Command {
       'Host pods: ready or why not, runtimes, the Sandboxes packed into each, and free capacity.',
     );
   return withClusterOptions(command, { output: FORMATS }).action((flags: GetFlags) =>
-    withContext(flags, async (context) => {
+    withCliContext(flags, async (context) => {
       const { client } = context;
       const pods = (await listHostPods(client)).filter(
         (pod) => !flags.namespace || pod.metadata.namespace === flags.namespace,
@@ -121,7 +121,7 @@ function triggersCommand(): Command {
     .description('Triggers (CronTriggers): schedule, target, last and next run.')
     .option('-A, --all-namespaces', 'in every namespace');
   return withClusterOptions(command, { output: FORMATS }).action((flags: GetFlags) =>
-    withContext(flags, async (context) => {
+    withCliContext(flags, async (context) => {
       const namespace = flags.allNamespaces ? undefined : context.namespace;
       const list = await context.client.list(CronTriggers, { namespace });
       const items = list.items.sort(byNamespaceAndName);
@@ -174,15 +174,6 @@ function triggerTable(items: CronTrigger[], options: { wide: boolean; allNamespa
     return row;
   });
   return { headers, rows };
-}
-
-async function withContext(flags: GetFlags, run: (context: CliContext) => Promise<void>) {
-  const context = new CliContext(flags);
-  try {
-    await run(context);
-  } finally {
-    context.close();
-  }
 }
 
 function deploymentTable(

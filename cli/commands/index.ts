@@ -12,6 +12,7 @@ import { logsCommand } from './logs.ts';
 import { rolloutCommand } from './rollout.ts';
 import { sidecarCommand } from './sidecar.ts';
 import { statsCommand } from './stats.ts';
+import { trafficCommand } from './traffic.ts';
 
 /** Every `roost` subcommand: the user's verbs, then the components they drive. */
 export function commands(): Command[] {
@@ -24,6 +25,7 @@ export function commands(): Command[] {
     statsCommand(),
     getCommand(),
     rolloutCommand(),
+    trafficCommand(),
     devCommand(),
     hostCommand(),
     controllerCommand(),

@@ -1,14 +1,20 @@
-// `roost rollout history|undo <name>`: a function's revisions, and going back
-// to one. Undo works as `kubectl rollout undo` does for a Deployment: it asks
+// `roost rollout history|undo|promote|abort <name>`: a function's revisions,
+// going back to one, and deciding a canary now (promote: the new revision
+// takes all traffic; abort: traffic goes back to the stable one). Undo works as `kubectl rollout undo` does for a Deployment: it asks
 // the controller, through the annotation roost.dev/rollback-to, to copy that
 // revision's template back, then waits for the rollout like `roost deploy`.
 import { Command } from 'commander';
-import type { SandboxDeployment } from '../../kube/api/roost.ts';
-import { SandboxDeployments, SandboxReplicaSets } from '../../kube/api/resources.ts';
+import type { SandboxDeployment, SandboxRoute } from '../../kube/api/roost.ts';
+import { SandboxDeployments, SandboxReplicaSets, SandboxRoutes } from '../../kube/api/resources.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { DEPLOYMENT_LABEL, ROLLBACK_TO_ANNOTATION } from '../../kube/well-known.ts';
+import { isNotFound } from '../../kube/errors.ts';
+import {
+  CANARY_ACTION_ANNOTATION,
+  DEPLOYMENT_LABEL,
+  ROLLBACK_TO_ANNOTATION,
+} from '../../kube/well-known.ts';
 import { sleep } from '../../lib/duration.ts';
-import { CliContext, type GlobalFlags } from '../context.ts';
+import { CliContext, withCliContext, type GlobalFlags } from '../context.ts';
 import { failure, notFoundError } from '../errors.ts';
 import {
   integerOption,
@@ -35,9 +41,13 @@ interface UndoFlags extends GlobalFlags {
 
 export function rolloutCommand(): Command {
   return new Command('rollout')
-    .description("Show a function's revisions, or roll it back to one.")
+    .description(
+      "Show a function's revisions, roll it back to one, or promote or abort its canary.",
+    )
     .addCommand(historyCommand())
-    .addCommand(undoCommand());
+    .addCommand(undoCommand())
+    .addCommand(canaryActionCommand('promote'))
+    .addCommand(canaryActionCommand('abort'));
 }
 
 function historyCommand(): Command {
@@ -46,7 +56,7 @@ function historyCommand(): Command {
     .argument('<name>', 'the function (SandboxDeployment) name');
   return withClusterOptions(command, { output: OUTPUT_FORMATS }).action(
     (name: string, flags: HistoryFlags) =>
-      withContext(flags, async (context) => {
+      withCliContext(flags, async (context) => {
         const { deployment, revisions } = await load(context.client, context.namespace, name);
         printResult(
           flags.output,
@@ -69,16 +79,96 @@ function undoCommand(): Command {
     .option('--no-wait', 'return once the controller has rolled back the template')
     .addOption(waitTimeoutOption());
   return withClusterOptions(command, { output: OUTPUT_FORMATS }).action(
-    (name: string, flags: UndoFlags) => withContext(flags, (context) => undo(context, name, flags)),
+    (name: string, flags: UndoFlags) =>
+      withCliContext(flags, (context) => undo(context, name, flags)),
   );
 }
 
-async function withContext(flags: GlobalFlags, run: (context: CliContext) => Promise<void>) {
-  const context = new CliContext(flags);
+function canaryActionCommand(action: 'promote' | 'abort'): Command {
+  const command = new Command(action)
+    .description(
+      action === 'promote'
+        ? "Send all of a function's traffic to its canary revision now, skipping the remaining steps."
+        : "Stop a function's canary and send its traffic back to the stable revision.",
+    )
+    .argument(
+      '<name>',
+      'the function (SandboxDeployment) name; its default SandboxRoute carries the canary',
+    )
+    .addOption(waitTimeoutOption());
+  return withClusterOptions(command, { output: OUTPUT_FORMATS }).action(
+    (name: string, flags: UndoFlags) =>
+      withCliContext(flags, (context) => decideCanary(context, name, action, flags)),
+  );
+}
+
+/** Asks the route controller, through roost.dev/canary-action, to promote or abort; waits until it has. */
+async function decideCanary(
+  context: CliContext,
+  name: string,
+  action: 'promote' | 'abort',
+  flags: UndoFlags,
+): Promise<void> {
+  const { client, namespace } = context;
+  await requireDeployment(client, namespace, name);
+  let route: SandboxRoute;
   try {
-    await run(context);
-  } finally {
-    context.close();
+    route = await client.get(SandboxRoutes, { namespace, name });
+  } catch (err) {
+    if (isNotFound(err))
+      throw notFoundError(
+        `${namespace}/${name} has no SandboxRoute named ${name}, so no canary: a route with spec.canary makes one`,
+      );
+    throw err;
+  }
+  if (!route.spec.canary)
+    throw failure(
+      'ROOST_NO_CANARY',
+      `SandboxRoute ${namespace}/${name} has no canary policy (spec.canary)`,
+    );
+  const canary = route.status?.canary;
+  if (action === 'abort' && canary?.phase !== 'Progressing')
+    throw failure(
+      'ROOST_NO_CANARY',
+      `${namespace}/${name} has no canary in progress to abort${canary?.phase ? ` (the last one was ${canary.phase})` : ''}`,
+    );
+  if (action === 'promote' && (!canary || canary.phase === 'Promoted'))
+    throw failure('ROOST_NO_CANARY', `${namespace}/${name} has no canary revision to promote`);
+  await client.patch(
+    SandboxRoutes,
+    { namespace, name },
+    { metadata: { annotations: { [CANARY_ACTION_ANNOTATION]: action } } },
+  );
+  const wanted = action === 'promote' ? 'Promoted' : 'RolledBack';
+  const deadline = Date.now() + flags.waitTimeout;
+  for (;;) {
+    const now = await client.get(SandboxRoutes, { namespace, name });
+    if (
+      now.status?.canary?.phase === wanted &&
+      now.metadata.annotations?.[CANARY_ACTION_ANNOTATION] === undefined
+    ) {
+      const result = {
+        namespace,
+        name,
+        phase: wanted,
+        revision: now.status.canary.revision ?? null,
+        stableRevision: now.status.canary.stableRevision ?? null,
+        traffic: now.status.traffic ?? '',
+      };
+      if (flags.output === 'json' || flags.output === 'yaml')
+        process.stdout.write(formatData(flags.output, result));
+      else
+        process.stdout.write(
+          `${namespace}/${name}: canary ${action === 'promote' ? 'promoted' : 'aborted'}; traffic ${result.traffic}\n`,
+        );
+      return;
+    }
+    if (Date.now() > deadline)
+      throw failure(
+        'ROOST_CANARY_TIMEOUT',
+        `No controller acted on ${CANARY_ACTION_ANNOTATION} of ${namespace}/${name} within ${Math.round(flags.waitTimeout / 1000)} s: is \`roost controller\` running?`,
+      );
+    await sleep(200);
   }
 }
 

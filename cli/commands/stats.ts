@@ -1,19 +1,12 @@
 // `roost stats <name>`: what each Sandbox of a function has done since it
 // started (from its sidecar's Stats), and the function's total.
 import { Command } from 'commander';
-import type { SandboxStatsMessage } from '../../proto/sandbox-host.ts';
 import { CliContext, type GlobalFlags } from '../context.ts';
 import { OUTPUT_FORMATS, withClusterOptions, type OutputFormat } from '../options.ts';
 import { formatMiB, formatMs, printResult } from '../output.ts';
-import {
-  closeAll,
-  connect,
-  requireDeployment,
-  sandboxesOf,
-  sidecarError,
-  sidecarTargets,
-} from '../sidecars.ts';
-import { totalOf, type FunctionStats, type SandboxStats, type StatsTotal } from '../stats-total.ts';
+import { requireDeployment } from '../sidecars.ts';
+import { collectSandboxStats } from '../sandbox-stats.ts';
+import { totalOf, type FunctionStats, type StatsTotal } from '../stats-total.ts';
 
 interface StatsFlags extends GlobalFlags {
   output: OutputFormat;
@@ -47,28 +40,7 @@ bound): percentiles of separate Sandboxes cannot be combined exactly.`,
 async function stats(context: CliContext, name: string, flags: StatsFlags): Promise<void> {
   const { client, namespace } = context;
   await requireDeployment(client, namespace, name);
-  const sandboxes = await sandboxesOf(client, namespace, name);
-  const targets = await sidecarTargets(client, sandboxes, {
-    allHosts: false,
-    route: context.sidecarRoute(),
-  });
-  const token = targets.length > 0 ? await context.token() : '';
-  const connections = connect(targets, token);
-  const rows: SandboxStats[] = [];
-  try {
-    for (const [target, connection] of connections) {
-      let reported: SandboxStatsMessage[];
-      try {
-        reported = (await connection.stats({ namespace, deployment: name })).sandboxes;
-      } catch (err) {
-        throw sidecarError(target, err);
-      }
-      for (const s of reported) rows.push({ ...s, pod: target.pod });
-    }
-  } finally {
-    closeAll(connections);
-  }
-  rows.sort((a, b) => a.sandbox.localeCompare(b.sandbox));
+  const rows = await collectSandboxStats(context, name);
   const result: FunctionStats = { namespace, name, sandboxes: rows, total: totalOf(rows) };
   printResult(flags.output, result, toTable);
   if (rows.length === 0 && flags.output !== 'json' && flags.output !== 'yaml')

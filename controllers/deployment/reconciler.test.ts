@@ -2,11 +2,16 @@
 // rows of {deployment, ReplicaSets in the cache} and the writes wanted.
 import { describe, expect, test } from 'vitest';
 import type { KubeObject } from '../../kube/api/meta.ts';
-import type { Sandbox, SandboxDeployment, SandboxReplicaSet } from '../../kube/api/roost.ts';
+import type {
+  Sandbox,
+  SandboxDeployment,
+  SandboxReplicaSet,
+  SandboxRoute,
+} from '../../kube/api/roost.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { Store } from '../../kube/informer.ts';
-import { BY_NAMESPACE, DeploymentReconciler } from './reconciler.ts';
+import { BY_NAMESPACE, DeploymentReconciler, ROUTES_BY_DEPLOYMENT } from './reconciler.ts';
 import { makeReplicaSet } from './resources/replicaset.ts';
 import { normalizedTemplate, templateHash } from './resources/template.ts';
 
@@ -56,7 +61,12 @@ function replicaSet(
   return rs;
 }
 
-function fixture(d: SandboxDeployment, cache: SandboxReplicaSet[]) {
+/** A SandboxRoute of fn: named `fn` it is the default route, else an alias. */
+function route(name: string, targets: SandboxRoute['spec']['targets']): SandboxRoute {
+  return { metadata: { name, namespace: 'ns' }, spec: { deployment: 'fn', targets } };
+}
+
+function fixture(d: SandboxDeployment, cache: SandboxReplicaSet[], routeList: SandboxRoute[] = []) {
   const writes: string[] = [];
   const events: string[] = [];
   const client = {
@@ -111,12 +121,16 @@ function fixture(d: SandboxDeployment, cache: SandboxReplicaSet[]) {
   for (const rs of cache) replicaSets.set(rs);
   const sandboxes = new Store<Sandbox>();
   sandboxes.addIndex(BY_NAMESPACE, (o) => [o.metadata.namespace!]);
+  const routes = new Store<SandboxRoute>();
+  routes.addIndex(ROUTES_BY_DEPLOYMENT, (r) => [`${r.metadata.namespace}/${r.spec.deployment}`]);
+  for (const r of routeList) routes.set(r);
   const reconciler = new DeploymentReconciler({
     client,
     recorder,
     deployments,
     replicaSets,
     sandboxes,
+    routes,
   });
   return { reconciler, writes, events };
 }
@@ -128,6 +142,7 @@ describe('DeploymentReconciler', () => {
     name: string;
     d: SandboxDeployment;
     cache: SandboxReplicaSet[];
+    routes?: SandboxRoute[];
     writes: string[];
     events: string[];
   }>([
@@ -183,8 +198,53 @@ describe('DeploymentReconciler', () => {
       writes: [`delete ${hashOf('v1')}`, 'status'],
       events: ['RolloutComplete'],
     },
-  ])('$name', async ({ d, cache, writes, events }) => {
-    const f = fixture(d, cache);
+    {
+      name: 'history limits skip a revision a route names: the oldest unrouted one goes instead',
+      d: deployment('v12', { replicas: 1 }),
+      cache: [
+        ...Array.from({ length: 11 }, (_, i) => replicaSet(`v${i + 1}`, i + 1, 0, 0)),
+        replicaSet('v12', 12, 1, 1),
+      ],
+      routes: [route('beta', [{ revision: 1, percent: 100 }])],
+      writes: [`scale ${hashOf('v1')} to 1`, 'status'],
+      events: ['ScalingReplicaSet', 'RolloutComplete'],
+    },
+    {
+      name: 'a revision at 90% in the default route is not scaled down by the rollout, and keeps 90% of replicas',
+      d: deployment('v2', { replicas: 10 }),
+      cache: [replicaSet('v1', 1, 10, 10), replicaSet('v2', 2, 1, 1)],
+      routes: [
+        route('fn', [
+          { revision: 1, percent: 90 },
+          { latestRevision: true, percent: 10 },
+        ]),
+      ],
+      writes: [`scale ${hashOf('v1')} to 9`, 'status'],
+      events: ['ScalingReplicaSet', 'RolloutComplete'],
+    },
+    {
+      name: 'the newest revision keeps one Sandbox when the default route gives it nothing',
+      d: deployment('v2', { replicas: 3 }),
+      cache: [replicaSet('v1', 1, 3, 3)],
+      routes: [route('fn', [{ revision: 1, percent: 100 }])],
+      writes: ['create new replicas=1 revision=2', 'status'],
+      events: ['ScalingReplicaSet'],
+    },
+    {
+      name: 'a revision reached only by a tag keeps one Sandbox',
+      d: deployment('v2', { replicas: 3 }),
+      cache: [replicaSet('v1', 1, 0, 0), replicaSet('v2', 2, 3, 3)],
+      routes: [
+        route('fn', [
+          { revision: 1, percent: 0, tag: 'old' },
+          { revision: 2, percent: 100 },
+        ]),
+      ],
+      writes: [`scale ${hashOf('v1')} to 1`, 'status'],
+      events: ['ScalingReplicaSet', 'RolloutComplete'],
+    },
+  ])('$name', async ({ d, cache, routes, writes, events }) => {
+    const f = fixture(d, cache, routes);
     await f.reconciler.reconcile('ns/fn');
     expect(f.writes).toEqual(writes);
     expect(f.events).toEqual(events);

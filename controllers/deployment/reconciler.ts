@@ -3,10 +3,19 @@
 //   2. observe the ReplicaSets it owns (adopting and releasing by selector);
 //   3. find or create the ReplicaSet of the current template (giving a
 //      reused one the newest revision number);
-//   4. take one step of the strategy (RollingUpdate or Recreate);
-//   5. clean up old revisions beyond revisionHistoryLimit once done;
-//   6. record status and conditions, with Events on transitions.
-import type { Sandbox, SandboxDeployment, SandboxReplicaSet } from '../../kube/api/roost.ts';
+//   4. set apart the revisions SandboxRoutes name (routed.ts): the rollout
+//      neither scales them down nor deletes them as history;
+//   5. take one step of the strategy (RollingUpdate or Recreate), for the
+//      newest revision's share when a default route splits the traffic;
+//   6. scale each routed revision to its share of the replicas;
+//   7. clean up old revisions beyond revisionHistoryLimit once done;
+//   8. record status and conditions, with Events on transitions.
+import type {
+  Sandbox,
+  SandboxDeployment,
+  SandboxReplicaSet,
+  SandboxRoute,
+} from '../../kube/api/roost.ts';
 import { SandboxDeployments, SandboxReplicaSets } from '../../kube/api/resources.ts';
 import { cacheKey, keyOf, splitKey, type KubeClient } from '../../kube/client.ts';
 import type { ReconcileResult } from '../../kube/controller.ts';
@@ -27,6 +36,12 @@ import {
 } from './resources/rollout.ts';
 import { computeDeploymentStatus } from './resources/status.ts';
 import {
+  newestRevisionReplicas,
+  replicasForShare,
+  routedRevisions,
+  type RevisionShare,
+} from './resources/routed.ts';
+import {
   deploymentSelector,
   normalizedTemplate,
   sameTemplate,
@@ -36,6 +51,8 @@ import {
 import { WORKLOAD_DEFAULTS } from '../../kube/api/defaults.ts';
 
 export const BY_NAMESPACE = 'namespace';
+/** SandboxRoutes by "namespace/deployment". */
+export const ROUTES_BY_DEPLOYMENT = 'deployment';
 
 export interface DeploymentReconcilerOptions {
   client: KubeClient;
@@ -45,6 +62,8 @@ export interface DeploymentReconcilerOptions {
   replicaSets: Store<SandboxReplicaSet>;
   /** With index BY_NAMESPACE. */
   sandboxes: Store<Sandbox>;
+  /** With index ROUTES_BY_DEPLOYMENT. */
+  routes: Store<SandboxRoute>;
 }
 
 export class DeploymentReconciler {
@@ -62,42 +81,90 @@ export class DeploymentReconciler {
       return;
     }
     const all = await this.#observe(deployment);
-    const { newRS, oldRSs } = this.#splitRevisions(deployment, all);
+    const { newRS, oldRSs: unpinned } = this.#splitRevisions(deployment, all);
+    const shares = routedRevisions(this.#routesOf(deployment));
+    const oldRSs = unpinned.filter((rs) => !shares.has(revisionOf(rs)));
+    const pinned = unpinned.filter((rs) => shares.has(revisionOf(rs)));
 
     let current = newRS;
     let actions: ScaleAction[] = [];
+    // The rollout works on the newest revision's share; the routed ones get theirs below.
+    const replicas = deployment.spec.replicas ?? WORKLOAD_DEFAULTS.replicas;
+    const rollout = this.#withReplicas(
+      deployment,
+      newestRevisionReplicas(
+        replicas,
+        this.#hasDefaultRoute(deployment),
+        shares.get(newRS ? revisionOf(newRS) : maxRevision(unpinned) + 1),
+      ),
+    );
     if (!deployment.spec.paused) {
-      current = await this.#ensureNewReplicaSet(deployment, newRS, oldRSs);
-      actions = this.#plan(deployment, current, oldRSs);
+      current = await this.#ensureNewReplicaSet(rollout, newRS, oldRSs, maxRevision(unpinned));
+      actions = this.#plan(rollout, current, oldRSs);
       await this.#scale(deployment, [current, ...oldRSs], actions);
+      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares)));
       const all = [current, ...oldRSs];
       const counts = {
         updatedReplicas: current.status?.replicas ?? 0,
         replicas: all.reduce((n, rs) => n + (rs.status?.replicas ?? 0), 0),
         availableReplicas: all.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0),
       };
-      if (actions.length === 0 && rolloutComplete(deployment, counts))
+      if (actions.length === 0 && rolloutComplete(rollout, counts))
         await this.#cleanupHistory(deployment, oldRSs);
     } else if (newRS && oldRSs.every((rs) => (rs.spec.replicas ?? 0) === 0)) {
       // Paused: no new revision rolls out, but scaling still works.
       actions =
-        newRS.spec.replicas === deployment.spec.replicas
+        newRS.spec.replicas === rollout.spec.replicas
           ? []
           : [
               {
                 name: newRS.metadata.name!,
                 from: newRS.spec.replicas ?? 0,
-                to: deployment.spec.replicas ?? 1,
+                to: rollout.spec.replicas ?? 1,
               },
             ];
       await this.#scale(deployment, [newRS], actions);
+      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares)));
     }
     return this.#recordStatus(
-      deployment,
+      rollout,
       current,
       current ? [current, ...oldRSs] : oldRSs,
       actions.length > 0 || current !== newRS,
     );
+  }
+
+  #routesOf(deployment: SandboxDeployment): SandboxRoute[] {
+    return this.#options.routes.byIndex(ROUTES_BY_DEPLOYMENT, cacheKey(deployment));
+  }
+
+  /** A SandboxRoute named like the deployment splits its unqualified traffic. */
+  #hasDefaultRoute(deployment: SandboxDeployment): boolean {
+    return this.#routesOf(deployment).some((r) => r.metadata.name === deployment.metadata.name);
+  }
+
+  /** The deployment as the rollout of its newest revision sees it: aiming for `replicas`. */
+  #withReplicas(deployment: SandboxDeployment, replicas: number): SandboxDeployment {
+    if (replicas === deployment.spec.replicas) return deployment;
+    return { ...deployment, spec: { ...deployment.spec, replicas } };
+  }
+
+  /** Scales each routed revision other than the newest to its share of `replicas`. */
+  async #scaleRouted(
+    deployment: SandboxDeployment,
+    pinned: SandboxReplicaSet[],
+    replicas: number,
+    shares: Map<number, RevisionShare>,
+  ): Promise<ScaleAction[]> {
+    const actions = pinned
+      .map((rs) => ({
+        name: rs.metadata.name!,
+        from: rs.spec.replicas ?? 0,
+        to: replicasForShare(replicas, shares.get(revisionOf(rs))),
+      }))
+      .filter((a) => a.from !== a.to);
+    await this.#scale(deployment, pinned, actions);
+    return actions;
   }
 
   /** Copies the target revision's template into the spec and drops the annotation, in one write. */
@@ -170,9 +237,11 @@ export class DeploymentReconciler {
     deployment: SandboxDeployment,
     newRS: SandboxReplicaSet | undefined,
     oldRSs: SandboxReplicaSet[],
+    /** The highest revision number of every other ReplicaSet, routed ones included. */
+    newestOther: number,
   ): Promise<SandboxReplicaSet> {
     const { client, recorder } = this.#options;
-    const revision = maxRevision(oldRSs) + 1;
+    const revision = newestOther + 1;
     if (newRS) {
       // A reused older revision (a rollback) becomes the newest again.
       if (

@@ -2,10 +2,15 @@
 // recomputed when any of its Sandboxes (by the roost.dev/deployment label)
 // changes, and when the deployment or its endpoints object changes.
 import type { Sandbox } from '../../kube/api/roost.ts';
-import { SandboxDeployments, SandboxEndpointsType, Sandboxes } from '../../kube/api/resources.ts';
+import {
+  SandboxDeployments,
+  SandboxEndpointsType,
+  SandboxReplicaSets,
+  Sandboxes,
+} from '../../kube/api/resources.ts';
 import { cacheKey } from '../../kube/client.ts';
 import type { Component } from '../../kube/component.ts';
-import { DEPLOYMENT_LABEL } from '../../kube/well-known.ts';
+import { DEPLOYMENT_LABEL, REVISION_ANNOTATION } from '../../kube/well-known.ts';
 import { ControllerQueue } from '../shared/queue.ts';
 import { EndpointsReconciler, SANDBOXES_BY_DEPLOYMENT } from './reconciler.ts';
 
@@ -22,6 +27,7 @@ export function endpointsController(options: { workers?: number } = {}): Compone
       const deployments = context.informers.for(SandboxDeployments);
       const endpoints = context.informers.for(SandboxEndpointsType);
       const sandboxes = context.informers.for(Sandboxes);
+      const replicaSets = context.informers.for(SandboxReplicaSets);
       sandboxes.store.addIndex(SANDBOXES_BY_DEPLOYMENT, (s) => {
         const key = deploymentKey(s);
         return key ? [key] : [];
@@ -36,6 +42,22 @@ export function endpointsController(options: { workers?: number } = {}): Compone
         onDelete: (s) => queue.add(deploymentKey(s)),
       });
       deployments.addHandlers({ onAdd: (d) => queue.add(cacheKey(d)) });
+      // A rollback renumbers a reused revision: its endpoints say the new number.
+      replicaSets.addHandlers({
+        onUpdate: (old, rs) => {
+          const name = rs.metadata.labels?.[DEPLOYMENT_LABEL];
+          if (
+            name &&
+            old.metadata.annotations?.[REVISION_ANNOTATION] !==
+              rs.metadata.annotations?.[REVISION_ANNOTATION]
+          )
+            queue.add(`${rs.metadata.namespace}/${name}`);
+        },
+        onAdd: (rs) => {
+          const name = rs.metadata.labels?.[DEPLOYMENT_LABEL];
+          if (name) queue.add(`${rs.metadata.namespace}/${name}`);
+        },
+      });
       // Someone edited or deleted the endpoints: put them right.
       endpoints.addHandlers({
         onUpdate: (_old, e) => queue.add(cacheKey(e)),
@@ -46,6 +68,7 @@ export function endpointsController(options: { workers?: number } = {}): Compone
         deployments: deployments.store,
         endpoints: endpoints.store,
         sandboxes: sandboxes.store,
+        replicaSets: replicaSets.store,
       });
       return {
         run: () =>

@@ -1,13 +1,20 @@
 // Reconciles the SandboxEndpoints of one SandboxDeployment: make sure it
 // exists (owned by the deployment, so it goes with it), then list the
 // deployment's reachable Sandboxes in its status when that list changed.
-import type { Sandbox, SandboxDeployment, SandboxEndpoints } from '../../kube/api/roost.ts';
+import type {
+  Sandbox,
+  SandboxDeployment,
+  SandboxEndpoints,
+  SandboxReplicaSet,
+} from '../../kube/api/roost.ts';
 import { SandboxEndpointsType } from '../../kube/api/resources.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import type { Store } from '../../kube/informer.ts';
 import { sameStatus } from '../shared/status.ts';
 import { endpointsName } from '../deployment/names.ts';
+import { revisionOf } from '../deployment/resources/replicaset.ts';
+import { controllerRefOf } from '../shared/owners.ts';
 import { computeEndpointsStatus, makeEndpoints } from './resources/endpoints.ts';
 
 export const SANDBOXES_BY_DEPLOYMENT = 'deployment';
@@ -18,6 +25,8 @@ export interface EndpointsReconcilerOptions {
   endpoints: Store<SandboxEndpoints>;
   /** With index SANDBOXES_BY_DEPLOYMENT ("namespace/deployment"). */
   sandboxes: Store<Sandbox>;
+  /** To name each endpoint's revision number, which routes and x-roost-revision speak in. */
+  replicaSets: Store<SandboxReplicaSet>;
 }
 
 export class EndpointsReconciler {
@@ -34,6 +43,12 @@ export class EndpointsReconciler {
     const current = await this.#ensure(deployment);
     const status = computeEndpointsStatus(
       this.#options.sandboxes.byIndex(SANDBOXES_BY_DEPLOYMENT, key),
+      (sandbox) => {
+        const owner = controllerRefOf(sandbox);
+        const rs =
+          owner && this.#options.replicaSets.get(`${sandbox.metadata.namespace}/${owner.name}`);
+        return rs ? revisionOf(rs) || undefined : undefined;
+      },
     );
     if (sameStatus(current.status ?? {}, status)) return;
     await this.#options.client.patch(

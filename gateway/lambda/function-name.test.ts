@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseFunctionName, refuseQualifier } from './function-name.ts';
+import { parseFunctionName } from './function-name.ts';
 
 describe('parseFunctionName', () => {
   test.each([
@@ -33,11 +33,5 @@ describe('parseFunctionName', () => {
 
   test('a qualifier in the name and a different Qualifier= are refused', () => {
     expect(() => parseFunctionName('hello:a', 'b', 'default')).toThrow('differs from Qualifier=b');
-  });
-
-  test('any qualifier but $LATEST is refused until Roost has aliases', () => {
-    const named = parseFunctionName('hello:live', undefined, 'default');
-    expect(() => refuseQualifier(named)).toThrow('no versions or aliases yet');
-    expect(() => refuseQualifier(parseFunctionName('hello', undefined, 'default'))).not.toThrow();
   });
 });

@@ -69,15 +69,6 @@ export function parseFunctionName(
  * qualifier is refused rather than ignored, so that a caller never runs a
  * revision it did not ask for.
  */
-export function refuseQualifier(fn: NamedFunction): void {
-  if (fn.qualifier === undefined) return;
-  throw lambdaError(
-    400,
-    'InvalidParameterValueException',
-    `Cannot invoke ${fn.namespace}/${fn.name}:${fn.qualifier}: Roost has no versions or aliases yet; leave out Qualifier (or use $LATEST)`,
-  );
-}
-
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);

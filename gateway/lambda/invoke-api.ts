@@ -21,7 +21,8 @@ import { jsonDepth, MAX_JSON_DEPTH } from '../json-depth.ts';
 import type { RequestContext } from '../handle-request.ts';
 import { readBody } from '../read-body.ts';
 import { lambdaError, lambdaErrorBody, toLambdaError } from './errors.ts';
-import { parseFunctionName, refuseQualifier } from './function-name.ts';
+import { parseFunctionName } from './function-name.ts';
+import { chooseRevision, resolveTarget, type TrafficTarget } from '../traffic.ts';
 import { verifySigV4, type SigV4Keys } from './sigv4.ts';
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?(.*))?$/;
@@ -68,15 +69,21 @@ export async function handleInvokeApi(
       query.get('Qualifier') ?? undefined,
       context.invokeApi.defaultNamespace,
     );
-    refuseQualifier(named);
-    entry = context.table.get(named.namespace, named.name);
-    if (!entry)
+    // The qualifier is an alias, a tag or a revision number, as in /fn/<ns>/<name>@<qualifier>.
+    let target: TrafficTarget;
+    try {
+      target = resolveTarget(context.table, named.namespace, named.name, named.qualifier);
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.status !== 404) throw err;
       throw lambdaError(
         404,
         'ResourceNotFoundException',
-        `Function not found: ${functionArn(named.namespace, named.name)} (no SandboxDeployment ${named.name} in namespace ${named.namespace})`,
+        `Function not found: ${functionArn(named.namespace, named.name)}${named.qualifier ? `:${named.qualifier}` : ''} (${err.message})`,
       );
+    }
+    entry = target.entry;
     const fn = entry;
+    const pool = chooseRevision(target);
     const type = invocationType(req);
 
     admit(fn);
@@ -108,21 +115,29 @@ export async function handleInvokeApi(
     }
 
     const tail = String(req.headers['x-amz-log-type'] ?? '').toLowerCase() === 'tail';
-    let response: InvokeResponse;
+    let response: InvokeResponse & { revision?: number };
     try {
-      response = await invokeCounted(context, fn, {
-        requestId,
-        payload,
-        metadata: { invocationType: 'RequestResponse' },
-        timeoutMs: fn.settings.timeoutMs,
-        tailLogs: tail,
-      });
+      response = await invokeCounted(
+        context,
+        fn,
+        {
+          requestId,
+          payload,
+          metadata: { invocationType: 'RequestResponse' },
+          timeoutMs: fn.settings.timeoutMs,
+          tailLogs: tail,
+        },
+        pool,
+      );
     } catch (err) {
       if (err instanceof GatewayError && err.code === 'ROOST_FUNCTION_TIMEOUT')
         return { entry, status: sendFunctionError(res, timedOut(fn), undefined) };
       throw err;
     }
-    const headers: Record<string, string> = { 'x-amz-executed-version': EXECUTED_VERSION };
+    const executed = response.revision ?? pool.revision;
+    const headers: Record<string, string> = {
+      'x-amz-executed-version': executed === undefined ? EXECUTED_VERSION : String(executed),
+    };
     if (tail && response.logTail)
       headers['x-amz-log-result'] = Buffer.from(response.logTail).toString('base64');
     if (response.error !== 'FUNCTION_ERROR_NONE') {

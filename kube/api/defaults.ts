@@ -50,3 +50,11 @@ export const CRON_DEFAULTS = {
   concurrencyPolicy: 'Allow',
   suspend: false,
 } as const;
+
+/** SandboxRoute: a target's percent, and the canary's bounds when unset. */
+export const ROUTE_DEFAULTS = {
+  percent: 0,
+  canaryIntervalSeconds: 60,
+  maxErrorPercent: 1,
+  minRequests: 20,
+} as const;

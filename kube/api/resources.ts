@@ -15,6 +15,7 @@ import type {
   SandboxDeployment,
   SandboxEndpoints,
   SandboxReplicaSet,
+  SandboxRoute,
 } from './roost.ts';
 
 export const ROOST_GROUP = 'roost.dev';
@@ -65,6 +66,12 @@ export const SandboxEndpointsType = resource<SandboxEndpoints>(
   ROOST_VERSION,
   'SandboxEndpoints',
   'sandboxendpoints',
+);
+export const SandboxRoutes = resource<SandboxRoute>(
+  ROOST_GROUP,
+  ROOST_VERSION,
+  'SandboxRoute',
+  'sandboxroutes',
 );
 
 export const CronTriggers = resource<CronTrigger>(

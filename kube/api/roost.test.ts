@@ -12,6 +12,7 @@ import type {
   SandboxDeployment,
   SandboxEndpoints,
   SandboxReplicaSet,
+  SandboxRoute,
 } from './roost.ts';
 
 type DeepRequired<T> = T extends string | number | boolean
@@ -139,7 +140,15 @@ const examples: Record<string, unknown> = {
     kind: '',
     status: {
       endpoints: [
-        { sandbox: '', address: '', podName: '', revision: '', ready: true, terminating: false },
+        {
+          sandbox: '',
+          address: '',
+          podName: '',
+          revision: '',
+          revisionNumber: 1,
+          ready: true,
+          terminating: false,
+        },
       ],
       readyCount: 1,
       summary: '',
@@ -168,6 +177,35 @@ const examples: Record<string, unknown> = {
       conditions: [condition],
     },
   } satisfies Omit<DeepRequired<CronTrigger>, 'metadata'>,
+  SandboxRoute: {
+    apiVersion: '',
+    kind: '',
+    spec: {
+      deployment: '',
+      targets: [{ revision: 1, latestRevision: false, percent: 100, tag: '' }],
+      canary: {
+        steps: [{ percent: 10, intervalSeconds: 60 }],
+        maxErrorPercent: 1,
+        maxLatencyMs: 1,
+        minRequests: 1,
+      },
+    },
+    status: {
+      observedGeneration: 1,
+      targets: [{ revision: 1, replicaSet: '', percent: 100, tag: '', readySandboxes: 1 }],
+      addresses: [{ tag: '', revision: 1, path: '' }],
+      traffic: '',
+      canary: {
+        phase: 'Progressing',
+        revision: 1,
+        stableRevision: 1,
+        step: 0,
+        stepStartedAt: '',
+        message: '',
+      },
+      conditions: [condition],
+    },
+  } satisfies Omit<DeepRequired<SandboxRoute>, 'metadata'>,
 };
 
 /** Paths of an object's fields; maps (Record) are leaves, arrays descend into their first item. */

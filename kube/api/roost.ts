@@ -203,7 +203,10 @@ export interface Endpoint {
   sandbox: string;
   address: string;
   podName: string;
+  /** Template hash. */
   revision?: string;
+  /** Revision number of its SandboxReplicaSet. */
+  revisionNumber?: number;
   ready?: boolean;
   terminating?: boolean;
 }
@@ -254,6 +257,77 @@ export interface CronTrigger extends KubeObject {
     lastFailure?: { time: string; reason: string; message: string };
     nextScheduleTime?: string;
     active?: CronRun[];
+    conditions?: Condition[];
+  };
+}
+
+/** One revision and its share; exactly one of revision and latestRevision is set. */
+export interface RouteTarget {
+  revision?: number;
+  latestRevision?: boolean;
+  /** 0..100, default 0; the targets add up to 100. */
+  percent?: number;
+  tag?: string;
+}
+
+export interface CanaryStep {
+  /** 1..99, not decreasing from step to step. */
+  percent: number;
+  /** Default 60. */
+  intervalSeconds?: number;
+}
+
+export interface CanaryPolicy {
+  steps: CanaryStep[];
+  /** Default 1. */
+  maxErrorPercent?: number;
+  /** p99 bound; none when unset. */
+  maxLatencyMs?: number;
+  /** Default 20. */
+  minRequests?: number;
+}
+
+export interface ResolvedTarget {
+  revision: number;
+  replicaSet: string;
+  percent: number;
+  tag?: string;
+  readySandboxes?: number;
+}
+
+export interface RouteAddress {
+  /** Empty for the route itself. */
+  tag?: string;
+  revision?: number;
+  path: string;
+}
+
+export type CanaryPhase = 'Progressing' | 'Promoted' | 'RolledBack';
+
+export interface CanaryStatus {
+  phase?: CanaryPhase;
+  revision?: number;
+  stableRevision?: number;
+  step?: number;
+  stepStartedAt?: string;
+  message?: string;
+}
+
+export interface SandboxRoute extends KubeObject {
+  spec: {
+    /** The SandboxDeployment it routes; cannot change. */
+    deployment: string;
+    targets: RouteTarget[];
+    canary?: CanaryPolicy;
+  };
+  status?: {
+    observedGeneration?: number;
+    /** The split the gateways apply now. */
+    targets?: ResolvedTarget[];
+    addresses?: RouteAddress[];
+    /** "3=90,4=10". */
+    traffic?: string;
+    canary?: CanaryStatus;
     conditions?: Condition[];
   };
 }

@@ -32,16 +32,21 @@ export function makeEndpoints(deployment: SandboxDeployment): SandboxEndpoints {
   };
 }
 
-function endpointOf(sandbox: Sandbox): Endpoint | undefined {
+/** The revision number of a Sandbox's ReplicaSet, if known. */
+export type RevisionNumberOf = (sandbox: Sandbox) => number | undefined;
+
+function endpointOf(sandbox: Sandbox, revisionNumberOf: RevisionNumberOf): Endpoint | undefined {
   const address = sandbox.status?.address;
   const podName = sandbox.spec.podName;
   if (!address || !podName) return undefined;
   const revision = sandbox.metadata.labels?.[TEMPLATE_HASH_LABEL];
+  const revisionNumber = revisionNumberOf(sandbox);
   const base = {
     sandbox: sandbox.metadata.name!,
     address,
     podName,
     ...(revision ? { revision } : {}),
+    ...(revisionNumber ? { revisionNumber } : {}),
   };
   if (isReady(sandbox)) return { ...base, ready: true };
   // A terminating Sandbox that was serving is still finishing its requests.
@@ -51,9 +56,12 @@ function endpointOf(sandbox: Sandbox): Endpoint | undefined {
   return undefined;
 }
 
-export function computeEndpointsStatus(sandboxes: Sandbox[]): EndpointsStatus {
+export function computeEndpointsStatus(
+  sandboxes: Sandbox[],
+  revisionNumberOf: RevisionNumberOf = () => undefined,
+): EndpointsStatus {
   const endpoints = sandboxes
-    .map(endpointOf)
+    .map((s) => endpointOf(s, revisionNumberOf))
     .filter((e): e is Endpoint => !!e)
     .sort((a, b) => a.sandbox.localeCompare(b.sandbox));
   const ready = endpoints.filter((e) => e.ready);

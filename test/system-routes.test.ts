@@ -1,0 +1,265 @@
+// Versions, aliases and traffic splitting as a user meets them: SandboxRoutes
+// written with the API (and kubectl), requests through the real gateway to
+// real sidecars, and the split measured on the responses' x-roost-revision.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { adminClient, createNamespace, eventually, kubectl } from './support/cluster.ts';
+import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
+import {
+  SandboxDeployments,
+  SandboxEndpointsType,
+  SandboxReplicaSets,
+  SandboxRoutes,
+} from '../kube/api/resources.ts';
+import type { SandboxRoute } from '../kube/api/roost.ts';
+import { REVISION_ANNOTATION } from '../kube/well-known.ts';
+import { countRevisions, deployVersion, waitForRevision } from './support/versions.ts';
+
+const client = adminClient();
+let system: RoostSystem;
+let namespace: string;
+
+beforeAll(async () => {
+  namespace = await createNamespace(client, 'routes');
+  system = await startRoostSystem({ namespace });
+  // Revision 1 then 2 of `split`; `moves` likewise; a history limit of 0 so
+  // that only routes keep old revisions.
+  for (const name of ['split', 'moves']) {
+    await deployVersion(client, { namespace, name, version: 'v1', replicas: 2 });
+    await waitForRevision(client, { namespace, name, revision: 1 });
+  }
+  await client.create(SandboxRoutes, route('moves', 'stable', [{ revision: 1, percent: 100 }]));
+  for (const name of ['split', 'moves'])
+    await deployVersion(client, { namespace, name, version: 'v2', replicas: 2 });
+  for (const name of ['split', 'moves'])
+    await waitForRevision(client, { namespace, name, revision: 2 });
+}, 120_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+function route(
+  deployment: string,
+  name: string,
+  targets: SandboxRoute['spec']['targets'],
+): SandboxRoute {
+  return { metadata: { name, namespace }, spec: { deployment, targets } };
+}
+
+async function routeStatus(name: string) {
+  return (await client.get(SandboxRoutes, { namespace, name })).status;
+}
+
+/** Waits until the gateway answers `path` from every revision in `revisions`. */
+async function untilGatewaySees(path: string, revisions: number[]) {
+  await eventually(
+    async () => {
+      const seen = await countRevisions(system.gateway.url + path, {
+        requests: 40,
+        concurrency: 8,
+      });
+      return revisions.every((r) => (seen.byRevision.get(r) ?? 0) > 0) && seen.failed === 0;
+    },
+    { what: `${path} to reach revisions ${revisions.join(', ')}`, timeoutMs: 20_000 },
+  );
+}
+
+describe('traffic splitting', () => {
+  test('a 90/10 split over 2,000 requests lands within 3 points of each share, and every response names its revision', async () => {
+    await client.create(
+      SandboxRoutes,
+      route('split', 'split', [
+        { revision: 1, percent: 90 },
+        { latestRevision: true, percent: 10 },
+      ]),
+    );
+    await eventually(async () => (await routeStatus('split'))?.traffic === '1=90,2=10', {
+      what: 'the route to resolve',
+    });
+    await untilGatewaySees(`/fn/${namespace}/split`, [1, 2]);
+
+    const result = await countRevisions(`${system.gateway.url}/fn/${namespace}/split`, {
+      requests: 2000,
+      concurrency: 20,
+    });
+    expect(result.failed).toBe(0);
+    // The function says its own version: the header never disagrees with it.
+    expect(result.mismatched).toBe(0);
+    const one = result.byRevision.get(1)! / 2000;
+    const two = result.byRevision.get(2)! / 2000;
+    expect(Math.abs(one - 0.9)).toBeLessThanOrEqual(0.03);
+    expect(Math.abs(two - 0.1)).toBeLessThanOrEqual(0.03);
+  }, 60_000);
+
+  test('the route resolves revisions, reports ready Sandboxes and prints its split for kubectl', async () => {
+    const status = await routeStatus('split');
+    expect(status?.targets).toEqual([
+      expect.objectContaining({ revision: 1, percent: 90, readySandboxes: 2 }),
+      expect.objectContaining({ revision: 2, percent: 10 }),
+    ]);
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+    const got = await kubectl(['get', 'sbxroute', '-n', namespace, 'split']);
+    expect(got.stdout).toMatch(/split\s+split\s+1=90,2=10\s+True/);
+  });
+
+  test('a revision a route names is kept and scaled for its share; the newest keeps one Sandbox', async () => {
+    const replicaSets = await client.list(SandboxReplicaSets, { namespace });
+    const of = (deployment: string, revision: number) =>
+      replicaSets.items.find(
+        (rs) =>
+          rs.metadata.labels?.['roost.dev/deployment'] === deployment &&
+          rs.metadata.annotations?.[REVISION_ANNOTATION] === String(revision),
+      );
+    // split: 90% of 2 replicas is 2; 10% is 1.
+    expect(of('split', 1)?.spec.replicas).toBe(2);
+    expect(of('split', 2)?.spec.replicas).toBe(1);
+    // moves has no default route: revision 2 takes all replicas; the alias keeps revision 1 at 100%.
+    expect(of('moves', 1)?.spec.replicas).toBe(2);
+    expect(of('moves', 2)?.spec.replicas).toBe(2);
+  });
+});
+
+describe('aliases and tags', () => {
+  test('a tag reaches its revision at 0%, by path and by x-roost-alias', async () => {
+    await client.patch(
+      SandboxRoutes,
+      { namespace, name: 'split' },
+      {
+        spec: {
+          targets: [
+            { revision: 1, percent: 0, tag: 'old' },
+            { latestRevision: true, percent: 100, tag: 'current' },
+          ],
+        },
+      },
+    );
+    await eventually(
+      async () => (await routeStatus('split'))?.traffic === '1=0(old),2=100(current)',
+      {
+        what: 'the tags to resolve',
+      },
+    );
+    await untilGatewaySees(`/fn/${namespace}/split@old`, [1]);
+    const byPath = await countRevisions(`${system.gateway.url}/fn/${namespace}/split@old`, {
+      requests: 50,
+      concurrency: 5,
+    });
+    expect([...byPath.byRevision.keys()]).toEqual([1]);
+    const byHeader = await fetch(`${system.gateway.url}/fn/${namespace}/split`, {
+      headers: { 'x-roost-alias': 'old' },
+    });
+    expect(byHeader.headers.get('x-roost-revision')).toBe('1');
+    expect(await byHeader.json()).toBe('v1');
+    const status = await routeStatus('split');
+    expect(status?.addresses).toContainEqual({
+      tag: 'old',
+      revision: 1,
+      path: `/fn/${namespace}/split@old`,
+    });
+    // Unqualified traffic goes to 2 alone.
+    const plain = await countRevisions(`${system.gateway.url}/fn/${namespace}/split`, {
+      requests: 100,
+      concurrency: 10,
+    });
+    expect([...plain.byRevision.keys()]).toEqual([2]);
+  }, 40_000);
+
+  test('an alias moves from one revision to another under load with no failed request', async () => {
+    const path = `/fn/${namespace}/moves@stable`;
+    await untilGatewaySees(path, [1]);
+    // Without a default route, unqualified requests do not reach the alias's old revision.
+    const plain = await countRevisions(`${system.gateway.url}/fn/${namespace}/moves`, {
+      requests: 100,
+      concurrency: 10,
+    });
+    expect([...plain.byRevision.keys()]).toEqual([2]);
+
+    const load = countRevisions(system.gateway.url + path, {
+      requests: 3000,
+      concurrency: 10,
+      trackOrder: true,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await client.patch(
+      SandboxRoutes,
+      { namespace, name: 'stable' },
+      {
+        spec: { targets: [{ revision: 2, percent: 100 }] },
+      },
+    );
+    const result = await load;
+    expect(result.failed).toBe(0);
+    expect(result.byRevision.get(1)).toBeGreaterThan(0);
+    expect(result.byRevision.get(2)).toBeGreaterThan(0);
+    // Atomic: once a worker got an answer from 2, it never got one from 1 again.
+    expect(result.wentBack).toBe(0);
+  }, 60_000);
+
+  test('an unknown alias is a 404 naming it; a malformed one a 400', async () => {
+    const unknown = await fetch(`${system.gateway.url}/fn/${namespace}/split@nope`);
+    expect(unknown.status).toBe(404);
+    expect(
+      ((await unknown.json()) as { error: { code: string; message: string } }).error,
+    ).toMatchObject({
+      code: 'ROOST_QUALIFIER_NOT_FOUND',
+      message: expect.stringContaining('"nope"'),
+    });
+    const malformed = await fetch(`${system.gateway.url}/fn/${namespace}/split@Not_A_Label`);
+    expect(malformed.status).toBe(400);
+    const both = await fetch(`${system.gateway.url}/fn/${namespace}/split@old`, {
+      headers: { 'x-roost-alias': 'current' },
+    });
+    expect(both.status).toBe(400);
+  });
+});
+
+describe('a route that cannot be satisfied', () => {
+  test('a route naming a missing revision is not Ready, with the reason naming it, and its alias answers 503', async () => {
+    await client.create(SandboxRoutes, route('split', 'ghost', [{ revision: 9, percent: 100 }]));
+    const ready = await eventually(
+      async () =>
+        (await routeStatus('ghost'))?.conditions?.find(
+          (c) => c.type === 'Ready' && c.status === 'False',
+        ),
+      { what: 'ghost to be marked not Ready' },
+    );
+    expect(ready.reason).toBe('RevisionNotFound');
+    expect(ready.message).toContain('has no revision 9 (it has 1, 2)');
+    const response = await fetch(`${system.gateway.url}/fn/${namespace}/split@ghost`);
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'ROOST_ROUTE_NOT_READY',
+    );
+  });
+
+  test('a route whose percents do not add up to 100 is refused, naming the field', async () => {
+    const apply = (targets: SandboxRoute['spec']['targets']) =>
+      kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'roost.dev/v1alpha1',
+          kind: 'SandboxRoute',
+          metadata: { name: 'bad', namespace },
+          spec: { deployment: 'split', targets },
+        }),
+      });
+    const applied = await apply([
+      { revision: 1, percent: 60 },
+      { revision: 2, percent: 30 },
+    ]);
+    expect(applied.code).not.toBe(0);
+    expect(applied.stderr).toContain('spec.targets: Invalid value');
+    expect(applied.stderr).toContain('the percents of targets must add up to 100');
+    const both = await apply([{ revision: 1, latestRevision: true, percent: 100 }]);
+    expect(both.stderr).toContain('spec.targets[0].revision');
+    expect(both.stderr).toContain('set exactly one of revision and latestRevision: true');
+  });
+
+  test('the endpoints name each Sandbox revision number', async () => {
+    const endpoints = await client.get(SandboxEndpointsType, { namespace, name: 'split' });
+    expect(new Set(endpoints.status?.endpoints?.map((e) => e.revisionNumber))).toEqual(
+      new Set([1, 2]),
+    );
+    const deployment = await client.get(SandboxDeployments, { namespace, name: 'split' });
+    expect(deployment.status?.revision).toBe(2);
+  });
+});
