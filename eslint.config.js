@@ -5,10 +5,12 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.roost/', '**/target/', 'runtime-java-bridge/', 'testenv/go/'] },
+  { ignores: ['node_modules/', '.roost/', '**/target/', 'runtime-java-bridge/', 'testenv/go/', 'console/ui/dist/'] },
   js.configs.recommended,
   { languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
+  // The console's front end runs in browsers (console/ui/tsconfig.json types it).
+  { files: ['console/ui/src/**'], languageOptions: { globals: globals.browser } },
   {
     files: ['**/*.ts'],
     languageOptions: {

@@ -83,3 +83,7 @@ export const ROLLBACK_TO_ANNOTATION = 'roost.dev/rollback-to';
 
 /** The Lease that elects the one `roost controller` process that acts. */
 export const CONTROLLER_LEASE_NAME = 'roost-controller';
+
+/** The Secret (in the system namespace) whose `key` signs the console's one-time login links. */
+export const CONSOLE_LOGIN_SECRET = 'roost-console-login';
+export const CONSOLE_LOGIN_KEY = 'key';

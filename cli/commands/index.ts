@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { consoleCommand } from './console.ts';
 import { controllerCommand } from './controller.ts';
 import { deployCommand } from './deploy.ts';
 import { devCommand } from './dev.ts';
@@ -23,6 +24,7 @@ export function commands(): Command[] {
     getCommand(),
     rolloutCommand(),
     devCommand(),
+    consoleCommand(),
     hostCommand(),
     controllerCommand(),
     gatewayCommand(),
