@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.roost/', '**/target/', 'runtime-java-bridge/', 'testenv/go/', 'console/ui/dist/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.roost/',
+      '**/target/',
+      'runtime-java-bridge/',
+      'testenv/go/',
+      'console/ui/dist/',
+    ],
+  },
   js.configs.recommended,
   { languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,

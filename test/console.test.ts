@@ -226,7 +226,7 @@ describe('logged in with a link', () => {
       JSON.stringify({ mode: 'telnet' }),
     );
     expect(bad.status).toBe(400);
-    expect((await bad.json()).message).toMatch(/mode/);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/mode/);
     expect((await post(`/api/functions/${namespace}/greet/invoke`, '{not json')).status).toBe(400);
     expect(
       (
@@ -309,7 +309,9 @@ describe('logged in with a Kubernetes token', () => {
       body: JSON.stringify({ token }),
     });
     expect(login.status).toBe(200);
-    expect((await login.json()).viewer).toBe(`system:serviceaccount:${namespace}:${sa}`);
+    expect(((await login.json()) as { viewer: string }).viewer).toBe(
+      `system:serviceaccount:${namespace}:${sa}`,
+    );
     const userCookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const seen = await waitForSnapshot(consoleProcess.url, userCookie, (s) =>
       s.functions.some((f) => f.name === 'greet'),

@@ -64,7 +64,7 @@ export async function startConsoleProcess(options: {
     loginKey,
     process,
     loginLink: () => `${url}/login?ticket=${mintLoginTicket(loginKey)}`,
-    stop: () => process.stop(),
+    stop: async () => void (await process.stop()),
   };
 }
 
