@@ -53,9 +53,15 @@ export function FunctionDetailView({
           series={[{ label: 'req/s', values: s.rps ?? [], color: '#1f5fbf' }]}
         />
         <Chart
-          title="Error rate"
+          title="Errors (% of requests)"
           times={s.t!}
-          series={[{ label: 'errors', values: s.errors ?? [], color: '#b3261e' }]}
+          series={[
+            {
+              label: 'errors %',
+              values: (s.errors ?? []).map((v) => (v === null ? null : v * 100)),
+              color: '#b3261e',
+            },
+          ]}
         />
         <Chart
           title="Latency (ms)"

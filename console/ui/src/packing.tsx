@@ -99,12 +99,15 @@ function HostBox({ host, show }: { host: HostView; show: (s: SandboxView) => boo
         {sandboxes.map((s) => (
           <li
             class={`sandbox ${s.state}`}
-            style={{ flexBasis: `${Math.max(4, (s.memoryMiB / capacity) * 100)}%` }}
+            style={{ flexBasis: `calc(${(s.memoryMiB / capacity) * 100}% - 2px)` }}
             title={`${s.namespace}/${s.name}: ${s.state}, ${mib(s.memoryMiB)}${s.reason ? `, ${s.reason}` : ''}`}
             data-sandbox={`${s.namespace}/${s.name}`}
           >
             <a href={s.deployment ? `#/functions/${s.namespace}/${s.deployment}` : undefined}>
               <span class="name">{s.deployment ?? s.name}</span>
+              <span class="mem" aria-hidden="true">
+                {mib(s.memoryMiB)}
+              </span>
               <span class="sr-only">
                 {' '}
                 {s.namespace}/{s.name}, {s.state}, {mib(s.memoryMiB)}
