@@ -1,6 +1,6 @@
 // `npm run generate:release`: the plain YAML release for `kubectl apply`
 // users (as Knative ships one), rendered from the chart with its defaults.
-// The invoke-token Secret is left out, so that no token is ever shared
+// The invoke-token and console login-key Secrets are left out, so that no token is ever shared
 // through the repository: the release's header says how to make one.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +20,8 @@ const HEADER = `# Roost, rendered from deploy/chart/roost with its default value
 #   kubectl create namespace roost-system
 #   kubectl create secret generic roost-invoke-token -n roost-system \\
 #     --from-literal=token="$(openssl rand -hex 24)"
+#   kubectl create secret generic roost-console-login -n roost-system \\
+#     --from-literal=key="$(openssl rand -hex 24)"
 #   kubectl apply --server-side -f deploy/release/roost.yaml
 #
 # The images are \`roost:0.1.0\` and \`roost-java:0.1.0\`: build and push them
@@ -41,6 +43,8 @@ export async function renderRelease(): Promise<string> {
       '--include-crds',
       '--set',
       'invokeToken.create=false',
+      '--set',
+      'console.loginKey.create=false',
     ],
     { maxBuffer: 32 * 1024 * 1024 },
   );
