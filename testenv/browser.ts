@@ -33,14 +33,20 @@ export function setupBrowser(): void {
     if (!canApt) throw err;
   }
   console.log('browser: installing chromium with apt-get');
-  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', 'chromium', 'fonts-dejavu-core']]) {
+  for (const args of [
+    ['update', '-q'],
+    ['install', '-y', '-q', '--no-install-recommends', 'chromium', 'fonts-dejavu-core'],
+  ]) {
     console.log(`$ apt-get ${args.join(' ')}`);
     const result = spawnSync('apt-get', args, {
       stdio: 'inherit',
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
     if (result.status !== 0)
-      throw new RoostError('ROOST_BROWSER_SETUP', `Cannot install chromium: apt-get ${args.join(' ')} exited ${result.status ?? result.signal}`);
+      throw new RoostError(
+        'ROOST_BROWSER_SETUP',
+        `Cannot install chromium: apt-get ${args.join(' ')} exited ${result.status ?? result.signal}`,
+      );
   }
   console.log(`browser: ${chromiumPath()} installed`);
 }

@@ -87,8 +87,12 @@ test('a page without a login gets no data: it asks for a login link or a token',
     if (r.url().includes('/api/')) responses.push(`${r.status()} ${new URL(r.url()).pathname}`);
   });
   await page.goto(consoleProcess.url);
-  await expect.poll(() => page.getByRole('heading', { name: 'Roost console' }).isVisible()).toBe(true);
-  await expect.poll(() => page.getByLabel('Or log in with a Kubernetes bearer token').isVisible()).toBe(true);
+  await expect
+    .poll(() => page.getByRole('heading', { name: 'Roost console' }).isVisible())
+    .toBe(true);
+  await expect
+    .poll(() => page.getByLabel('Or log in with a Kubernetes bearer token').isVisible())
+    .toBe(true);
   expect(await page.content()).not.toContain(`${namespace}-host-1`);
   expect(responses).toEqual(['401 /api/session']);
   await shot('login');
@@ -100,8 +104,10 @@ test('the packing view shows the host pods and the functions packed in them, and
   await page.waitForURL(`${consoleProcess.url}/`);
   const hosts = page.locator('article.host');
   await expect.poll(() => hosts.count()).toBe(3);
-  const blocks = (name: string) => page.locator(`li.sandbox[data-sandbox^="${namespace}/${name}-"]`);
-  const running = (name: string) => page.locator(`li.sandbox.running[data-sandbox^="${namespace}/${name}-"]`);
+  const blocks = (name: string) =>
+    page.locator(`li.sandbox[data-sandbox^="${namespace}/${name}-"]`);
+  const running = (name: string) =>
+    page.locator(`li.sandbox.running[data-sandbox^="${namespace}/${name}-"]`);
   await expect.poll(() => running('orders').count(), { timeout: 20_000 }).toBe(2);
   await expect.poll(() => running('thumbnails').count(), { timeout: 20_000 }).toBe(3);
   await expect.poll(() => running('reports').count(), { timeout: 20_000 }).toBe(1);
@@ -109,7 +115,12 @@ test('the packing view shows the host pods and the functions packed in them, and
 
   await client.create(SandboxDeployments, fn('checkout', 1));
   await expect.poll(() => running('checkout').count(), { timeout: 20_000 }).toBe(1);
-  await client.patch(SandboxDeployments, { namespace, name: 'checkout' }, { spec: { replicas: 3 } }, { subresource: 'scale' });
+  await client.patch(
+    SandboxDeployments,
+    { namespace, name: 'checkout' },
+    { spec: { replicas: 3 } },
+    { subresource: 'scale' },
+  );
   await expect.poll(() => blocks('checkout').count(), { timeout: 20_000 }).toBe(3);
   await client.delete(SandboxDeployments, { namespace, name: 'checkout' });
   await expect.poll(() => blocks('checkout').count(), { timeout: 20_000 }).toBe(0);
@@ -123,7 +134,9 @@ test('the functions view shows an invocation within seconds', async () => {
   const response = await fetch(system.functionUrl('orders', '?name=table'));
   expect(await response.text()).toBe('hello table');
   const seen = Date.now();
-  await expect.poll(() => row.locator('td.last-invocation').textContent(), { timeout: 10_000 }).toMatch(/s ago/);
+  await expect
+    .poll(() => row.locator('td.last-invocation').textContent(), { timeout: 10_000 })
+    .toMatch(/s ago/);
   // Seen within a few scrapes of the console (1 s in this test).
   expect(Date.now() - seen).toBeLessThan(8000);
   for (let i = 0; i < 20; i++) await (await fetch(system.functionUrl('thumbnails'))).arrayBuffer();
@@ -132,7 +145,9 @@ test('the functions view shows an invocation within seconds', async () => {
 
 test('the invoke box returns the answer and that invocation’s log lines', async () => {
   await page.locator(`a[href="#/functions/${namespace}/orders"]`).click();
-  await expect.poll(() => page.getByRole('heading', { name: `${namespace}/orders` }).isVisible()).toBe(true);
+  await expect
+    .poll(() => page.getByRole('heading', { name: `${namespace}/orders` }).isVisible())
+    .toBe(true);
   await page.getByLabel('Method').selectOption('GET');
   await page.getByLabel('Path and query').fill('?name=browser');
   await page.getByRole('button', { name: 'Invoke' }).click();
@@ -141,7 +156,9 @@ test('the invoke box returns the answer and that invocation’s log lines', asyn
   expect(await result.locator('pre.response').textContent()).toBe('hello browser');
   const requestId = (await result.locator('code.request-id').textContent())!;
   expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-  expect(await result.locator('pre.invocation-logs').textContent()).toContain(`handled ${requestId}`);
+  expect(await result.locator('pre.invocation-logs').textContent()).toContain(
+    `handled ${requestId}`,
+  );
   await page.waitForTimeout(1500);
   await shot('function');
 });
@@ -158,16 +175,24 @@ test('the log view merges every line of a function and filters by request id', a
   await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
   await shot('logs');
   await page.getByLabel('Request id').fill(ids[1]!);
-  await expect.poll(async () => (await rows.allTextContents()).join('\n'), { timeout: 10_000 }).toContain(ids[1]!);
+  await expect
+    .poll(async () => (await rows.allTextContents()).join('\n'), { timeout: 10_000 })
+    .toContain(ids[1]!);
   await eventually(async () => {
     const texts = await rows.allTextContents();
-    return texts.length > 0 && texts.every((t) => t.includes(ids[1]!)) && !texts.some((t) => t.includes(ids[0]!));
+    return (
+      texts.length > 0 &&
+      texts.every((t) => t.includes(ids[1]!)) &&
+      !texts.some((t) => t.includes(ids[0]!))
+    );
   });
 });
 
 test('the hosts view shows the controller leader, the gateway and every sidecar with its Lease age', async () => {
   await page.getByRole('link', { name: 'Hosts and components' }).click();
-  await expect.poll(() => page.getByText(`Leader: controller-${namespace}`).isVisible(), { timeout: 10_000 }).toBe(true);
+  await expect
+    .poll(() => page.getByText(`Leader: controller-${namespace}`).isVisible(), { timeout: 10_000 })
+    .toBe(true);
   const sidecars = page.locator('table').nth(1).locator('tbody tr');
   await expect.poll(() => sidecars.count()).toBe(3);
   await shot('hosts');
