@@ -77,6 +77,7 @@ export class Figures {
   #timer: NodeJS.Timeout | undefined;
   #lastTickAt = 0;
   #ticking = false;
+  #lastDigest = '';
 
   constructor(options: FiguresOptions) {
     this.#options = options;
@@ -93,6 +94,7 @@ export class Figures {
     this.#connections.clear();
   }
 
+  /** Called after each tick that changed what a page shows (a quiet cluster pushes nothing). */
   onTick(listener: (tick: FiguresTick) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -244,6 +246,20 @@ export class Figures {
       this.#latest.set(key, figures);
       tick.functions[key] = figures;
     }
+    const digest = JSON.stringify([
+      tick.functions,
+      [...this.#stats].map(([pod, s]) => [
+        pod,
+        [...s.sandboxes.values()].map((x) => [
+          x.sandbox,
+          Math.round(Number(x.rssBytes) / 1048576),
+          x.hibernated,
+          x.inFlight,
+        ]),
+      ]),
+    ]);
+    if (digest === this.#lastDigest) return;
+    this.#lastDigest = digest;
     for (const listener of this.#listeners) listener(tick);
   }
 }

@@ -132,7 +132,8 @@ describe('logged in with a link', () => {
       (s) =>
         s.hosts
           .flatMap((h) => h.sandboxes)
-          .filter((x) => x.deployment === 'packed' && x.state === 'running').length === 2,
+          .filter((x) => x.deployment === 'packed' && x.state === 'running').length === 2 &&
+        s.functions.some((f) => f.name === 'packed' && f.ready === 2),
     );
     expect(placed.functions.find((f) => f.name === 'packed')).toMatchObject({
       desired: 2,

@@ -1,3 +1,15 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/** The time now, re-rendering every `everyMs`: for "5 s ago" labels while no push arrives. */
+export function useNow(everyMs = 5000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
 export function mib(n: number): string {
   return n >= 1024 ? `${(n / 1024).toFixed(1)} GiB` : `${Math.round(n)} MiB`;
 }

@@ -2,9 +2,10 @@
 // gateways, updated at every scrape.
 import type { Snapshot } from '../../view-types.ts';
 import type { Filters } from './app.tsx';
-import { ago, millis, percent, rate } from './format.ts';
+import { ago, millis, percent, rate, useNow } from './format.ts';
 
 export function FunctionsView({ snapshot, filters }: { snapshot: Snapshot; filters: Filters }) {
+  const now = useNow();
   const functions = snapshot.functions.filter(
     (f) => !filters.namespace || f.namespace === filters.namespace,
   );
@@ -44,7 +45,7 @@ export function FunctionsView({ snapshot, filters }: { snapshot: Snapshot; filte
               <td class="num">{millis(f.figures.p99Ms)}</td>
               <td class="num">{f.figures.coldStartsHour}</td>
               <td class="num">{f.figures.inFlight}</td>
-              <td class="last-invocation">{ago(f.figures.lastInvocationAt, snapshot.at)}</td>
+              <td class="last-invocation">{ago(f.figures.lastInvocationAt, now)}</td>
             </tr>
           ))}
         </tbody>
