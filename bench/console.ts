@@ -2,14 +2,15 @@
 // One `roost console` process and one Chromium page on its packing view, in
 // three phases of one run: an empty cluster (the baseline), then 500
 // Sandboxes of 50 functions on 50 host pods at rest, then the same with 10
-// Sandbox status writes a second (the churn of a busy cluster). The host
+// Sandbox status writes a second (the churn of a busy cluster); all along,
+// every host pod's Lease is renewed every 10 s, as sidecars do. The host
 // pods, SandboxDeployments and Sandboxes are API objects whose status this
 // script writes (no sidecars, no gateway: this measures the console, not
 // them). For each phase: the console's resident memory and CPU, and the
 // page's main-thread CPU (Chrome's TaskDuration) and JS heap, medians of
 // one-second samples.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startControlPlane } from '../testenv/control-plane.ts';
@@ -37,6 +38,7 @@ const CHURN_PER_SECOND = 10;
 const NAMESPACE = 'bench-console';
 
 const ROOST = join(import.meta.dirname, '..', 'cli', 'roost.ts');
+const SCREENSHOTS = join(import.meta.dirname, '..', 'test-results', 'console');
 const micro = () => new Date().toISOString().replace('Z', '000Z');
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -87,6 +89,29 @@ async function createHosts(client: KubeClient): Promise<void> {
   });
 }
 
+/** Renews every host pod's Lease every 10 s, as their sidecars would; returns a stop function. */
+function renewLeases(client: KubeClient): () => Promise<void> {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const started = Date.now();
+      await inParallel([...Array(HOSTS).keys()], 4, (i) =>
+        client.patch(
+          Leases,
+          { namespace: NAMESPACE, name: hostName(i) },
+          { spec: { renewTime: micro() } },
+        ),
+      );
+      for (let waited = Date.now() - started; waited < 10_000 && !stopped; waited += 500)
+        await sleep(500);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}
+
 function fnSpec(memoryMiB: number): SandboxDeployment['spec']['template']['spec']['function'] {
   return {
     runtime: 'nodejs',
@@ -100,6 +125,7 @@ function fnSpec(memoryMiB: number): SandboxDeployment['spec']['template']['spec'
 async function createFunctions(client: KubeClient): Promise<string[]> {
   const names: string[] = [];
   const sandboxes: { name: string; fn: string; memoryMiB: number; pod: string }[] = [];
+  const free = Array.from({ length: HOSTS }, () => HOST_MEMORY_MIB);
   for (let f = 0; f < FUNCTIONS; f++) {
     const fn = `fn-${String(f).padStart(2, '0')}`;
     const memoryMiB = [64, 128, 128, 192, 256][f % 5]!;
@@ -113,13 +139,13 @@ async function createFunctions(client: KubeClient): Promise<string[]> {
       { status: { replicas: REPLICAS, readyReplicas: REPLICAS, availableReplicas: REPLICAS } },
       { subresource: 'status' },
     );
-    for (let r = 0; r < REPLICAS; r++)
-      sandboxes.push({
-        name: `${fn}-${r}`,
-        fn,
-        memoryMiB,
-        pod: hostName((f * REPLICAS + r * 7) % HOSTS),
-      });
+    // Replicas spread over the host pods, each on the next one with room.
+    for (let r = 0; r < REPLICAS; r++) {
+      let host = (f * 3 + r * 5) % HOSTS;
+      while (free[host]! < memoryMiB) host = (host + 1) % HOSTS;
+      free[host] = free[host]! - memoryMiB;
+      sandboxes.push({ name: `${fn}-${r}`, fn, memoryMiB, pod: hostName(host) });
+    }
   }
   await inParallel(sandboxes, 32, async (s) => {
     await client.create(Sandboxes, {
@@ -188,6 +214,7 @@ const client = controlPlane.client();
 const token = randomBytes(16).toString('hex');
 const loginKey = randomBytes(24).toString('base64url');
 let stopConsole = async () => {};
+let stopRenewing = async () => {};
 const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
 try {
   await client.create(Namespaces, { metadata: { name: NAMESPACE } });
@@ -265,6 +292,7 @@ try {
 
   console.error(`creating ${HOSTS} host pods and ${FUNCTIONS * REPLICAS} Sandboxes ...`);
   await createHosts(client);
+  stopRenewing = renewLeases(client);
   const names = await createFunctions(client);
   for (const deadline = Date.now() + 120_000; ; await sleep(500)) {
     if ((await page.locator('li.sandbox').count()) >= FUNCTIONS * REPLICAS) break;
@@ -273,6 +301,10 @@ try {
   }
   await sleep(5000);
   results.push(await measure(`${names.length} Sandboxes on ${HOSTS} host pods, at rest`));
+
+  // A picture of the packing at this size, for the README.
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'packing-500.png') });
 
   let flip = 0;
   results.push(
@@ -320,6 +352,7 @@ try {
     ),
   );
 } finally {
+  await stopRenewing();
   await browser.close();
   await stopConsole();
   client.close();

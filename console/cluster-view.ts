@@ -17,7 +17,7 @@ import {
   type ResourceType,
 } from '../kube/api/resources.ts';
 import type { Sandbox, SandboxDeployment, SandboxReplicaSet } from '../kube/api/roost.ts';
-import type { KubeClient } from '../kube/client.ts';
+import { cacheKey, type KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import {
@@ -30,11 +30,11 @@ import {
   REVISION_ANNOTATION,
 } from '../kube/well-known.ts';
 import { summarizeHosts } from '../cli/host-capacity.ts';
-import { leaseAgeMs } from '../scheduler/host.ts';
+import { DEFAULT_HOST_STALE_AFTER_MS, leaseAgeMs, leaseFresh } from '../scheduler/host.ts';
 import { requestOf } from '../scheduler/request.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import type { Figures, GatewayTarget, SidecarTarget } from './figures.ts';
+import { emptyFigures, type Figures, type GatewayTarget, type SidecarTarget } from './figures.ts';
 import { sandboxState } from './sandbox-state.ts';
 import type {
   ExtraObjectView,
@@ -53,6 +53,7 @@ const OPTIONAL_KINDS: Record<string, string> = {
 };
 const DISCOVERY_INTERVAL_MS = 60_000;
 const EVENTS_PER_FUNCTION = 20;
+const LEASE_CHECK_INTERVAL_MS = 2000;
 
 export interface ClusterViewOptions {
   client: KubeClient;
@@ -81,6 +82,8 @@ export class ClusterView {
   #timer: NodeJS.Timeout | undefined;
   #discovery: NodeJS.Timeout | undefined;
   #stopped = false;
+  #leaseDigest = '';
+  #leaseTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ClusterViewOptions) {
     this.#options = options;
@@ -130,12 +133,16 @@ export class ClusterView {
     await this.#discoverOptionalKinds();
     this.#discovery = setInterval(() => void this.#discoverOptionalKinds(), DISCOVERY_INTERVAL_MS);
     this.#discovery.unref();
+    // A Lease turns stale by time passing, with no event to say so.
+    this.#leaseTimer = setInterval(() => this.#checkLeases(), LEASE_CHECK_INTERVAL_MS);
+    this.#leaseTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#discovery);
+    clearInterval(this.#leaseTimer);
     await Promise.all([
       this.#informers.stop(),
       this.events.stop(),
@@ -280,7 +287,7 @@ export class ClusterView {
               .map((s) => `${s.namespace}/${s.deployment ?? s.name}`),
           ),
         ],
-        leaseAgeSeconds: lease ? Math.max(0, Math.round(leaseAgeMs(lease, now) / 1000)) : null,
+        leaseRenewedAt: renewedAt(lease),
         isolation: pod.metadata.annotations?.[HostAnnotations.isolation],
         statsAt: stats?.at ?? null,
       };
@@ -311,8 +318,7 @@ export class ClusterView {
           message: c.message,
         })),
         figures:
-          this.figures?.figuresOf(`${d.metadata.namespace}/${d.metadata.name}`) ??
-          emptyFiguresView(),
+          this.figures?.figuresOf(`${d.metadata.namespace}/${d.metadata.name}`) ?? emptyFigures(),
       };
     });
     functions.sort(
@@ -323,11 +329,7 @@ export class ClusterView {
         [...sandboxes, ...this.deployments.store.list()].map((o) => o.metadata.namespace!),
       ),
     ].sort();
-    const controllerLease = this.#leases
-      .get(this.#options.namespace ?? this.#options.systemNamespace)
-      ?.store.get(
-        `${this.#options.namespace ?? this.#options.systemNamespace}/${CONTROLLER_LEASE_NAME}`,
-      );
+    const controllerLease = this.#controllerLease();
     return {
       at: now,
       namespaces,
@@ -339,9 +341,7 @@ export class ClusterView {
       components: {
         controller: {
           leader: controllerLease?.spec.holderIdentity,
-          leaseAgeSeconds: controllerLease
-            ? Math.round(leaseAgeMs(controllerLease, now) / 1000)
-            : null,
+          leaseRenewedAt: renewedAt(controllerLease),
         },
         gateways: this.gatewayTargets().map((g) => {
           const lease = this.#allLeases().find(
@@ -351,7 +351,7 @@ export class ClusterView {
           return {
             name: g.name,
             url: g.url,
-            leaseAgeSeconds: lease ? Math.round(leaseAgeMs(lease, now) / 1000) : null,
+            leaseRenewedAt: renewedAt(lease),
             scrapedAt: scrape?.at ?? null,
             ...(scrape?.error ? { error: scrape.error } : {}),
           };
@@ -363,7 +363,7 @@ export class ClusterView {
           return {
             pod: h.name,
             namespace: h.namespace,
-            leaseAgeSeconds: h.leaseAgeSeconds,
+            leaseRenewedAt: h.leaseRenewedAt,
             version: pod?.spec?.containers?.[0]?.image,
             isolation: h.isolation,
           };
@@ -412,6 +412,30 @@ export class ClusterView {
     );
   }
 
+  /** Rebuilds the snapshot when what the Leases mean changed, not on every renewal. */
+  #checkLeases(now = Date.now()): void {
+    const leaseOf = (pod: Pod) =>
+      this.#leases.get(pod.metadata.namespace!)?.store.get(cacheKey(pod));
+    const digest = JSON.stringify([
+      this.pods.store
+        .list()
+        .map((pod) => [
+          cacheKey(pod),
+          leaseFresh(leaseOf(pod), { now, staleAfterMs: DEFAULT_HOST_STALE_AFTER_MS }),
+        ]),
+      this.gatewayTargets(),
+      this.#controllerLease()?.spec.holderIdentity,
+    ]);
+    if (digest === this.#leaseDigest) return;
+    this.#leaseDigest = digest;
+    this.changed();
+  }
+
+  #controllerLease(): Lease | undefined {
+    const namespace = this.#options.namespace ?? this.#options.systemNamespace;
+    return this.#leases.get(namespace)?.store.get(`${namespace}/${CONTROLLER_LEASE_NAME}`);
+  }
+
   #allLeases(): Lease[] {
     return [...this.#leases.values()].flatMap((i) => i.store.list());
   }
@@ -422,11 +446,11 @@ export class ClusterView {
       namespace,
       log: this.#options.log,
     });
-    informer.addHandlers({
-      onAdd: () => this.changed(),
-      onUpdate: () => this.changed(),
-      onDelete: () => this.changed(),
-    });
+    // A renewal alone changes nothing shown (pages count Lease ages from the
+    // renewal time themselves): only a host, gateway or leader that comes,
+    // goes or turns stale is worth a new snapshot.
+    const check = () => this.#checkLeases();
+    informer.addHandlers({ onAdd: check, onUpdate: check, onDelete: check });
     this.#leases.set(namespace, informer);
     // Late namespaces start here; the first one is started with the rest.
     if (this.pods.synced) void informer.start();
@@ -471,6 +495,12 @@ export class ClusterView {
   }
 }
 
+/** When a Lease was last renewed (Unix ms); pages count its age from there. */
+function renewedAt(lease: Lease | undefined): number | null {
+  const time = lease?.spec.renewTime ?? lease?.spec.acquireTime;
+  return time ? Date.parse(time) : null;
+}
+
 function timeOf(event: Event): string {
   return (
     event.lastTimestamp ??
@@ -478,16 +508,4 @@ function timeOf(event: Event): string {
     event.metadata.creationTimestamp ??
     ''
   );
-}
-
-function emptyFiguresView(): FunctionView['figures'] {
-  return {
-    rps: 0,
-    errorRate: 0,
-    p50Ms: null,
-    p99Ms: null,
-    coldStartsHour: 0,
-    inFlight: 0,
-    lastInvocationAt: null,
-  };
 }

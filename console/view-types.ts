@@ -37,7 +37,8 @@ export interface HostView {
   hidden: { count: number; memoryMiB: number };
   /** The Java functions loaded into the pod's JVM bridge (deployment names). */
   javaFunctions: string[];
-  leaseAgeSeconds: number | null;
+  /** Unix ms of the host's Lease renewal; null without a Lease. */
+  leaseRenewedAt: number | null;
   isolation?: string;
   /** When the sidecar last answered Stats; null if it never did. */
   statsAt: number | null;
@@ -96,18 +97,18 @@ export interface ExtraObjectView {
 }
 
 export interface ComponentsView {
-  controller: { leader?: string; leaseAgeSeconds: number | null };
+  controller: { leader?: string; leaseRenewedAt: number | null };
   gateways: {
     name: string;
     url: string;
-    leaseAgeSeconds: number | null;
+    leaseRenewedAt: number | null;
     scrapedAt: number | null;
     error?: string;
   }[];
   sidecars: {
     pod: string;
     namespace: string;
-    leaseAgeSeconds: number | null;
+    leaseRenewedAt: number | null;
     version?: string;
     isolation?: string;
   }[];

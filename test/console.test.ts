@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adminClient, createNamespace, kubectl } from './support/cluster.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
 import {
+  greeter,
   logIn,
   startConsoleProcess,
   waitForSnapshot,
   type ConsoleProcess,
 } from './support/console.ts';
 import { SandboxDeployments } from '../kube/api/resources.ts';
-import type { SandboxDeployment } from '../kube/api/roost.ts';
 import type { InvokeResult } from '../console/view-types.ts';
 import { mintLoginTicket } from '../console/login-tickets.ts';
 
@@ -22,36 +22,6 @@ let system: RoostSystem;
 let namespace: string;
 let consoleProcess: ConsoleProcess;
 let cookie: string;
-
-function hello(name: string, replicas = 1): SandboxDeployment {
-  return {
-    apiVersion: 'roost.dev/v1alpha1',
-    kind: 'SandboxDeployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      template: {
-        spec: {
-          function: {
-            runtime: 'nodejs',
-            handler: 'index.handler',
-            memoryMiB: 64,
-            code: {
-              inline: {
-                files: {
-                  'index.mjs': `export const handler = async (event, context) => {
-                    console.log('hello from', context.awsRequestId, event.body ?? event.data ?? '');
-                    return { statusCode: 200, body: 'hi ' + (event.queryStringParameters?.name ?? 'there') };
-                  };`,
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  } as SandboxDeployment;
-}
 
 beforeAll(async () => {
   namespace = await createNamespace(client, 'console');
@@ -125,7 +95,7 @@ describe('logged in with a link', () => {
     ]);
     expect(first.hosts[0]!.capacity.memoryMiB).toBeGreaterThan(0);
 
-    await client.create(SandboxDeployments, hello('packed', 2));
+    await client.create(SandboxDeployments, greeter({ namespace, name: 'packed', replicas: 2 }));
     const placed = await waitForSnapshot(
       consoleProcess.url,
       cookie,
@@ -167,7 +137,7 @@ describe('logged in with a link', () => {
   });
 
   test('a Sandbox that fits nowhere is shown as not placed, with the reason', async () => {
-    const big = hello('too-big');
+    const big = greeter({ namespace, name: 'too-big', replicas: 1 });
     big.spec.template.spec.function.memoryMiB = 10240;
     await client.create(SandboxDeployments, big);
     const snapshot = await waitForSnapshot(consoleProcess.url, cookie, (s) =>
@@ -180,7 +150,7 @@ describe('logged in with a link', () => {
   });
 
   test('invoke returns the answer, its request id and its log lines, and the functions view counts it within seconds', async () => {
-    await client.create(SandboxDeployments, hello('greet'));
+    await client.create(SandboxDeployments, greeter({ namespace, name: 'greet', replicas: 1 }));
     await waitForSnapshot(consoleProcess.url, cookie, (s) =>
       s.functions.some((f) => f.name === 'greet' && f.ready === 1),
     );
@@ -192,11 +162,9 @@ describe('logged in with a link', () => {
     expect(response.status).toBe(200);
     const result = (await response.json()) as InvokeResult;
     expect(result.status).toBe(200);
-    expect(result.body).toBe('hi console');
+    expect(result.body).toBe('hello console');
     expect(result.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(result.logs.map((l) => l.message).join('\n')).toContain(
-      `hello from ${result.requestId}`,
-    );
+    expect(result.logs.map((l) => l.message).join('\n')).toContain(`handled ${result.requestId}`);
 
     const counted = await waitForSnapshot(
       consoleProcess.url,

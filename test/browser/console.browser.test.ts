@@ -7,10 +7,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
 import { startRoostSystem, type RoostSystem } from '../support/roost-system.ts';
-import { startConsoleProcess, type ConsoleProcess } from '../support/console.ts';
+import { greeter, startConsoleProcess, type ConsoleProcess } from '../support/console.ts';
 import { chromiumPath } from '../../testenv/browser.ts';
 import { SandboxDeployments } from '../../kube/api/resources.ts';
-import type { SandboxDeployment } from '../../kube/api/roost.ts';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'console');
 const client = adminClient();
@@ -19,37 +18,6 @@ let namespace: string;
 let consoleProcess: ConsoleProcess;
 let browser: Browser;
 let page: Page;
-
-function fn(name: string, replicas: number, memoryMiB = 64): SandboxDeployment {
-  return {
-    apiVersion: 'roost.dev/v1alpha1',
-    kind: 'SandboxDeployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      template: {
-        spec: {
-          function: {
-            runtime: 'nodejs',
-            handler: 'index.handler',
-            memoryMiB,
-            code: {
-              inline: {
-                files: {
-                  'index.mjs': `export const handler = async (event, context) => {
-                    console.log('handled', context.awsRequestId, event.rawQueryString ?? '');
-                    if (event.queryStringParameters?.fail) console.error('asked to fail');
-                    return { statusCode: 200, body: 'hello ' + (event.queryStringParameters?.name ?? 'world') };
-                  };`,
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  } as SandboxDeployment;
-}
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -66,9 +34,18 @@ beforeAll(async () => {
       { name: 'host-3', memoryMiB: 512 },
     ],
   });
-  await client.create(SandboxDeployments, fn('orders', 2, 128));
-  await client.create(SandboxDeployments, fn('thumbnails', 3, 96));
-  await client.create(SandboxDeployments, fn('reports', 1, 256));
+  await client.create(
+    SandboxDeployments,
+    greeter({ namespace, name: 'orders', replicas: 2, memoryMiB: 128 }),
+  );
+  await client.create(
+    SandboxDeployments,
+    greeter({ namespace, name: 'thumbnails', replicas: 3, memoryMiB: 96 }),
+  );
+  await client.create(
+    SandboxDeployments,
+    greeter({ namespace, name: 'reports', replicas: 1, memoryMiB: 256 }),
+  );
   consoleProcess = await startConsoleProcess({ namespace, token: system.hosts.token });
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
@@ -113,7 +90,7 @@ test('the packing view shows the host pods and the functions packed in them, and
   await expect.poll(() => running('reports').count(), { timeout: 20_000 }).toBe(1);
   await shot('packing');
 
-  await client.create(SandboxDeployments, fn('checkout', 1));
+  await client.create(SandboxDeployments, greeter({ namespace, name: 'checkout', replicas: 1 }));
   await expect.poll(() => running('checkout').count(), { timeout: 20_000 }).toBe(1);
   await client.patch(
     SandboxDeployments,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../lib/process.ts';
 import { mintLoginTicket } from '../../console/login-tickets.ts';
 import type { Snapshot } from '../../console/view-types.ts';
+import type { SandboxDeployment } from '../../kube/api/roost.ts';
 import { kubeconfigPath } from './cluster.ts';
 
 const ROOST = join(import.meta.dirname, '..', '..', 'cli', 'roost.ts');
@@ -115,4 +116,43 @@ export async function waitForSnapshot(
   throw new Error(
     `No snapshot as wanted within ${timeoutMs} ms; the last: ${JSON.stringify(last)?.slice(0, 2000)}`,
   );
+}
+
+/**
+ * A small function the console tests deploy: it answers "hello <name>" and
+ * prints one line with its request id, so that an invocation's logs can be found.
+ */
+export function greeter(options: {
+  namespace: string;
+  name: string;
+  replicas: number;
+  memoryMiB?: number;
+}): SandboxDeployment {
+  return {
+    apiVersion: 'roost.dev/v1alpha1',
+    kind: 'SandboxDeployment',
+    metadata: { name: options.name, namespace: options.namespace },
+    spec: {
+      replicas: options.replicas,
+      template: {
+        spec: {
+          function: {
+            runtime: 'nodejs',
+            handler: 'index.handler',
+            memoryMiB: options.memoryMiB ?? 64,
+            code: {
+              inline: {
+                files: {
+                  'index.mjs': `export const handler = async (event, context) => {
+                    console.log('handled', context.awsRequestId, event.rawQueryString ?? '');
+                    return { statusCode: 200, body: 'hello ' + (event.queryStringParameters?.name ?? 'world') };
+                  };`,
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  } as SandboxDeployment;
 }

@@ -34,7 +34,3 @@ export function ago(ms: number | null, now = Date.now()): string {
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   return `${Math.round(s / 3600)} h ago`;
 }
-
-export function seconds(s: number | null): string {
-  return s === null ? '–' : `${s} s`;
-}

@@ -2,17 +2,18 @@
 // console last read their figures), and each host pod's sidecar with its
 // Lease age, image and isolation.
 import type { Snapshot } from '../../view-types.ts';
-import { ago, seconds } from './format.ts';
+import { ago, useNow } from './format.ts';
 
 export function HostsView({ snapshot }: { snapshot: Snapshot }) {
   const { controller, gateways, sidecars, optionalKinds } = snapshot.components;
+  const now = useNow(1000);
   return (
     <section aria-labelledby="hosts-title">
       <h2 id="hosts-title">Hosts and components</h2>
       <h3>Controller</h3>
       <p>
         Leader: <strong>{controller.leader ?? 'none'}</strong> · Lease renewed{' '}
-        {seconds(controller.leaseAgeSeconds)} ago
+        {ago(controller.leaseRenewedAt, now)}
       </p>
       <h3>Gateways</h3>
       <table>
@@ -20,7 +21,7 @@ export function HostsView({ snapshot }: { snapshot: Snapshot }) {
           <tr>
             <th scope="col">Gateway</th>
             <th scope="col">URL</th>
-            <th scope="col">Lease age</th>
+            <th scope="col">Lease renewed</th>
             <th scope="col">Figures read</th>
           </tr>
         </thead>
@@ -29,8 +30,8 @@ export function HostsView({ snapshot }: { snapshot: Snapshot }) {
             <tr>
               <td>{g.name}</td>
               <td>{g.url}</td>
-              <td>{seconds(g.leaseAgeSeconds)}</td>
-              <td>{g.error ? `failing: ${g.error}` : ago(g.scrapedAt, snapshot.at)}</td>
+              <td>{ago(g.leaseRenewedAt, now)}</td>
+              <td>{g.error ? `failing: ${g.error}` : ago(g.scrapedAt, now)}</td>
             </tr>
           ))}
         </tbody>
@@ -40,7 +41,7 @@ export function HostsView({ snapshot }: { snapshot: Snapshot }) {
         <thead>
           <tr>
             <th scope="col">Host pod</th>
-            <th scope="col">Lease age</th>
+            <th scope="col">Lease renewed</th>
             <th scope="col">Image</th>
             <th scope="col">Isolation</th>
             <th scope="col">JVM bridge functions</th>
@@ -52,7 +53,7 @@ export function HostsView({ snapshot }: { snapshot: Snapshot }) {
               <td>
                 {s.namespace}/{s.pod}
               </td>
-              <td>{seconds(s.leaseAgeSeconds)}</td>
+              <td>{ago(s.leaseRenewedAt, now)}</td>
               <td>{s.version ?? '–'}</td>
               <td>{s.isolation ?? '–'}</td>
               <td>
