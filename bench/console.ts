@@ -200,6 +200,7 @@ function cpuSeconds(pid: number): number {
 
 interface PhaseResult {
   phase: string;
+  pushesPerSecond: number;
   rss: number[];
   consoleCores: number;
   pageCores: number;
@@ -260,6 +261,10 @@ try {
     const rss: number[] = [];
     const heap: number[] = [];
     const started = Date.now();
+    // A second subscriber in the page counts what the server pushes (its first is the initial snapshot).
+    await page.evaluate(
+      "window.__pushes = -1; window.__stream = new EventSource('/api/stream'); window.__stream.addEventListener('snapshot', () => window.__pushes++)",
+    );
     const cpu0 = cpuSeconds(pid);
     const task0 = await metric('TaskDuration');
     let working = true;
@@ -276,7 +281,9 @@ try {
     working = false;
     await work;
     const seconds = (Date.now() - started) / 1000;
+    const pushes = Number(await page.evaluate('window.__stream.close(), window.__pushes'));
     return {
+      pushesPerSecond: pushes / seconds,
       phase,
       rss,
       consoleCores: (cpuSeconds(pid) - cpu0) / seconds,
@@ -334,6 +341,7 @@ try {
       [
         'phase',
         'blocks drawn',
+        'snapshots pushed/s',
         'console RSS',
         'x baseline',
         'console CPU',
@@ -343,6 +351,7 @@ try {
       results.map((r) => [
         r.phase,
         String(r.blocks),
+        r.pushesPerSecond.toFixed(2),
         `${median(r.rss).toFixed(0)} MiB`,
         (median(r.rss) / median(base.rss)).toFixed(2),
         `${(r.consoleCores * 100).toFixed(1)}% of a core`,
