@@ -42,6 +42,10 @@ export interface RunningConsole {
 }
 
 const SSE_PING_MS = 15_000;
+/** Open pages at most; one more gets a 503 rather than more of the console's memory. */
+const MAX_STREAMS = 200;
+/** A page that reads slower than snapshots come is dropped (it reconnects) rather than buffered for. */
+const MAX_STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
 const MAX_JSON_BYTES = 64 * 1024;
 
 export async function startConsole(options: ConsoleOptions): Promise<RunningConsole> {
@@ -165,6 +169,12 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     res: ServerResponse,
     session: Session,
   ): Promise<void> {
+    if (streams.size >= MAX_STREAMS)
+      throw new ConsoleRequestError(
+        503,
+        'ROOST_CONSOLE_BUSY',
+        `The console serves ${MAX_STREAMS} open pages at most; close one`,
+      );
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-store',
@@ -182,6 +192,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
           const snapshot = view.snapshot();
           const visible = await access.visible(session, snapshot.namespaces);
           if (res.writableEnded) return;
+          if (res.writableLength > MAX_STREAM_BUFFER_BYTES) return void res.end();
           res.write(
             `event: snapshot\ndata: ${JSON.stringify(viewFor(snapshot, visible, viewerName(session)))}\n\n`,
           );
