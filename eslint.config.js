@@ -13,11 +13,14 @@ export default tseslint.config(
       'runtime-java-bridge/',
       'testenv/go/',
       'proto/generated/',
+      'console/ui/dist/',
     ],
   },
   js.configs.recommended,
   { languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
+  // The console's front end runs in browsers (console/ui/tsconfig.json types it).
+  { files: ['console/ui/src/**'], languageOptions: { globals: globals.browser } },
   {
     files: ['**/*.ts'],
     languageOptions: {

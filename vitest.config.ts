@@ -5,8 +5,16 @@ export default defineConfig({
     // One real control plane for the whole run; tests isolate by namespace.
     globalSetup: ['test/support/global-setup.ts'],
     include: ['**/*.test.ts'],
-    // test/e2e/ is the real-node suite (`npm run test:e2e`), test/faults/ the fault suite (`npm run test:faults`).
-    exclude: ['node_modules/**', '.roost/**', '**/target/**', 'test/e2e/**', 'test/faults/**'],
+    // test/e2e/ is the real-node suite (`npm run test:e2e`), test/faults/ the fault suite
+    // (`npm run test:faults`), test/browser/ the console in Chromium (`npm run test:browser`).
+    exclude: [
+      'node_modules/**',
+      '.roost/**',
+      '**/target/**',
+      'test/e2e/**',
+      'test/faults/**',
+      'test/browser/**',
+    ],
     // Child processes (sidecars, control planes) need real processes, not threads.
     pool: 'forks',
     testTimeout: 60_000,

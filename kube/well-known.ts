@@ -90,3 +90,6 @@ export const CONTROLLER_LEASE_NAME = 'roost-controller';
  * one. The route controller acts on it and removes it.
  */
 export const CANARY_ACTION_ANNOTATION = 'roost.dev/canary-action';
+/** The Secret (in the system namespace) whose `key` signs the console's one-time login links. */
+export const CONSOLE_LOGIN_SECRET = 'roost-console-login';
+export const CONSOLE_LOGIN_KEY = 'key';

@@ -85,6 +85,7 @@ test('it writes .roost/kubeconfig and .roost/dev.json with every component', () 
       'nats-server',
       'roost controller',
       'roost gateway',
+      'roost console',
       'sidecar roost-system/host-1',
       'sidecar roost-system/host-2',
     ]),
@@ -116,6 +117,24 @@ test("dev.json gives each Roost component's /metrics, which answer with the toke
     expect(response.status, component.name).toBe(200);
     expect(await response.text(), component.name).toMatch(/^roost_\w+ /m);
   }
+});
+
+test('it prints the console and a login link that lets a browser in once; roost console --open makes another', async () => {
+  const link = output.map((l) => l.trim()).find((l) => l.includes('/login?ticket='))!;
+  expect(link).toContain(state.console!.url);
+  const first = await fetch(link, { redirect: 'manual' });
+  expect(first.status).toBe(303);
+  const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+  const session = await fetch(`${state.console!.url}/api/session`, { headers: { cookie } });
+  expect(session.status).toBe(200);
+  expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+
+  const { stdout } = await run(process.execPath, [ROOST, 'console', '--open'], { cwd: dir });
+  const another = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.includes('/login?ticket='))!;
+  expect((await fetch(another, { redirect: 'manual' })).status).toBe(303);
 });
 
 test('the curl line it prints returns the example answer, and kubectl works as printed', async () => {

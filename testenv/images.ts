@@ -29,6 +29,7 @@ import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { cacheRoot } from './binaries.ts';
 import { buildah, buildImage, exportImage, importRootfs } from './nodes/buildah.ts';
+import { buildConsoleUi } from '../console/ui/build.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { RoostError } from '../lib/errors.ts';
 
@@ -220,6 +221,8 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     progress(`${what} done in ${formatDuration(Date.now() - started)}`);
   };
   await timed('local bases', () => buildLocalBases(progress, java));
+  // The image copies the console's built front end from here (it has no esbuild).
+  await timed('console front end', () => buildConsoleUi({ quiet: true }));
   await timed(`build ${ROOST_IMAGE}`, () =>
     buildImage({
       containerfile: join(REPO, 'deploy', 'images', 'roost.Containerfile'),

@@ -1,6 +1,6 @@
 // `npm run generate:release`: the plain YAML release for `kubectl apply`
 // users (as Knative ships one), rendered from the chart with its defaults.
-// The invoke-token Secret is left out, so that no token is ever shared
+// The invoke-token and console login-key Secrets are left out, so that no token is ever shared
 // through the repository: the release's header says how to make one.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -23,6 +23,8 @@ const HEADER = `# Roost, rendered from deploy/chart/roost with its default value
 #   for ns in roost-system roost-system-hosts; do    # Roost, and its host pools
 #     kubectl create secret generic roost-invoke-token -n "$ns" --from-literal=token="$token"
 #   done
+#   kubectl create secret generic roost-console-login -n roost-system \\
+#     --from-literal=key="$(openssl rand -hex 24)"
 #
 # The images are \`roost:0.1.0\` and \`roost-java:0.1.0\`: build and push them
 # (deploy/images/), or render the chart with your own values instead.
@@ -43,6 +45,8 @@ export async function renderRelease(): Promise<string> {
       '--include-crds',
       '--set',
       'invokeToken.create=false',
+      '--set',
+      'console.loginKey.create=false',
     ],
     { maxBuffer: 32 * 1024 * 1024 },
   );

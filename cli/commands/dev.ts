@@ -8,6 +8,7 @@ import { acquireInstanceLock, AlreadyRunningError } from '../../lib/instance-loc
 import { formatDuration } from '../../lib/duration.ts';
 import { RoostError } from '../../lib/errors.ts';
 import { onShutdown } from '../../lib/shutdown.ts';
+import { mintLoginTicket } from '../../console/login-tickets.ts';
 import {
   DEV_ALLOWED_NAMESPACES,
   DEV_NAMESPACE,
@@ -138,8 +139,19 @@ export function devCommand(): Command {
         `  ${roostCli} host add                             # another host pod (node ${DEV_NODE})`,
       );
       log('');
+      const consoleState = roost.state.console;
+      if (consoleState) {
+        log(`Console: ${consoleState.url}`);
+        log(
+          `  one-time login link (works once, within 10 minutes; \`${roostCli} console --open\` makes another):`,
+        );
+        log(
+          `  ${consoleState.url}/login?ticket=${mintLoginTicket(consoleState.loginKey, Date.now(), 600_000)}`,
+        );
+      }
+      log('');
       log(
-        `roost dev is ready in ${formatDuration(Date.now() - started)}: gateway ${gateway}, kubeconfig ${kubeconfig}, ${STATE_DIR}/dev.json. Press Ctrl-C to stop.`,
+        `roost dev is ready in ${formatDuration(Date.now() - started)}: gateway ${gateway}, ${consoleState ? `console ${consoleState.url}, ` : ''}kubeconfig ${kubeconfig}, ${STATE_DIR}/dev.json. Press Ctrl-C to stop.`,
       );
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { consoleCommand } from './console.ts';
 import { controllerCommand } from './controller.ts';
 import { deployCommand } from './deploy.ts';
 import { devCommand } from './dev.ts';
@@ -27,6 +28,7 @@ export function commands(): Command[] {
     rolloutCommand(),
     trafficCommand(),
     devCommand(),
+    consoleCommand(),
     hostCommand(),
     controllerCommand(),
     gatewayCommand(),

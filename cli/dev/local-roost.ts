@@ -13,6 +13,8 @@ import { RoostError, errorMessage } from '../../lib/errors.ts';
 import { formatDuration, sleep } from '../../lib/duration.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { Exit } from '../../lib/process.ts';
+import { freePort } from '../../lib/ports.ts';
+import { DEFAULT_CONSOLE_PORT } from '../commands/console.ts';
 import { startControlPlane, type ControlPlane } from '../../testenv/control-plane.ts';
 import { startNats } from '../../testenv/nats.ts';
 import { HostPodKubelet, type HostPod } from '../../testenv/host-pods.ts';
@@ -30,6 +32,8 @@ import {
 export interface LocalRoostOptions {
   cwd: string;
   gatewayPort: number;
+  /** The console's port; without one, 8090 if free, else any free port. */
+  consolePort?: number;
   hosts: number;
   /** Memory of each host pod, in MiB. */
   hostMemoryMiB: number;
@@ -169,6 +173,26 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     });
     progress(`✓ roost gateway at ${gatewayUrl} (pid ${gateway.pid})`);
 
+    const loginKey = randomBytes(24).toString('base64url');
+    const consolePort = options.consolePort ?? (await freePort('127.0.0.1', DEFAULT_CONSOLE_PORT));
+    const consoleProcess = new ComponentProcess({
+      name: 'roost console',
+      args: [
+        'console',
+        '--host=127.0.0.1',
+        `--port=${consolePort}`,
+        `--kubeconfig=${kubeconfig}`,
+        `--system-namespace=${DEV_NAMESPACE}`,
+      ],
+      env: { ...componentEnv, ROOST_CONSOLE_LOGIN_KEY: loginKey },
+      logFile: join(logDir, 'console.log'),
+      ready: /roost console ready on (\S+)/,
+      onRestart,
+    });
+    stops.push(() => consoleProcess.stop());
+    const consoleUrl = await consoleProcess.start();
+    progress(`✓ roost console at ${consoleUrl} (pid ${consoleProcess.pid})`);
+
     step = Date.now();
     const kubelet = new HostPodKubelet({
       kubeconfigPath: kubeconfig,
@@ -216,6 +240,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     const currentState = (): DevState => ({
       kubeconfig: relative(options.cwd, kubeconfig),
       gateway: { url: gatewayUrl, pid: gateway.pid },
+      console: { url: consoleUrl, pid: consoleProcess.pid, loginKey },
       token,
       components: [
         ...(
@@ -246,6 +271,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           metrics: `${gatewayUrl}/metrics`,
         },
         { name: 'nats-server', pid: nats.pid, address: nats.url },
+        { name: 'roost console', pid: consoleProcess.pid, address: consoleUrl },
         ...kubelet.list().map((pod) => ({
           name: `sidecar ${pod.namespace}/${pod.name}`,
           pid: pod.process.pid,

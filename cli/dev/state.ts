@@ -20,6 +20,8 @@ export interface DevState {
   /** Path of the kubeconfig, relative to the directory roost dev runs in. */
   kubeconfig: string;
   gateway: { url: string; pid: number | undefined };
+  /** The web console and the key its one-time login links are signed with (`roost console --open`). */
+  console?: { url: string; pid: number | undefined; loginKey: string };
   /** The invoke token sidecars require (also in Secret roost-system/roost-invoke-token). */
   token: string;
   components: DevComponent[];

@@ -195,12 +195,12 @@ describe('helm install of Roost on two real nodes', () => {
     await cluster?.stop();
   });
 
-  test('2 controllers and 2 gateways in the restricted namespace, 2 host pods with strong isolation in a baseline one', async () => {
+  test('2 controllers, 2 gateways and the console in the restricted namespace, 2 host pods with strong isolation in a baseline one', async () => {
     const running = await eventually('all Roost pods ready', async () => {
       const list = await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost');
-      return list.length === 4 && list.every((p) => p.ready) ? list : undefined;
+      return list.length === 5 && list.every((p) => p.ready) ? list : undefined;
     });
-    expect(running).toHaveLength(4);
+    expect(running).toHaveLength(5);
     const hosts = await eventually('both host pods ready', async () => {
       const list = await pods(kubectl, HOSTS, 'roost.dev/host=true');
       return list.length === 2 && list.every((p) => p.ready) ? list : undefined;
@@ -568,7 +568,7 @@ spec:
           ...(await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost')),
           ...(await pods(kubectl, HOSTS, 'roost.dev/host=true')),
         ];
-        return all.length === 6 && all.every((p) => p.ready && p.node === 'node-2')
+        return all.length === 7 && all.every((p) => p.ready && p.node === 'node-2')
           ? all
           : undefined;
       },
@@ -577,7 +577,7 @@ spec:
     console.error(
       `[e2e] node-1 drained, every Roost pod ready on node-2 in ${Date.now() - drained} ms`,
     );
-    expect(moved).toHaveLength(6);
+    expect(moved).toHaveLength(7);
     await kubectl([
       'wait',
       '--for=condition=Available',
@@ -634,7 +634,7 @@ spec:
           ...(await imagesOf(SYSTEM, 'app.kubernetes.io/name=roost')),
           ...(await imagesOf(HOSTS, 'roost.dev/host=true')),
         ];
-        return all.length === 6 &&
+        return all.length === 7 &&
           all.every((images) => images.split(' ').every((i) => i.endsWith(':next')))
           ? all
           : undefined;
@@ -642,7 +642,7 @@ spec:
       180_000,
     );
     console.error(`[e2e] helm upgrade to a new tag rolled every pod in ${Date.now() - started} ms`);
-    expect(rolled).toHaveLength(6);
+    expect(rolled).toHaveLength(7);
     await kubectl([
       'wait',
       '--for=condition=Available',

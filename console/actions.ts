@@ -1,0 +1,230 @@
+// What the console does on a user's behalf, once access.ts has allowed it:
+// invoke a function through a gateway (as a client would, so the figures and
+// logs show it like any other request), scale it through the scale
+// subresource, and read its Sandboxes' log lines from their sidecars.
+import type { LogEntry, LogsRequest } from '../proto/sandbox-host.ts';
+import { SandboxDeployments } from '../kube/api/resources.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { SandboxHostConnection } from '../sidecar/client.ts';
+import { levelOf, mergeByTime, LEVELS, type LevelName } from '../cli/log-lines.ts';
+import { RoostError, errorMessage } from '../lib/errors.ts';
+import { sleep } from '../lib/duration.ts';
+import type { InvokeResult, LogLine } from './view-types.ts';
+
+export const MAX_INVOKE_BODY_BYTES = 1024 * 1024;
+const MAX_LOG_LINES = 2000;
+const INVOKE_TIMEOUT_MS = 60_000;
+
+/** A request the console refuses, with the HTTP status to answer. */
+export class ConsoleRequestError extends RoostError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+export interface InvokeForm {
+  /** "http": a request to the function's URL; "event": a CloudEvent whose data is `body` (JSON). */
+  mode: 'http' | 'event';
+  method?: string;
+  /** Path and query after /fn/<namespace>/<name>, such as "/items?id=3". */
+  path?: string;
+  body?: string;
+  contentType?: string;
+}
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+/** Checks an invoke form from a browser; throws a 400 naming the field. */
+export function readInvokeForm(input: unknown): InvokeForm {
+  const form = (input ?? {}) as Record<string, unknown>;
+  const bad = (field: string, why: string) =>
+    new ConsoleRequestError(400, 'ROOST_CONSOLE_BAD_REQUEST', `Cannot invoke: ${field} ${why}`);
+  if (form.mode !== 'http' && form.mode !== 'event') throw bad('mode', 'must be "http" or "event"');
+  const method = form.method === undefined ? 'POST' : String(form.method).toUpperCase();
+  if (!METHODS.has(method)) throw bad('method', `must be one of ${[...METHODS].join(', ')}`);
+  const path = form.path === undefined ? '' : String(form.path);
+  if (path && !path.startsWith('/') && !path.startsWith('?'))
+    throw bad('path', 'must start with / or ?');
+  if (path.length > 2048 || /[\s\\]/.test(path) || path.includes('..'))
+    throw bad('path', 'must be a plain path of at most 2048 characters');
+  const body = form.body === undefined ? '' : String(form.body);
+  if (Buffer.byteLength(body) > MAX_INVOKE_BODY_BYTES)
+    throw bad('body', `is larger than ${MAX_INVOKE_BODY_BYTES} bytes`);
+  if (form.mode === 'event' && body) {
+    try {
+      JSON.parse(body);
+    } catch {
+      throw bad('body', 'must be JSON for an event');
+    }
+  }
+  const contentType =
+    form.contentType === undefined ? 'application/json' : String(form.contentType);
+  if (contentType.length > 200 || /[\r\n]/.test(contentType))
+    throw bad('contentType', 'is not a media type');
+  return { mode: form.mode, method, path, body, contentType };
+}
+
+export interface ActionsOptions {
+  client: KubeClient;
+  token: string;
+  gateways(): { url: string }[];
+  /** host:port of the sidecars that may hold a function's logs. */
+  sidecars(): string[];
+}
+
+export class Actions {
+  readonly #options: ActionsOptions;
+
+  constructor(options: ActionsOptions) {
+    this.#options = options;
+  }
+
+  async invoke(namespace: string, name: string, form: InvokeForm): Promise<InvokeResult> {
+    const gateway = this.#options.gateways()[0];
+    if (!gateway)
+      throw new ConsoleRequestError(
+        503,
+        'ROOST_CONSOLE_NO_GATEWAY',
+        'Cannot invoke: no gateway is registered',
+      );
+    const url = new URL(
+      `/fn/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}${form.path ?? ''}`,
+      gateway.url,
+    );
+    const event = form.mode === 'event';
+    const headers: Record<string, string> = event
+      ? { 'content-type': 'application/cloudevents+json' }
+      : form.body
+        ? { 'content-type': form.contentType ?? 'application/json' }
+        : {};
+    const body = event
+      ? JSON.stringify({
+          specversion: '1.0',
+          id: crypto.randomUUID(),
+          source: 'roost-console',
+          type: 'dev.roost.console.invoke',
+          datacontenttype: 'application/json',
+          data: form.body ? JSON.parse(form.body) : null,
+        })
+      : form.body || undefined;
+    const method = event ? 'POST' : (form.method ?? 'POST');
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: method === 'GET' || method === 'HEAD' ? undefined : body,
+        signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new ConsoleRequestError(
+        502,
+        'ROOST_CONSOLE_GATEWAY',
+        `Cannot invoke through the gateway at ${gateway.url}: ${errorMessage(err)}`,
+      );
+    }
+    const text = await response.text();
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    const requestId = response.headers.get('x-roost-request-id') ?? '';
+    // The sidecar records a line as the function prints it; a short wait lets
+    // the last ones of this invocation arrive before they are asked for.
+    let logs: LogLine[] = [];
+    if (requestId)
+      for (const wait of [100, 400, 1000]) {
+        await sleep(wait);
+        logs = await this.logs({ namespace, deployment: name, requestId });
+        if (logs.length) break;
+      }
+    return {
+      status: response.status,
+      requestId,
+      durationMs,
+      headers: headersOf(response),
+      body: text.length > 256 * 1024 ? `${text.slice(0, 256 * 1024)}\n… (cut at 256 KiB)` : text,
+      logs,
+    };
+  }
+
+  async scale(namespace: string, name: string, replicas: unknown): Promise<void> {
+    if (!Number.isInteger(replicas) || (replicas as number) < 0 || (replicas as number) > 1000)
+      throw new ConsoleRequestError(
+        400,
+        'ROOST_CONSOLE_BAD_REQUEST',
+        'Cannot scale: replicas must be an integer from 0 to 1000',
+      );
+    await this.#options.client.patch(
+      SandboxDeployments,
+      { namespace, name },
+      { spec: { replicas } },
+      { subresource: 'scale' },
+    );
+  }
+
+  /** A function's log lines from every sidecar, merged in time order; the newest `limit`. */
+  async logs(query: {
+    namespace: string;
+    deployment: string;
+    requestId?: string;
+    contains?: string;
+    level?: string;
+    sinceMs?: number;
+    limit?: number;
+  }): Promise<LogLine[]> {
+    if (query.level && !LEVELS.includes(query.level as LevelName))
+      throw new ConsoleRequestError(
+        400,
+        'ROOST_CONSOLE_BAD_REQUEST',
+        `Cannot read logs: level must be one of ${LEVELS.join(', ')}`,
+      );
+    const limit = Math.min(Math.max(1, query.limit ?? 500), MAX_LOG_LINES);
+    const request: Partial<LogsRequest> = {
+      namespace: query.namespace,
+      deployment: query.deployment,
+      requestId: query.requestId ?? '',
+      contains: query.contains ?? '',
+      minLevel: query.level ? levelOf(query.level as LevelName) : 'LOG_LEVEL_UNSPECIFIED',
+      sinceMs: query.sinceMs ?? 0,
+      limit,
+    };
+    const streams = await Promise.all(
+      this.#options.sidecars().map((address) => this.#readLogs(address, request)),
+    );
+    return mergeByTime(streams)
+      .slice(-limit)
+      .map((line) => ({
+        timeMs: Number(line.timeMs),
+        level: line.level.replace('LOG_LEVEL_', '').toLowerCase(),
+        namespace: line.namespace,
+        sandbox: line.sandbox,
+        deployment: line.deployment,
+        requestId: line.requestId,
+        stream: line.stream,
+        message: line.message,
+      }));
+  }
+
+  /** One sidecar's lines; a sidecar that does not answer has none to give. */
+  async #readLogs(address: string, request: Partial<LogsRequest>): Promise<LogEntry[]> {
+    const connection = new SandboxHostConnection(address, this.#options.token);
+    try {
+      return await new Promise<LogEntry[]>((resolve) => {
+        const lines: LogEntry[] = [];
+        const stream = connection.logs({ ...request, follow: false }, { deadlineMs: 5000 });
+        stream.on('data', (line: LogEntry) => lines.push({ ...line, timeMs: Number(line.timeMs) }));
+        stream.on('end', () => resolve(lines));
+        stream.on('error', () => resolve(lines));
+      });
+    } finally {
+      connection.close();
+    }
+  }
+}
+
+function headersOf(response: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, key) => (headers[key] = value));
+  return headers;
+}
