@@ -75,10 +75,13 @@ export async function handleInvokeApi(
       target = resolveTarget(context.table, named.namespace, named.name, named.qualifier);
     } catch (err) {
       if (!(err instanceof GatewayError) || err.status !== 404) throw err;
+      const missing = context.table.get(named.namespace, named.name)
+        ? `${err.message}`
+        : `no SandboxDeployment ${named.name} in namespace ${named.namespace}`;
       throw lambdaError(
         404,
         'ResourceNotFoundException',
-        `Function not found: ${functionArn(named.namespace, named.name)}${named.qualifier ? `:${named.qualifier}` : ''} (${err.message})`,
+        `Function not found: ${functionArn(named.namespace, named.name)}${named.qualifier ? `:${named.qualifier}` : ''} (${missing})`,
       );
     }
     entry = target.entry;
@@ -134,7 +137,11 @@ export async function handleInvokeApi(
         return { entry, status: sendFunctionError(res, timedOut(fn), undefined) };
       throw err;
     }
-    const executed = response.revision ?? pool.revision;
+    // As Lambda: an unqualified call reports $LATEST; a qualified one the revision that ran.
+    const executed =
+      named.qualifier === undefined || named.qualifier === '$LATEST'
+        ? undefined
+        : (response.revision ?? pool.revision);
     const headers: Record<string, string> = {
       'x-amz-executed-version': executed === undefined ? EXECUTED_VERSION : String(executed),
     };
