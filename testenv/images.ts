@@ -243,15 +243,9 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     );
     refs.push(ROOST_JAVA_IMAGE);
   }
-  const archives = join(cacheRoot(), 'image-archives');
-  mkdirSync(archives, { recursive: true });
   const built: BuiltImage[] = [];
   await timed('export archives', async () => {
-    for (const ref of refs) {
-      const archive = join(archives, `${ref.replace(/[/:]/g, '_')}.tar`);
-      await exportImage(ref, archive);
-      built.push({ ref, bytes: statSync(archive).size, archive });
-    }
+    for (const ref of refs) built.push(await exportArchive(ref));
   });
   return built;
 }
@@ -262,16 +256,22 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
  * new image tag rolls every component).
  */
 export async function retagImages(images: BuiltImage[], tag: string): Promise<BuiltImage[]> {
-  const archives = join(cacheRoot(), 'image-archives');
   const retagged: BuiltImage[] = [];
   for (const image of images) {
     const ref = `${image.ref.slice(0, image.ref.lastIndexOf(':'))}:${tag}`;
     await buildah(['tag', image.ref, ref]);
-    const archive = join(archives, `${ref.replace(/[/:]/g, '_')}.tar`);
-    await exportImage(ref, archive);
-    retagged.push({ ref, bytes: statSync(archive).size, archive });
+    retagged.push(await exportArchive(ref));
   }
   return retagged;
+}
+
+/** The image `ref` as a docker-archive in the cache, which `ctr images import` loads. */
+async function exportArchive(ref: string): Promise<BuiltImage> {
+  const archives = join(cacheRoot(), 'image-archives');
+  mkdirSync(archives, { recursive: true });
+  const archive = join(archives, `${ref.replace(/[/:]/g, '_')}.tar`);
+  await exportImage(ref, archive);
+  return { ref, bytes: statSync(archive).size, archive };
 }
 
 /** Helm values that make the chart run exactly these images, never pulled. */

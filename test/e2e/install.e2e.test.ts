@@ -288,8 +288,9 @@ describe('helm install of Roost on two real nodes', () => {
         'json',
       ]),
     ).items as { spec: { podName: string } }[];
-    const cachedFile = (
-      await kubectl([
+    // A script run by Node in the sidecar container, as root with the container's capabilities.
+    const nodeInSidecar = (script: string) =>
+      kubectl([
         'exec',
         sandbox!.spec.podName,
         '-n',
@@ -299,20 +300,15 @@ describe('helm install of Roost on two real nodes', () => {
         '--',
         '/nodejs/bin/node',
         '-e',
+        script,
+      ]);
+    const cachedFile = (
+      await nodeInSidecar(
         `const fs = require('node:fs'); const d = '/var/lib/roost/code/' + fs.readdirSync('/var/lib/roost/code').find((n) => fs.statSync('/var/lib/roost/code/' + n).isDirectory()); console.log(d + '/' + fs.readdirSync(d)[0]);`,
-      ])
+      )
     ).trim();
     const bare = JSON.parse(
-      await kubectl([
-        'exec',
-        sandbox!.spec.podName,
-        '-n',
-        HOSTS,
-        '-c',
-        'sidecar',
-        '--',
-        '/nodejs/bin/node',
-        '-e',
+      await nodeInSidecar(
         `const fs = require('node:fs');
          process.setgroups([]); process.setgid(${uid}); process.setuid(${uid});
          const attempt = (what) => { try { what(); return 'done'; } catch (err) { return err.code ?? String(err); } };
@@ -325,7 +321,7 @@ describe('helm install of Roost on two real nodes', () => {
            bridgeSecret: attempt(() => fs.readFileSync('/run/roost-bridge/bridge.secret')),
            signalSidecar: attempt(() => process.kill(1, 0)),
          }));`,
-      ]),
+      ),
     ) as Record<string, string>;
     expect(bare).toEqual({
       neighbourCode: 'EACCES',
