@@ -535,6 +535,23 @@ const SCHEDULE_RULE = [
   `self.schedule.matches('^[^ ]+( [^ ]+){4,5}$')`,
 ].join(' || ');
 
+/** Where a trigger sends its events: a function, and optionally one of its aliases. */
+const eventTarget = () =>
+  object(
+    'The function to send the event to.',
+    {
+      name: string("Name of a SandboxDeployment in the trigger's namespace.", {
+        minLength: 1,
+        maxLength: 253,
+      }),
+      alias: string(
+        "An alias (a SandboxRoute's name), a tag or a revision number of the function: the event goes where /fn/<namespace>/<name>@<alias> goes, resolved when it runs. Without it, the function's default route.",
+        { maxLength: 63, pattern: '^([1-9][0-9]{0,8}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' },
+      ),
+    },
+    { required: ['name'] },
+  );
+
 const cronTrigger = crd({
   kind: 'CronTrigger',
   plural: 'crontriggers',
@@ -552,16 +569,7 @@ const cronTrigger = crd({
         'IANA time zone the schedule is read in, such as Europe/Berlin. Defaults to UTC.',
         { maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$' },
       ),
-      target: object(
-        'The function to send the event to.',
-        {
-          name: string("Name of a SandboxDeployment in the trigger's namespace.", {
-            minLength: 1,
-            maxLength: 253,
-          }),
-        },
-        { required: ['name'] },
-      ),
+      target: eventTarget(),
       payload: {
         description:
           "Any JSON value: the event's detail. The event also carries the scheduled time (time), as EventBridge's scheduled event does.",

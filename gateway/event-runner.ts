@@ -6,8 +6,9 @@
 // One delivery, in the order it is decided:
 //   not due yet (a back-off)            → offered again when due
 //   the function is gone                → dead letter (FunctionNotFound)
+//   its alias, tag or revision is gone  → dead letter (QualifierNotFound)
 //   older than maxEventAgeSeconds       → dead letter (EventAgeExceeded)
-//   run it: success                     → ack
+//   run it on a revision its route draws: success → ack
 //   the function failed, tries left     → queued again with attempts+1 and a back-off; ack
 //   the function failed, no tries left  → dead letter (RetriesExhausted) and onFailure; ack
 //   Roost could not run it (no ready instance, a Sandbox refused)
@@ -24,6 +25,7 @@ import type { FunctionEntry, FunctionTable } from './function-table.ts';
 import { invokeCounted } from './function-call.ts';
 import type { Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { chooseRevision, resolveTarget, type TrafficTarget } from './traffic.ts';
 
 export interface EventRunnerOptions {
   queue: EventQueue;
@@ -88,6 +90,18 @@ export class EventRunner {
       });
       return 'dead-lettered';
     }
+    let target: TrafficTarget;
+    try {
+      target = resolveTarget(this.#options.table, event.namespace, event.name, event.qualifier);
+    } catch (err) {
+      // An alias not resolved yet (503) is Roost's to wait for; one that is gone is final.
+      if (!(err instanceof GatewayError) || err.status !== 404) {
+        delivery.later(SYSTEM_RETRY_MS);
+        return 'deferred';
+      }
+      await this.#deadLetter(delivery, fn, { reason: 'QualifierNotFound', message: err.message });
+      return 'dead-lettered';
+    }
     if (Date.now() - event.acceptedAt > fn.settings.async.maxEventAgeMs) {
       await this.#deadLetter(delivery, fn, {
         reason: 'EventAgeExceeded',
@@ -96,7 +110,7 @@ export class EventRunner {
       return 'dead-lettered';
     }
 
-    const response = await this.#invoke(delivery, fn);
+    const response = await this.#invoke(delivery, fn, target);
     if (response === undefined) return 'deferred';
     if (response.error === 'FUNCTION_ERROR_NONE') {
       this.#systemFailures.delete(fn.key);
@@ -132,16 +146,25 @@ export class EventRunner {
    * so that a dead gateway's events move on soon). Undefined when Roost could
    * not run it, after asking for it again later.
    */
-  async #invoke(delivery: Delivery, fn: FunctionEntry): Promise<InvokeResponse | undefined> {
+  async #invoke(
+    delivery: Delivery,
+    fn: FunctionEntry,
+    target: TrafficTarget,
+  ): Promise<InvokeResponse | undefined> {
     const { event } = delivery;
     const heartbeat = setInterval(() => delivery.working(), Math.max(100, this.#ackWaitMs / 3));
     try {
-      return await invokeCounted(this.#options, fn, {
-        requestId: event.requestId,
-        payload: Buffer.from(event.payload),
-        metadata: { ...event.metadata, invocationType: 'Event' },
-        timeoutMs: fn.settings.timeoutMs,
-      });
+      return await invokeCounted(
+        this.#options,
+        fn,
+        {
+          requestId: event.requestId,
+          payload: Buffer.from(event.payload),
+          metadata: { ...event.metadata, invocationType: 'Event' },
+          timeoutMs: fn.settings.timeoutMs,
+        },
+        chooseRevision(target),
+      );
     } catch (err) {
       // A timeout or a Sandbox that failed mid-request is the function's try.
       if (

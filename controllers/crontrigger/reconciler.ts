@@ -295,11 +295,12 @@ export class CronTriggerReconciler {
       attempts: 0,
       notBefore: 0,
       metadata: { invocationType: 'Event' },
+      ...(trigger.spec.target.alias ? { qualifier: trigger.spec.target.alias } : {}),
     });
     this.#options.recorder.normal(
       trigger,
       'Fired',
-      `Sent the run scheduled at ${at} to ${trigger.spec.target.name} (request id ${requestId})`,
+      `Sent the run scheduled at ${at} to ${targetName(trigger)} (request id ${requestId})`,
     );
     return trigger;
   }
@@ -316,7 +317,7 @@ export class CronTriggerReconciler {
     return this.#record(trigger, status);
   }
 
-  #targetRef(trigger: CronTrigger) {
+  #targetRef(trigger: CronTrigger): { namespace: string; name: string } {
     return { namespace: trigger.metadata.namespace!, name: trigger.spec.target.name };
   }
 
@@ -339,4 +340,10 @@ export class CronTriggerReconciler {
   #now(): Date {
     return this.#options.now?.() ?? new Date();
   }
+}
+
+/** The target as a request names it: `name` or `name@alias`. */
+function targetName(trigger: CronTrigger): string {
+  const { name, alias } = trigger.spec.target;
+  return alias ? `${name}@${alias}` : name;
 }
