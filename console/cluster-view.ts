@@ -29,7 +29,8 @@ import {
   HostAnnotations,
   REVISION_ANNOTATION,
 } from '../kube/well-known.ts';
-import { summarizeHosts } from '../cli/host-capacity.ts';
+import { summarizeHosts } from '../scheduler/host-summary.ts';
+import { sidecarAddress } from '../scheduler/host.ts';
 import { DEFAULT_HOST_STALE_AFTER_MS, leaseAgeMs, leaseFresh } from '../scheduler/host.ts';
 import { requestOf } from '../scheduler/request.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -189,14 +190,13 @@ export class ClusterView {
 
   sidecarTargets(): SidecarTarget[] {
     return this.pods.store.list().flatMap((pod) => {
-      const port = pod.metadata.annotations?.[HostAnnotations.sidecarPort];
-      const ip = pod.status?.podIP;
-      return ip && port
+      const address = sidecarAddress(pod);
+      return address
         ? [
             {
               pod: pod.metadata.name!,
               namespace: pod.metadata.namespace!,
-              address: `${ip}:${port}`,
+              address,
             },
           ]
         : [];

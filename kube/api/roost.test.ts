@@ -160,7 +160,7 @@ const examples: Record<string, unknown> = {
     spec: {
       schedule: '',
       timeZone: '',
-      target: { name: '' },
+      target: { name: '', alias: '' },
       payload: '',
       concurrencyPolicy: 'Allow',
       startingDeadlineSeconds: 1,
