@@ -36,6 +36,7 @@ import { requestOf } from '../scheduler/request.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { emptyFigures, type Figures, type GatewayTarget, type SidecarTarget } from './figures.ts';
+import { extraObjectView } from './extra-objects.ts';
 import { sandboxState } from './sandbox-state.ts';
 import type {
   ExtraObjectView,
@@ -397,18 +398,7 @@ export class ClusterView {
 
   #extraViews(): ExtraObjectView[] {
     return [...this.#extras].flatMap(([plural, informer]) =>
-      informer.store.list().map((object) => {
-        const spec = (object as KubeObject & { spec?: Record<string, unknown> }).spec ?? {};
-        const target = (spec.function ?? spec.functionRef ?? spec.target ?? spec.deployment) as
-          string | { name?: string } | undefined;
-        return {
-          kind: OPTIONAL_KINDS[plural]!,
-          namespace: object.metadata.namespace!,
-          name: object.metadata.name!,
-          function: typeof target === 'string' ? target : (target?.name ?? object.metadata.name),
-          summary: JSON.stringify(spec).slice(0, 300),
-        };
-      }),
+      informer.store.list().map((object) => extraObjectView(OPTIONAL_KINDS[plural]!, object)),
     );
   }
 

@@ -51,6 +51,8 @@ export interface FunctionFigures {
   p99Ms: number | null;
   coldStartsHour: number;
   inFlight: number;
+  /** Event invocations waiting in the durable queue (including those running). */
+  queuedEvents: number;
   /** Unix ms of the scrape that first saw its latest request; null: none seen since the console started. */
   lastInvocationAt: number | null;
 }
@@ -93,7 +95,14 @@ export interface ExtraObjectView {
   name: string;
   /** The function it belongs to, when it names one. */
   function?: string;
+  /** One line a person reads: "alias @beta · traffic 3=90,4=10", "@hourly · to report". */
   summary: string;
+  /** Its Ready (or Scheduled) condition; undefined: none reported yet. */
+  ready?: boolean;
+  /** Why not ready: "reason: message". */
+  reason?: string;
+  /** A route's split as the gateways apply it. */
+  split?: { revision: number; percent: number; tag?: string; readySandboxes?: number }[];
 }
 
 export interface ComponentsView {
