@@ -4,6 +4,7 @@
 // them again after the ack wait).
 //
 // One delivery, in the order it is decided:
+//   withdrawn by its sender             → ack (a Replace cron run)
 //   not due yet (a back-off)            → offered again when due
 //   the function is gone                → dead letter (FunctionNotFound)
 //   its alias, tag or revision is gone  → dead letter (QualifierNotFound)
@@ -43,7 +44,7 @@ export interface EventRunnerOptions {
 const SYSTEM_RETRY_MS = 1000;
 const SYSTEM_RETRY_CAP_MS = 30_000;
 
-type Outcome = 'succeeded' | 'retried' | 'dead-lettered' | 'deferred';
+type Outcome = 'succeeded' | 'retried' | 'dead-lettered' | 'deferred' | 'withdrawn';
 
 export class EventRunner {
   readonly #options: EventRunnerOptions;
@@ -77,6 +78,10 @@ export class EventRunner {
 
   async #decide(delivery: Delivery): Promise<Outcome> {
     const { event } = delivery;
+    if (delivery.withdrawable.withdrawn) {
+      delivery.ack();
+      return 'withdrawn';
+    }
     const due = event.notBefore - Date.now();
     if (due > 0) {
       delivery.later(due);
@@ -111,6 +116,10 @@ export class EventRunner {
     }
 
     const response = await this.#invoke(delivery, fn, target);
+    if (response === 'withdrawn') {
+      delivery.ack();
+      return 'withdrawn';
+    }
     if (response === undefined) return 'deferred';
     if (response.error === 'FUNCTION_ERROR_NONE') {
       this.#systemFailures.delete(fn.key);
@@ -150,7 +159,7 @@ export class EventRunner {
     delivery: Delivery,
     fn: FunctionEntry,
     target: TrafficTarget,
-  ): Promise<InvokeResponse | undefined> {
+  ): Promise<InvokeResponse | 'withdrawn' | undefined> {
     const { event } = delivery;
     const heartbeat = setInterval(() => delivery.working(), Math.max(100, this.#ackWaitMs / 3));
     try {
@@ -162,10 +171,12 @@ export class EventRunner {
           payload: Buffer.from(event.payload),
           metadata: { ...event.metadata, invocationType: 'Event' },
           timeoutMs: fn.settings.timeoutMs,
+          withdrawable: delivery.withdrawable,
         },
         chooseRevision(target),
       );
     } catch (err) {
+      if (err instanceof GatewayError && err.code === 'ROOST_EVENT_WITHDRAWN') return 'withdrawn';
       // A timeout or a Sandbox that failed mid-request is the function's try.
       if (
         err instanceof GatewayError &&

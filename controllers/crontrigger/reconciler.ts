@@ -271,7 +271,7 @@ export class CronTriggerReconciler {
         this.#options.recorder.normal(
           trigger,
           'Replaced',
-          `The run at ${run.scheduledTime} gives way to the run at ${at}${withdrawn ? ': withdrawn from the queue' : ': it had started, and finishes'}`,
+          `The run at ${run.scheduledTime} gives way to the run at ${at}${WITHDRAWAL_NOTE[withdrawn]}`,
         );
       }
       status.active = undefined;
@@ -341,6 +341,12 @@ export class CronTriggerReconciler {
     return this.#options.now?.() ?? new Date();
   }
 }
+
+const WITHDRAWAL_NOTE = {
+  withdrawn: ': withdrawn from the queue',
+  running: ': it had started, and finishes',
+  absent: ': it had finished',
+} as const;
 
 /** The target as a request names it: `name` or `name@alias`. */
 function targetName(trigger: CronTrigger): string {
