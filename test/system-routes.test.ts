@@ -15,6 +15,7 @@ import type { SandboxRoute } from '../kube/api/roost.ts';
 import { REVISION_ANNOTATION } from '../kube/well-known.ts';
 import { countRevisions, deployVersion, waitForRevision } from './support/versions.ts';
 import { startEventSink, type EventSink } from './support/event-sink.ts';
+import { roost, systemEnv } from './support/roost-cli.ts';
 
 const client = adminClient();
 let system: RoostSystem;
@@ -376,4 +377,31 @@ describe('events follow aliases', () => {
       }),
     ).rejects.toThrow(/spec\.target\.alias/);
   });
+});
+
+describe('rollbacks under a route', () => {
+  test('roost rollout undo to the template an alias pins makes a new revision; the alias keeps its own', async () => {
+    await deployVersion(client, { namespace, name: 'undo', version: 'v1' });
+    await waitForRevision(client, { namespace, name: 'undo', revision: 1 });
+    await client.create(SandboxRoutes, route('undo', 'pin', [{ revision: 1, percent: 100 }]));
+    await deployVersion(client, { namespace, name: 'undo', version: 'v2' });
+    await waitForRevision(client, { namespace, name: 'undo', revision: 2 });
+
+    await roost(['rollout', 'undo', 'undo', '-n', namespace], { env: systemEnv(system) });
+    // Revision 1's template again, as revision 3: revision 1 is not renumbered under the alias.
+    await waitForRevision(client, { namespace, name: 'undo', revision: 3 });
+    const status = await routeStatus('pin');
+    expect(status?.traffic).toBe('1=100');
+    expect(status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const pinned = await countRevisions(`${system.gateway.url}/fn/${namespace}/undo@pin`, {
+      requests: 20,
+      concurrency: 4,
+    });
+    expect([...pinned.byRevision.keys()]).toEqual([1]);
+    expect(pinned.failed).toBe(0);
+    // Unqualified: the newest revision, 3, answering as revision 1 did.
+    const plain = await fetch(`${system.gateway.url}/fn/${namespace}/undo`);
+    expect(plain.headers.get('x-roost-revision')).toBe('3');
+    expect(await plain.json()).toBe('v1');
+  }, 90_000);
 });

@@ -243,6 +243,18 @@ describe('DeploymentReconciler', () => {
       writes: [`scale ${hashOf('v1')} to 1`, 'status'],
       events: ['ScalingReplicaSet', 'RolloutComplete'],
     },
+    {
+      name: 'a rollback to the template of a revision an alias pins makes a new revision; the pinned one keeps its number',
+      d: deployment('v1', { replicas: 2 }),
+      cache: [replicaSet('v1', 1, 2, 2), replicaSet('v2', 2, 2, 2)],
+      routes: [route('stable', [{ revision: 1, percent: 100 }])],
+      // Not fn-<hash of v1>, which revision 1 keeps.
+      writes: [
+        `create fn-${templateHash(normalizedTemplate(deployment('v1')), 0, 3)} replicas=1 revision=3`,
+        'status',
+      ],
+      events: ['ScalingReplicaSet'],
+    },
   ])('$name', async ({ d, cache, routes, writes, events }) => {
     const f = fixture(d, cache, routes);
     await f.reconciler.reconcile('ns/fn');

@@ -81,8 +81,8 @@ export class DeploymentReconciler {
       return;
     }
     const all = await this.#observe(deployment);
-    const { newRS, oldRSs: unpinned } = this.#splitRevisions(deployment, all);
     const shares = routedRevisions(this.#routesOf(deployment));
+    const { newRS, oldRSs: unpinned, routedTwin } = this.#splitRevisions(deployment, all, shares);
     const oldRSs = unpinned.filter((rs) => !shares.has(revisionOf(rs)));
     const pinned = unpinned.filter((rs) => shares.has(revisionOf(rs)));
 
@@ -99,7 +99,13 @@ export class DeploymentReconciler {
       ),
     );
     if (!deployment.spec.paused) {
-      current = await this.#ensureNewReplicaSet(rollout, newRS, oldRSs, maxRevision(unpinned));
+      current = await this.#ensureNewReplicaSet(
+        rollout,
+        newRS,
+        oldRSs,
+        maxRevision(unpinned),
+        routedTwin,
+      );
       actions = this.#plan(rollout, current, oldRSs);
       await this.#scale(deployment, [current, ...oldRSs], actions);
       actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares)));
@@ -221,16 +227,31 @@ export class DeploymentReconciler {
     return owned.filter((rs) => !rs.metadata.deletionTimestamp);
   }
 
-  #splitRevisions(deployment: SandboxDeployment, all: SandboxReplicaSet[]) {
+  /**
+   * The ReplicaSet of the current template, if there is one to reuse, and the
+   * others. A revision a route names keeps its number, so it is reused only
+   * while it is the newest: a rollback to its template is then a new
+   * revision (routedTwin says one exists), as a Knative revision never
+   * changes, rather than that revision renumbered under the route.
+   */
+  #splitRevisions(
+    deployment: SandboxDeployment,
+    all: SandboxReplicaSet[],
+    shares: ReadonlyMap<number, unknown>,
+  ): { newRS: SandboxReplicaSet | undefined; oldRSs: SandboxReplicaSet[]; routedTwin: boolean } {
     const template = normalizedTemplate(deployment);
-    // The oldest one with the same template, if (after a collision) there are two.
-    const matching = all
-      .filter((rs) => sameTemplate(rs.spec.template, template))
-      .sort((a, b) =>
-        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
-      );
-    const newRS = matching[0];
-    return { newRS, oldRSs: all.filter((rs) => rs !== newRS) };
+    const newest = maxRevision(all);
+    const matching = all.filter((rs) => sameTemplate(rs.spec.template, template));
+    const reusable = matching
+      .filter((rs) => !shares.has(revisionOf(rs)) || revisionOf(rs) === newest)
+      // The newest, if (after a collision or a rollback past a route) there are two.
+      .sort((a, b) => revisionOf(b) - revisionOf(a));
+    const newRS = reusable[0];
+    return {
+      newRS,
+      oldRSs: all.filter((rs) => rs !== newRS),
+      routedTwin: !newRS && matching.length > 0,
+    };
   }
 
   async #ensureNewReplicaSet(
@@ -239,6 +260,8 @@ export class DeploymentReconciler {
     oldRSs: SandboxReplicaSet[],
     /** The highest revision number of every other ReplicaSet, routed ones included. */
     newestOther: number,
+    /** A routed older revision has this template: the new one needs a name of its own. */
+    routedTwin = false,
   ): Promise<SandboxReplicaSet> {
     const { client, recorder } = this.#options;
     const revision = newestOther + 1;
@@ -257,7 +280,11 @@ export class DeploymentReconciler {
       });
     }
     const collisionCount = deployment.status?.collisionCount ?? 0;
-    const hash = templateHash(normalizedTemplate(deployment), collisionCount);
+    const hash = templateHash(
+      normalizedTemplate(deployment),
+      collisionCount,
+      routedTwin ? revision : undefined,
+    );
     const replicas =
       deployment.spec.strategy?.type === 'Recreate'
         ? 0
