@@ -51,6 +51,8 @@ export class Invoker {
     const started = performance.now();
     const deadline = started + invocation.timeoutMs;
     const tried = new Set<Endpoint>();
+    if (pool?.wakeable && pool.revision !== undefined)
+      this.#activator.keepAwake(entry, pool.revision);
     for (;;) {
       const candidates = entry.available(undefined, pool).filter((e) => !tried.has(e));
       if (candidates.length === 0) {

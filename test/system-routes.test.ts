@@ -405,3 +405,45 @@ describe('rollbacks under a route', () => {
     expect(await plain.json()).toBe('v1');
   }, 90_000);
 });
+
+describe('a revision only a tag reaches', () => {
+  test('sleeps at zero when unused, wakes for a request to its tag, and sleeps again', async () => {
+    const autoscaling = { minReplicas: 1, maxReplicas: 2, scaleToZeroGraceSeconds: 3 };
+    await deployVersion(client, { namespace, name: 'nap', version: 'v1', autoscaling });
+    await waitForRevision(client, { namespace, name: 'nap', revision: 1 });
+    // Pinned before revision 2 rolls out, which would otherwise delete it (history limit 0).
+    await client.create(
+      SandboxRoutes,
+      route('nap', 'nap', [
+        { revision: 1, percent: 0, tag: 'old' },
+        { latestRevision: true, percent: 100 },
+      ]),
+    );
+    await deployVersion(client, { namespace, name: 'nap', version: 'v2' });
+    await waitForRevision(client, { namespace, name: 'nap', revision: 2 });
+    const revisionOne = async () =>
+      (await client.list(SandboxReplicaSets, { namespace })).items.find(
+        (rs) =>
+          rs.metadata.labels?.['roost.dev/deployment'] === 'nap' &&
+          rs.metadata.annotations?.[REVISION_ANNOTATION] === '1',
+      )!;
+    await eventually(async () => (await revisionOne()).spec.replicas === 0, {
+      what: 'revision 1 asleep at zero',
+      timeoutMs: 20_000,
+    });
+
+    const woken = await fetch(`${system.gateway.url}/fn/${namespace}/nap@old`);
+    expect(woken.status).toBe(200);
+    expect(woken.headers.get('x-roost-revision')).toBe('1');
+    expect(await woken.json()).toBe('v1');
+    expect((await revisionOne()).spec.replicas).toBe(1);
+    // The newest revision never slept.
+    const plain = await fetch(`${system.gateway.url}/fn/${namespace}/nap`);
+    expect(plain.headers.get('x-roost-revision')).toBe('2');
+
+    await eventually(async () => (await revisionOne()).spec.replicas === 0, {
+      what: 'revision 1 asleep again after the grace period',
+      timeoutMs: 20_000,
+    });
+  }, 90_000);
+});

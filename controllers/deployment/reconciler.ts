@@ -22,7 +22,11 @@ import type { ReconcileResult } from '../../kube/controller.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Store } from '../../kube/informer.ts';
-import { REVISION_ANNOTATION, ROLLBACK_TO_ANNOTATION } from '../../kube/well-known.ts';
+import {
+  REVISION_ANNOTATION,
+  ROLLBACK_TO_ANNOTATION,
+  revisionUsedAnnotation,
+} from '../../kube/well-known.ts';
 import { NameCollisionError } from '../errors.ts';
 import { claimChildren, controllerRefOf } from '../shared/owners.ts';
 import { sameStatus } from '../shared/status.ts';
@@ -36,8 +40,10 @@ import {
 } from './resources/rollout.ts';
 import { computeDeploymentStatus } from './resources/status.ts';
 import {
+  isTagOnly,
   newestRevisionReplicas,
   replicasForShare,
+  tagAwakeUntil,
   routedRevisions,
   type RevisionShare,
 } from './resources/routed.ts';
@@ -48,7 +54,7 @@ import {
   templateHash,
   withoutHashLabel,
 } from './resources/template.ts';
-import { WORKLOAD_DEFAULTS } from '../../kube/api/defaults.ts';
+import { AUTOSCALING_DEFAULTS, WORKLOAD_DEFAULTS } from '../../kube/api/defaults.ts';
 
 export const BY_NAMESPACE = 'namespace';
 /** SandboxRoutes by "namespace/deployment". */
@@ -85,6 +91,20 @@ export class DeploymentReconciler {
     const { newRS, oldRSs: unpinned, routedTwin } = this.#splitRevisions(deployment, all, shares);
     const oldRSs = unpinned.filter((rs) => !shares.has(revisionOf(rs)));
     const pinned = unpinned.filter((rs) => shares.has(revisionOf(rs)));
+    const now = Date.now();
+    const awakeUntil = (revision: number) =>
+      tagAwakeUntil(
+        Boolean(deployment.spec.autoscaling),
+        deployment.metadata.annotations?.[revisionUsedAnnotation(revision)],
+        (deployment.spec.autoscaling?.scaleToZeroGraceSeconds ??
+          AUTOSCALING_DEFAULTS.scaleToZeroGraceSeconds) * 1000,
+      );
+    // A tag-only revision put to sleep must be looked at again when its grace ends.
+    const wakeUps = pinned
+      .filter((rs) => isTagOnly(shares.get(revisionOf(rs))))
+      .map((rs) => awakeUntil(revisionOf(rs)))
+      .filter((until) => until > now && until !== Infinity);
+    const tagAwake = (revision: number) => awakeUntil(revision) > now;
 
     let current = newRS;
     let actions: ScaleAction[] = [];
@@ -108,7 +128,7 @@ export class DeploymentReconciler {
       );
       actions = this.#plan(rollout, current, oldRSs);
       await this.#scale(deployment, [current, ...oldRSs], actions);
-      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares)));
+      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares, tagAwake)));
       const all = [current, ...oldRSs];
       const counts = {
         updatedReplicas: current.status?.replicas ?? 0,
@@ -130,14 +150,15 @@ export class DeploymentReconciler {
               },
             ];
       await this.#scale(deployment, [newRS], actions);
-      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares)));
+      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares, tagAwake)));
     }
-    return this.#recordStatus(
+    const result = await this.#recordStatus(
       rollout,
       current,
       current ? [current, ...oldRSs] : oldRSs,
       actions.length > 0 || current !== newRS,
     );
+    return soonest(result, wakeUps.length > 0 ? Math.min(...wakeUps) - now : undefined);
   }
 
   #routesOf(deployment: SandboxDeployment): SandboxRoute[] {
@@ -161,12 +182,13 @@ export class DeploymentReconciler {
     pinned: SandboxReplicaSet[],
     replicas: number,
     shares: Map<number, RevisionShare>,
+    tagAwake: (revision: number) => boolean,
   ): Promise<ScaleAction[]> {
     const actions = pinned
       .map((rs) => ({
         name: rs.metadata.name!,
         from: rs.spec.replicas ?? 0,
-        to: replicasForShare(replicas, shares.get(revisionOf(rs))),
+        to: replicasForShare(replicas, shares.get(revisionOf(rs)), tagAwake(revisionOf(rs))),
       }))
       .filter((a) => a.from !== a.to);
     await this.#scale(deployment, pinned, actions);
@@ -407,4 +429,14 @@ export class DeploymentReconciler {
     }
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
+}
+
+/** The sooner of a result's requeue and `afterMs`. */
+function soonest(
+  result: ReconcileResult | void,
+  afterMs: number | undefined,
+): ReconcileResult | void {
+  if (afterMs === undefined) return result;
+  const requeueAfterMs = Math.min(result?.requeueAfterMs ?? Infinity, Math.max(1, afterMs));
+  return { ...result, requeueAfterMs };
 }

@@ -22,6 +22,8 @@ export async function deployVersion(
     failEvery?: number;
     /** An event sink's URL (support/event-sink.ts): each invocation reports its event under its version. */
     sink?: string;
+    /** spec.autoscaling, when the deployment is created. */
+    autoscaling?: SandboxDeployment['spec']['autoscaling'];
   },
 ): Promise<void> {
   const source = `let n = 0;
@@ -57,7 +59,12 @@ export const handler = async (event) => {
     if (!isNotFound(err)) throw err;
     await client.create(SandboxDeployments, {
       metadata: { name: options.name, namespace: options.namespace },
-      spec: { replicas: options.replicas ?? 1, revisionHistoryLimit: 0, template },
+      spec: {
+        replicas: options.replicas ?? 1,
+        revisionHistoryLimit: 0,
+        template,
+        ...(options.autoscaling ? { autoscaling: options.autoscaling } : {}),
+      },
     });
   }
 }
