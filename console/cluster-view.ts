@@ -288,6 +288,17 @@ export class ClusterView {
               .map((s) => `${s.namespace}/${s.deployment ?? s.name}`),
           ),
         ],
+        ...(stats?.javaBridge
+          ? {
+              javaBridge: {
+                heapUsedMiB: Math.round(stats.javaBridge.heapUsedBytes / 1048576),
+                heapMaxMiB: stats.javaBridge.heapMaxBytes
+                  ? Math.round(stats.javaBridge.heapMaxBytes / 1048576)
+                  : null,
+                loadedSandboxes: stats.javaBridge.loadedSandboxes,
+              },
+            }
+          : {}),
         leaseRenewedAt: renewedAt(lease),
         isolation: pod.metadata.annotations?.[HostAnnotations.isolation],
         statsAt: stats?.at ?? null,

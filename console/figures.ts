@@ -66,6 +66,8 @@ export interface GatewayScrape {
 export interface SidecarStats {
   at: number;
   sandboxes: Map<string, SandboxStats>;
+  /** The pod's JVM bridge, when it has one. */
+  javaBridge?: { heapUsedBytes: number; heapMaxBytes: number; loadedSandboxes: number };
 }
 
 export class Figures {
@@ -197,6 +199,15 @@ export class Figures {
           this.#stats.set(sidecar.pod, {
             at: now,
             sandboxes: new Map(response.sandboxes.map((s) => [`${s.namespace}/${s.sandbox}`, s])),
+            ...(response.javaBridge
+              ? {
+                  javaBridge: {
+                    heapUsedBytes: Number(response.javaBridge.heapUsedBytes),
+                    heapMaxBytes: Number(response.javaBridge.heapMaxBytes),
+                    loadedSandboxes: response.javaBridge.loadedSandboxes,
+                  },
+                }
+              : {}),
           });
         } catch (err) {
           this.#options.log.debug(

@@ -37,6 +37,8 @@ export interface HostView {
   hidden: { count: number; memoryMiB: number };
   /** The Java functions loaded into the pod's JVM bridge (deployment names). */
   javaFunctions: string[];
+  /** The JVM bridge's heap as its sidecar last reported it; absent without a bridge. */
+  javaBridge?: { heapUsedMiB: number; heapMaxMiB: number | null; loadedSandboxes: number };
   /** Unix ms of the host's Lease renewal; null without a Lease. */
   leaseRenewedAt: number | null;
   isolation?: string;

@@ -21,6 +21,7 @@ import {
   type LogsRequest,
   type StatsRequest,
   type StatsResponse,
+  type JavaBridgeStats,
   type HealthResponse,
   type FunctionError,
   NOT_INVOKED_METADATA,
@@ -40,6 +41,8 @@ export interface GrpcServerOptions {
   runtimes: string[];
   /** Takes a fresh sample of process memory and CPU, so Stats is current. */
   sampleUsage: () => Promise<void>;
+  /** The pod's JVM bridge figures; undefined without a bridge (or while it is not up). */
+  javaBridgeStats?: () => Promise<JavaBridgeStats | undefined>;
   log: Logger;
 }
 
@@ -281,7 +284,11 @@ export class SidecarGrpcServer {
           allocatedBytes: p.stats.allocatedBytes,
         };
       });
-    return { pod: this.#options.podName, sandboxes };
+    const javaBridge = await this.#options.javaBridgeStats?.().catch((err: unknown) => {
+      this.#options.log.debug({ err: errorMessage(err) }, 'the JVM bridge did not give its stats');
+      return undefined;
+    });
+    return { pod: this.#options.podName, sandboxes, javaBridge: javaBridge ?? null };
   }
 
   async #logs(call: ServerWritableStream<LogsRequest, LogEntry>): Promise<void> {
