@@ -14,6 +14,7 @@ import { Actions, ConsoleRequestError, MAX_INVOKE_BODY_BYTES, readInvokeForm } f
 import { StaticAssets } from './assets.ts';
 import { ClusterView } from './cluster-view.ts';
 import { Figures } from './figures.ts';
+import { LoginLimiter } from './login-limits.ts';
 import { LoginTicketError, LoginTickets } from './login-tickets.ts';
 import { SessionStore, type Session } from './sessions.ts';
 import { viewFor } from './visibility.ts';
@@ -73,6 +74,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     sidecars: () => view.sidecarTargets().map((s) => s.address),
   });
   const tickets = new LoginTickets(options.loginKey);
+  const loginLimiter = new LoginLimiter();
   const sessions = new SessionStore();
   const access = new Access(client);
   const streams = new Set<ServerResponse>();
@@ -107,8 +109,9 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     securityHeaders(res);
     if (path === '/healthz' || path === '/readyz') return sendText(res, 200, 'ok');
     if (path === '/login' && req.method === 'GET' && url.searchParams.has('ticket'))
-      return loginWithTicket(res, url.searchParams.get('ticket')!);
-    if (path === '/login' && req.method === 'POST') return loginWithToken(req, res);
+      return limitedLogin(req, res, () => loginWithTicket(res, url.searchParams.get('ticket')!));
+    if (path === '/login' && req.method === 'POST')
+      return limitedLogin(req, res, () => loginWithToken(req, res));
     if (path === '/logout' && req.method === 'POST') {
       const session = sessions.fromRequest(req);
       if (session) sessions.delete(session.id);
@@ -134,6 +137,25 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       code: 'ROOST_CONSOLE_NOT_FOUND',
       message: `No such console path: ${path}`,
     });
+  }
+
+  /** A login attempt, refused while its client has failed too often; a 401 counts as a failure. */
+  async function limitedLogin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    attempt: () => void | Promise<void>,
+  ): Promise<void> {
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const waitMs = loginLimiter.waitMs(client);
+    if (waitMs > 0) {
+      res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
+      return sendJson(res, 429, {
+        code: 'ROOST_CONSOLE_LOGIN_LIMITED',
+        message: `Too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`,
+      });
+    }
+    await attempt();
+    if (res.statusCode === 401) loginLimiter.failed(client);
   }
 
   function loginWithTicket(res: ServerResponse, ticket: string): void {

@@ -322,3 +322,24 @@ describe('logged in with a Kubernetes token', () => {
     ).toBe(403);
   });
 });
+
+// Last: it leaves this test's client unable to log in for a while.
+describe('a client guessing tokens', () => {
+  test('is told to wait after a few failures, with Retry-After, and even a good link waits', async () => {
+    let limited: Response | undefined;
+    for (let attempt = 0; attempt < 11 && !limited; attempt++) {
+      const response = await fetch(`${consoleProcess.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: `guess-${attempt}` }),
+      });
+      if (response.status === 429) limited = response;
+      else expect(response.status).toBe(401);
+    }
+    expect(limited, 'no 429 after 11 failed logins').toBeDefined();
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited!.json()).toMatchObject({ code: 'ROOST_CONSOLE_LOGIN_LIMITED' });
+    const link = await fetch(consoleProcess.loginLink(), { redirect: 'manual' });
+    expect(link.status).toBe(429);
+  });
+});
