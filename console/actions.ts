@@ -164,46 +164,66 @@ export class Actions {
   }
 
   /** A function's log lines from every sidecar, merged in time order; the newest `limit`. */
-  async logs(query: {
-    namespace: string;
-    deployment: string;
-    requestId?: string;
-    contains?: string;
-    level?: string;
-    sinceMs?: number;
-    limit?: number;
-  }): Promise<LogLine[]> {
-    if (query.level && !LEVELS.includes(query.level as LevelName))
-      throw new ConsoleRequestError(
-        400,
-        'ROOST_CONSOLE_BAD_REQUEST',
-        `Cannot read logs: level must be one of ${LEVELS.join(', ')}`,
-      );
-    const limit = Math.min(Math.max(1, query.limit ?? 500), MAX_LOG_LINES);
-    const request: Partial<LogsRequest> = {
-      namespace: query.namespace,
-      deployment: query.deployment,
-      requestId: query.requestId ?? '',
-      contains: query.contains ?? '',
-      minLevel: query.level ? levelOf(query.level as LevelName) : 'LOG_LEVEL_UNSPECIFIED',
-      sinceMs: query.sinceMs ?? 0,
-      limit,
-    };
+  async logs(query: LogQuery): Promise<LogLine[]> {
+    const request = logsRequest(query);
     const streams = await Promise.all(
       this.#options.sidecars().map((address) => this.#readLogs(address, request)),
     );
-    return mergeByTime(streams)
-      .slice(-limit)
-      .map((line) => ({
-        timeMs: Number(line.timeMs),
-        level: line.level.replace('LOG_LEVEL_', '').toLowerCase(),
-        namespace: line.namespace,
-        sandbox: line.sandbox,
-        deployment: line.deployment,
-        requestId: line.requestId,
-        stream: line.stream,
-        message: line.message,
-      }));
+    return mergeByTime(streams).slice(-request.limit!).map(toLogLine);
+  }
+
+  /**
+   * Calls `onLine` with each line of the function from `sinceMs` on (else
+   * each new one), from every sidecar
+   * (host pods that appear later are joined within seconds), until the
+   * returned stop is called.
+   */
+  followLogs(query: LogQuery, onLine: (line: LogLine) => void): () => void {
+    // From sinceMs (the page's newest line), so that nothing falls between its
+    // first read and the tail; from now without one.
+    const request = {
+      ...logsRequest(query),
+      sinceMs: query.sinceMs ?? Date.now(),
+      limit: MAX_LOG_LINES,
+      follow: true,
+    };
+    const following = new Map<string, { stream: unknown; close(): void }>();
+    const join = () => {
+      const addresses = new Set(this.#options.sidecars());
+      for (const [address, stream] of following)
+        if (!addresses.has(address)) {
+          stream.close();
+          following.delete(address);
+        }
+      for (const address of addresses) {
+        if (following.has(address)) continue;
+        const connection = new SandboxHostConnection(address, this.#options.token);
+        const stream = connection.logs(request);
+        stream.on('data', (line: LogEntry) => onLine(toLogLine(line)));
+        // A sidecar that goes away is dropped; the next look joins it again if it is back.
+        const drop = () => {
+          if (following.get(address)?.stream !== stream) return;
+          following.delete(address);
+          connection.close();
+        };
+        stream.on('error', drop);
+        stream.on('end', drop);
+        following.set(address, {
+          stream,
+          close: () => {
+            stream.cancel();
+            connection.close();
+          },
+        });
+      }
+    };
+    join();
+    const timer = setInterval(join, FOLLOW_RESCAN_MS);
+    return () => {
+      clearInterval(timer);
+      for (const stream of following.values()) stream.close();
+      following.clear();
+    };
   }
 
   /** One sidecar's lines; a sidecar that does not answer has none to give. */
@@ -221,6 +241,51 @@ export class Actions {
       connection.close();
     }
   }
+}
+
+/** What a page asks of a function's logs. */
+export interface LogQuery {
+  namespace: string;
+  deployment: string;
+  requestId?: string;
+  contains?: string;
+  level?: string;
+  sinceMs?: number;
+  limit?: number;
+}
+
+/** How often a live tail looks for host pods that joined since it started. */
+const FOLLOW_RESCAN_MS = 5000;
+
+function logsRequest(query: LogQuery): Partial<LogsRequest> {
+  if (query.level && !LEVELS.includes(query.level as LevelName))
+    throw new ConsoleRequestError(
+      400,
+      'ROOST_CONSOLE_BAD_REQUEST',
+      `Cannot read logs: level must be one of ${LEVELS.join(', ')}`,
+    );
+  return {
+    namespace: query.namespace,
+    deployment: query.deployment,
+    requestId: query.requestId ?? '',
+    contains: query.contains ?? '',
+    minLevel: query.level ? levelOf(query.level as LevelName) : 'LOG_LEVEL_UNSPECIFIED',
+    sinceMs: query.sinceMs ?? 0,
+    limit: Math.min(Math.max(1, query.limit ?? 500), MAX_LOG_LINES),
+  };
+}
+
+function toLogLine(line: LogEntry): LogLine {
+  return {
+    timeMs: Number(line.timeMs),
+    level: line.level.replace('LOG_LEVEL_', '').toLowerCase(),
+    namespace: line.namespace,
+    sandbox: line.sandbox,
+    deployment: line.deployment,
+    requestId: line.requestId,
+    stream: line.stream,
+    message: line.message,
+  };
 }
 
 function headersOf(response: Response): Record<string, string> {

@@ -10,7 +10,13 @@ import { isNotFound, KubeApiError } from '../kube/errors.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { Access, TokenRejectedError, type ConsoleAction } from './access.ts';
-import { Actions, ConsoleRequestError, MAX_INVOKE_BODY_BYTES, readInvokeForm } from './actions.ts';
+import {
+  Actions,
+  ConsoleRequestError,
+  MAX_INVOKE_BODY_BYTES,
+  readInvokeForm,
+  type LogQuery,
+} from './actions.ts';
 import { StaticAssets } from './assets.ts';
 import { ClusterView } from './cluster-view.ts';
 import { Figures } from './figures.ts';
@@ -186,11 +192,16 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     }
   }
 
-  async function stream(
+  /**
+   * Starts a server-sent event stream on `res`, counted against MAX_STREAMS
+   * and kept alive by pings; a client too slow to take what it is sent is
+   * cut off rather than buffered without end. `onClose` runs once it ends.
+   */
+  function openEventStream(
     req: IncomingMessage,
     res: ServerResponse,
-    session: Session,
-  ): Promise<void> {
+    onClose: () => void,
+  ): { send(event: string, data: unknown): void } {
     if (streams.size >= MAX_STREAMS)
       throw new ConsoleRequestError(
         503,
@@ -203,6 +214,28 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       connection: 'keep-alive',
     });
     streams.add(res);
+    const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS);
+    req.on('close', () => {
+      clearInterval(ping);
+      streams.delete(res);
+      onClose();
+    });
+    return {
+      send(event, data) {
+        if (res.writableEnded) return;
+        if (res.writableLength > MAX_STREAM_BUFFER_BYTES) return void res.end();
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      },
+    };
+  }
+
+  async function stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: Session,
+  ): Promise<void> {
+    let offChange = () => {};
+    const events = openEventStream(req, res, () => offChange());
     let sending = false;
     let again = false;
     const sendSnapshot = async () => {
@@ -213,11 +246,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
           again = false;
           const snapshot = view.snapshot();
           const visible = await access.visible(session, snapshot.namespaces);
-          if (res.writableEnded) return;
-          if (res.writableLength > MAX_STREAM_BUFFER_BYTES) return void res.end();
-          res.write(
-            `event: snapshot\ndata: ${JSON.stringify(viewFor(snapshot, visible, viewerName(session)))}\n\n`,
-          );
+          events.send('snapshot', viewFor(snapshot, visible, viewerName(session)));
         } while (again);
       } catch (err) {
         log.warn({ err: errorMessage(err) }, 'cannot send a snapshot');
@@ -225,15 +254,15 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         sending = false;
       }
     };
-    const offChange = view.onChange(() => void sendSnapshot());
-    const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS);
-    const close = () => {
-      offChange();
-      clearInterval(ping);
-      streams.delete(res);
-    };
-    req.on('close', close);
+    offChange = view.onChange(() => void sendSnapshot());
     await sendSnapshot();
+  }
+
+  /** New log lines of one function as they are written, from every sidecar, until the page closes. */
+  function tail(req: IncomingMessage, res: ServerResponse, query: LogQuery): void {
+    let stop = () => {};
+    const events = openEventStream(req, res, () => stop());
+    stop = actions.followLogs(query, (line) => events.send('line', line));
   }
 
   async function functionRequest(
@@ -269,20 +298,20 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       );
     if (verb === '' && req.method === 'GET')
       return sendJson(res, 200, view.detail(namespace, name));
-    if (verb === '/logs' && req.method === 'GET') {
+    if ((verb === '/logs' || verb === '/tail') && req.method === 'GET') {
       const q = url.searchParams;
       const number = (key: string) => (q.has(key) ? Number(q.get(key)) : undefined);
-      return sendJson(res, 200, {
-        lines: await actions.logs({
-          namespace,
-          deployment: name,
-          requestId: q.get('requestId') ?? undefined,
-          contains: q.get('contains') ?? undefined,
-          level: q.get('level') || undefined,
-          sinceMs: number('sinceMs'),
-          limit: number('limit'),
-        }),
-      });
+      const query: LogQuery = {
+        namespace,
+        deployment: name,
+        requestId: q.get('requestId') ?? undefined,
+        contains: q.get('contains') ?? undefined,
+        level: q.get('level') || undefined,
+        sinceMs: number('sinceMs'),
+        limit: number('limit'),
+      };
+      if (verb === '/tail') return tail(req, res, query);
+      return sendJson(res, 200, { lines: await actions.logs(query) });
     }
     if (verb === '/invoke' && req.method === 'POST') {
       await require('invoke');

@@ -183,6 +183,41 @@ describe('logged in with a link', () => {
     expect(lines.every((l) => l.requestId === result.requestId)).toBe(true);
   });
 
+  test('the live tail streams each new line of the function as it is written, filtered', async () => {
+    const controller = new AbortController();
+    const tail = await fetch(
+      `${consoleProcess.url}/api/functions/${namespace}/greet/tail?contains=tailed`,
+      { headers: { cookie }, signal: controller.signal },
+    );
+    expect(tail.status).toBe(200);
+    expect(tail.headers.get('content-type')).toBe('text/event-stream');
+    let received = '';
+    const reading = (async () => {
+      for await (const chunk of tail.body!.pipeThrough(new TextDecoderStream())) received += chunk;
+    })().catch(() => undefined);
+    try {
+      // The tail joins the sidecars as it opens: ask until the first line arrives.
+      const deadline = Date.now() + 15_000;
+      while (!/event: line/.test(received) && Date.now() < deadline) {
+        await fetch(system.functionUrl('greet', '?tailed=1'));
+        await fetch(system.functionUrl('greet', '?other=1'));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(received).toMatch(/event: line/);
+      const line = JSON.parse(/event: line\ndata: (.*)\n/.exec(received)![1]!) as {
+        message: string;
+        requestId: string;
+      };
+      expect(line.message).toContain('tailed=1');
+      expect(line.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      // Filtered on the sidecars: the other request's line never comes.
+      expect(received).not.toContain('other=1');
+    } finally {
+      controller.abort();
+      await reading;
+    }
+  });
+
   test('malformed requests get a 4xx naming the field, and a request from another origin is refused', async () => {
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
       fetch(`${consoleProcess.url}${path}`, {

@@ -150,6 +150,13 @@ test('the log view merges every line of a function and filters by request id', a
   await page.goto(`${consoleProcess.url}/#/logs/${namespace}/orders`);
   const rows = page.locator('table.logs tbody tr');
   await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+  // Live: a line written now streams in without a reload, within a few seconds.
+  await page.waitForTimeout(500);
+  const live = await fetch(system.functionUrl('orders', '?name=streamed'));
+  await live.arrayBuffer();
+  await expect
+    .poll(async () => (await rows.allTextContents()).join('\n'), { timeout: 5000 })
+    .toContain(live.headers.get('x-roost-request-id')!);
   await shot('logs');
   await page.getByLabel('Request id').fill(ids[1]!);
   await expect
