@@ -807,6 +807,19 @@ const sandboxRoute = crd({
       step: integer('Index of the current step (0-based).', { minimum: 0 }),
       stepStartedAt: timestamp('When the current step began.'),
       message: string('The last judgement, such as the error rate seen.'),
+      stepBaseline: object(
+        "The gateways' counts for the new revision when the step began, so that a new leader judges the same window.",
+        {
+          requests: integer('Requests counted so far.', { minimum: 0 }),
+          errors: integer('5xx answers counted so far.', { minimum: 0 }),
+          latencyBuckets: {
+            type: 'array',
+            description: 'Requests per latency bucket (not cumulative).',
+            items: { type: 'integer', minimum: 0 },
+            maxItems: 64,
+          } as Schema,
+        },
+      ),
     }),
     conditions: conditions(
       'Ready (every target exists and has a ready Sandbox) and Canary (how the last canary went).',

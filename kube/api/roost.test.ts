@@ -202,6 +202,7 @@ const examples: Record<string, unknown> = {
         step: 0,
         stepStartedAt: '',
         message: '',
+        stepBaseline: { requests: 1, errors: 1, latencyBuckets: [1] },
       },
       conditions: [condition],
     },

@@ -318,6 +318,11 @@ export interface CanaryStatus {
   step?: number;
   stepStartedAt?: string;
   message?: string;
+  /**
+   * The gateways' summed counts for the revision when the step began: the
+   * step's window is what they counted since, whichever controller leads.
+   */
+  stepBaseline?: { requests: number; errors: number; latencyBuckets: number[] };
 }
 
 export interface SandboxRoute extends KubeObject {
