@@ -3,8 +3,10 @@
 // logs show it like any other request), scale it through the scale
 // subresource, and read its Sandboxes' log lines from their sidecars.
 import type { LogEntry, LogsRequest } from '../proto/sandbox-host.ts';
-import { SandboxDeployments } from '../kube/api/resources.ts';
+import { SandboxDeployments, SandboxRoutes } from '../kube/api/resources.ts';
+import type { RouteTarget, SandboxRoute } from '../kube/api/roost.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { KubeApiError, isNotFound } from '../kube/errors.ts';
 import { SandboxHostConnection } from '../sidecar/client.ts';
 import { levelOf, mergeByTime, LEVELS, type LevelName } from '../cli/log-lines.ts';
 import { RoostError, errorMessage } from '../lib/errors.ts';
@@ -163,6 +165,40 @@ export class Actions {
     );
   }
 
+  /**
+   * Sets the split of one of the function's SandboxRoutes, as `roost traffic
+   * set` does; the API server's validation (percents adding up to 100, one
+   * tag per target) answers for the rest, naming the field.
+   */
+  async setTraffic(namespace: string, name: string, body: unknown): Promise<RouteTarget[]> {
+    const { route, targets } = readTrafficForm(body);
+    let existing: SandboxRoute;
+    try {
+      existing = await this.#options.client.get(SandboxRoutes, { namespace, name: route });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      existing = { metadata: {}, spec: { deployment: '', targets: [] } };
+    }
+    if (existing.spec.deployment !== name)
+      throw new ConsoleRequestError(
+        404,
+        'ROOST_CONSOLE_NOT_FOUND',
+        `Function ${namespace}/${name} has no SandboxRoute ${route}`,
+      );
+    try {
+      const patched = await this.#options.client.patch(
+        SandboxRoutes,
+        { namespace, name: route },
+        { spec: { targets } },
+      );
+      return patched.spec.targets;
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.status === 422 || err.status === 400))
+        throw new ConsoleRequestError(422, 'ROOST_CONSOLE_INVALID', err.message);
+      throw err;
+    }
+  }
+
   /** A function's log lines from every sidecar, merged in time order; the newest `limit`. */
   async logs(query: LogQuery): Promise<LogLine[]> {
     const request = logsRequest(query);
@@ -241,6 +277,40 @@ export class Actions {
       connection.close();
     }
   }
+}
+
+/** Reads `{route, targets: [{revision | latestRevision, percent, tag?}]}` from a page, naming what is wrong. */
+function readTrafficForm(body: unknown): { route: string; targets: RouteTarget[] } {
+  const bad = (message: string) =>
+    new ConsoleRequestError(400, 'ROOST_CONSOLE_BAD_REQUEST', `Cannot set traffic: ${message}`);
+  const form = (body ?? {}) as { route?: unknown; targets?: unknown };
+  if (typeof form.route !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(form.route))
+    throw bad('route must be the name of a SandboxRoute');
+  if (!Array.isArray(form.targets) || form.targets.length === 0 || form.targets.length > 16)
+    throw bad('targets must be a list of 1 to 16 targets');
+  const targets = form.targets.map((raw: unknown, i): RouteTarget => {
+    const t = (raw ?? {}) as Record<string, unknown>;
+    const at = `targets[${i}]`;
+    if (!Number.isInteger(t.percent) || (t.percent as number) < 0 || (t.percent as number) > 100)
+      throw bad(`${at}.percent must be an integer from 0 to 100`);
+    if (t.latestRevision !== undefined && t.latestRevision !== true)
+      throw bad(`${at}.latestRevision must be true when given`);
+    if ((t.latestRevision === true) === (t.revision !== undefined))
+      throw bad(`${at} names exactly one of revision and latestRevision`);
+    if (t.revision !== undefined && (!Number.isInteger(t.revision) || (t.revision as number) < 1))
+      throw bad(`${at}.revision must be a revision number`);
+    if (
+      t.tag !== undefined &&
+      (typeof t.tag !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(t.tag))
+    )
+      throw bad(`${at}.tag must be a DNS label`);
+    return {
+      ...(t.latestRevision ? { latestRevision: true } : { revision: t.revision as number }),
+      percent: t.percent as number,
+      ...(t.tag ? { tag: t.tag as string } : {}),
+    };
+  });
+  return { route: form.route, targets };
 }
 
 /** What a page asks of a function's logs. */

@@ -4,7 +4,13 @@ import { extraObjectView } from './extra-objects.ts';
 test('a route reads as its kind of address, its split and why it is not ready', () => {
   const view = extraObjectView('SandboxRoute', {
     metadata: { namespace: 'shop', name: 'beta' },
-    spec: { deployment: 'cart', targets: [] },
+    spec: {
+      deployment: 'cart',
+      targets: [
+        { revision: 3, percent: 90 },
+        { latestRevision: true, percent: 10, tag: 'canary' },
+      ],
+    },
     status: {
       traffic: '3=90,4=10(canary)',
       targets: [
@@ -30,6 +36,10 @@ test('a route reads as its kind of address, its split and why it is not ready', 
     summary: 'alias @beta · traffic 3=90,4=10(canary)',
     ready: false,
     reason: 'RevisionNotReady: revision 4 has no ready Sandbox',
+    targets: [
+      { revision: 3, percent: 90 },
+      { latestRevision: true, percent: 10, tag: 'canary' },
+    ],
     split: [
       { revision: 3, percent: 90, readySandboxes: 2 },
       { revision: 4, percent: 10, tag: 'canary' },

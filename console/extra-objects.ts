@@ -41,6 +41,11 @@ function routeView(route: SandboxRoute): Omit<ExtraObjectView, 'kind' | 'namespa
     function: route.spec.deployment,
     summary: parts.filter(Boolean).join(' · '),
     ...readiness(route.status?.conditions, 'Ready'),
+    targets: route.spec.targets.map((t) => ({
+      ...(t.latestRevision ? { latestRevision: true } : { revision: t.revision }),
+      percent: t.percent ?? 0,
+      ...(t.tag ? { tag: t.tag } : {}),
+    })),
     split: (route.status?.targets ?? []).map((t) => ({
       revision: t.revision,
       percent: t.percent,

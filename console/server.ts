@@ -49,6 +49,13 @@ export interface RunningConsole {
 }
 
 const SSE_PING_MS = 15_000;
+/** What a refusal says the user may not do. */
+const ACTION_WORDS: Record<ConsoleAction, string> = {
+  list: 'see functions',
+  scale: 'scale functions',
+  invoke: 'invoke functions',
+  route: 'change routes (patch sandboxroutes)',
+};
 /** Open pages at most; one more gets a 503 rather than more of the console's memory. */
 const MAX_STREAMS = 200;
 /** A page that reads slower than snapshots come is dropped (it reconnects) rather than buffered for. */
@@ -279,7 +286,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         throw new ConsoleRequestError(
           403,
           'ROOST_CONSOLE_FORBIDDEN',
-          `You may not ${action === 'list' ? 'see' : action} functions in namespace ${namespace}`,
+          `You may not ${ACTION_WORDS[action]} in namespace ${namespace}`,
         );
     };
     await require('list');
@@ -317,6 +324,15 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       await require('invoke');
       const form = readInvokeForm(await readJson(req, MAX_INVOKE_BODY_BYTES * 2));
       return sendJson(res, 200, await actions.invoke(namespace, name, form));
+    }
+    if (verb === '/traffic' && req.method === 'POST') {
+      await require('route');
+      const targets = await actions.setTraffic(
+        namespace,
+        name,
+        await readJson(req, MAX_JSON_BYTES),
+      );
+      return sendJson(res, 200, { targets });
     }
     if (verb === '/scale' && req.method === 'POST') {
       await require('scale');

@@ -105,6 +105,8 @@ export interface ExtraObjectView {
   reason?: string;
   /** A route's split as the gateways apply it. */
   split?: { revision: number; percent: number; tag?: string; readySandboxes?: number }[];
+  /** A route's targets as its spec names them (latestRevision kept), for changing the split. */
+  targets?: { revision?: number; latestRevision?: boolean; percent: number; tag?: string }[];
 }
 
 export interface ComponentsView {

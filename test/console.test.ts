@@ -13,7 +13,7 @@ import {
   waitForSnapshot,
   type ConsoleProcess,
 } from './support/console.ts';
-import { SandboxDeployments } from '../kube/api/resources.ts';
+import { SandboxDeployments, SandboxRoutes } from '../kube/api/resources.ts';
 import type { InvokeResult } from '../console/view-types.ts';
 import { mintLoginTicket } from '../console/login-tickets.ts';
 
@@ -218,6 +218,44 @@ describe('logged in with a link', () => {
     }
   });
 
+  test("a route's split is changed from the console; a split that does not add up is refused with the API's reason", async () => {
+    await client.create(SandboxRoutes, {
+      metadata: { name: 'greet-stable', namespace },
+      spec: { deployment: 'greet', targets: [{ revision: 1, percent: 100 }] },
+    });
+    const traffic = (body: unknown, fn = 'greet') =>
+      fetch(`${consoleProcess.url}/api/functions/${namespace}/${fn}/traffic`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const set = await traffic({
+      route: 'greet-stable',
+      targets: [{ latestRevision: true, percent: 100 }],
+    });
+    expect(set.status).toBe(200);
+    expect(
+      (await client.get(SandboxRoutes, { namespace, name: 'greet-stable' })).spec.targets,
+    ).toEqual([{ latestRevision: true, percent: 100 }]);
+
+    const uneven = await traffic({
+      route: 'greet-stable',
+      targets: [{ revision: 1, percent: 90 }],
+    });
+    expect(uneven.status).toBe(422);
+    expect(await uneven.json()).toMatchObject({
+      code: 'ROOST_CONSOLE_INVALID',
+      message: expect.stringMatching(/spec\.targets.*add up to 100/),
+    });
+    const malformed = await traffic({ route: 'greet-stable', targets: [{ percent: 100 }] });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.text()).toMatch(
+      /targets\[0\] names exactly one of revision and latestRevision/,
+    );
+    // A route of another function is not this function's to change.
+    expect((await traffic({ route: 'greet-stable', targets: [] }, 'other')).status).toBe(404);
+  });
+
   test('malformed requests get a 4xx naming the field, and a request from another origin is refused', async () => {
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
       fetch(`${consoleProcess.url}${path}`, {
@@ -334,6 +372,13 @@ describe('logged in with a Kubernetes token', () => {
       body: JSON.stringify({ replicas: 0 }),
     });
     expect(scale.status).toBe(403);
+    const traffic = await fetch(`${consoleProcess.url}/api/functions/${namespace}/greet/traffic`, {
+      method: 'POST',
+      headers: { cookie: userCookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ route: 'greet-stable', targets: [{ revision: 1, percent: 100 }] }),
+    });
+    expect(traffic.status).toBe(403);
+    expect(await traffic.text()).toMatch(/change routes/);
 
     // Another service account with no rights at all sees no function and no Sandbox.
     expect((await kubectl(['create', 'serviceaccount', 'nobody', '-n', namespace])).code).toBe(0);

@@ -225,4 +225,19 @@ test("a function's page draws its route's split, and follows the route as it cha
   expect(await segments.nth(0).textContent()).toBe('r1 70%');
   expect(await segments.nth(1).getAttribute('title')).toMatch(/^revision 2: 30% \(tag next\)/);
   await shot('function-route');
+
+  // Changed from the page, as its user may: 50/50.
+  const form = page.getByRole('form', { name: 'Traffic of reports' });
+  await form.getByLabel('revision 1').fill('50');
+  await form.getByLabel('latest (next)').fill('50');
+  await form.getByRole('button', { name: 'Set split' }).click();
+  await expect
+    .poll(() => route.locator('.summary').textContent(), { timeout: 15_000 })
+    .toBe('default route · traffic 1=50,2=50(next)');
+  // A split that does not add up is refused with the API server's reason.
+  await form.getByLabel('revision 1').fill('60');
+  await form.getByRole('button', { name: 'Set split' }).click();
+  await expect
+    .poll(() => form.getByRole('status').textContent(), { timeout: 10_000 })
+    .toMatch(/add up to 100/);
 });

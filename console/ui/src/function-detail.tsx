@@ -124,6 +124,15 @@ export function FunctionDetailView({
               <span class="summary">{e.summary}</span>
               {e.reason && <div class="reason">{e.reason}</div>}
               {e.split && e.split.length > 0 && <SplitBar split={e.split} />}
+              {e.kind === 'SandboxRoute' && e.targets && (
+                <TrafficForm
+                  key={JSON.stringify(e.targets)}
+                  namespace={namespace}
+                  name={name}
+                  route={e.name}
+                  targets={e.targets}
+                />
+              )}
             </li>
           ))}
         </ul>
@@ -339,5 +348,57 @@ function SplitBar({ split }: { split: NonNullable<ExtraObjectView['split']> }) {
         </span>
       ))}
     </div>
+  );
+}
+
+/** Changes a route's percents, keeping what each target names (a revision, or the latest). */
+function TrafficForm({
+  namespace,
+  name,
+  route,
+  targets,
+}: {
+  namespace: string;
+  name: string;
+  route: string;
+  targets: NonNullable<ExtraObjectView['targets']>;
+}) {
+  const [percents, setPercents] = useState(targets.map((t) => String(t.percent)));
+  const [message, setMessage] = useState('');
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await api(`/api/functions/${namespace}/${name}/traffic`, {
+        method: 'POST',
+        body: { route, targets: targets.map((t, i) => ({ ...t, percent: Number(percents[i]) })) },
+      });
+      setMessage('Split set');
+    } catch (err) {
+      setMessage((err as Error).message);
+    }
+  };
+  return (
+    <form class="inline traffic" onSubmit={submit} aria-label={`Traffic of ${route}`}>
+      {targets.map((t, i) => (
+        <label>
+          {t.latestRevision ? 'latest' : `revision ${t.revision}`}
+          {t.tag ? ` (${t.tag})` : ''}{' '}
+          <input
+            type="number"
+            min={0}
+            max={100}
+            value={percents[i]}
+            onInput={(e) => {
+              const next = [...percents];
+              next[i] = e.currentTarget.value;
+              setPercents(next);
+            }}
+          />
+          %
+        </label>
+      ))}
+      <button type="submit">Set split</button>
+      <span role="status">{message}</span>
+    </form>
   );
 }
