@@ -270,13 +270,14 @@ describe('bad triggers', () => {
         { what: `${name} to be marked invalid` },
       );
       expect(condition.message).toContain(`${field}:`);
-      const events = await client.list(Events, {
-        namespace,
-        fieldSelector: `involvedObject.name=${name}`,
-      });
-      expect(
-        events.items.some((e) => e.reason === 'InvalidSchedule' && e.message?.includes(field)),
-      ).toBe(true);
+      // The Event is recorded beside the status write, not before it: it may come a moment later.
+      await eventually(
+        async () =>
+          (
+            await client.list(Events, { namespace, fieldSelector: `involvedObject.name=${name}` })
+          ).items.some((e) => e.reason === 'InvalidSchedule' && e.message?.includes(field)),
+        { what: `an InvalidSchedule Event naming ${field}` },
+      );
     }
   });
 });
