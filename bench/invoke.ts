@@ -16,11 +16,14 @@ import { treeCpuSeconds, cpuSeconds } from './cpu.ts';
 import { startBenchSystem, waitAvailable } from './support/system.ts';
 import { load, type LoadResult } from './support/load.ts';
 import { startNginxProxy } from './support/nginx-proxy.ts';
+import { profileProcess } from './support/profile.ts';
 import { median, ms, percentile, table } from './support/stats.ts';
 
 const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
+/** A directory: profile the gateway and the sidecar under full load into it, and print their hottest functions. */
+const PROFILE_DIR = process.env.PROFILE_DIR;
 const namespace = 'default';
 
 console.error(
@@ -158,6 +161,24 @@ try {
       const list = target.cpuPerRequest.get('load generator') ?? [];
       list.push(per((generator.user + generator.system) / 1e6));
       target.cpuPerRequest.set('load generator', list);
+    }
+  }
+  if (PROFILE_DIR) {
+    for (const p of targets
+      .at(-1)!
+      .processes.filter((p) => p.label !== 'function process (+ idle pool)')) {
+      console.error(`  profiling the ${p.label} under full load`);
+      const file = join(PROFILE_DIR, `${p.label}.cpuprofile`);
+      const hot = await profileProcess(p.pid, file, () =>
+        load({ url: gatewayUrl, connections: CONNECTIONS, durationSeconds: DURATION }),
+      );
+      console.log(`\n### ${p.label}: most self time under full load (${file})\n`);
+      console.log(
+        table(
+          ['function', 'share'],
+          hot.map((h) => [h.name, `${(h.share * 100).toFixed(1)}%`]),
+        ),
+      );
     }
   }
   const medianRate = (t: Target) => median(t.full.map((r) => r.requestsPerSecond));

@@ -15,7 +15,7 @@ import {
   type RefusedFrame,
   type ResultFrame,
 } from '../proto/invoke-frames.ts';
-import { FrameReader, encodeFrame, writeFrame } from '../runtime-node/frames.js';
+import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import {
   ChannelBroken,
   ChannelTimeout,
@@ -35,6 +35,7 @@ interface Pending {
 /** What one open connection knows about itself. */
 interface Connection {
   socket: Socket;
+  writer: FrameWriter;
   /** The TCP connection came up: frames written may have reached the sidecar. */
   connected: boolean;
   /** The sidecar refused the hello: nothing sent on this connection ran. */
@@ -88,7 +89,7 @@ export class FrameChannel implements InvocationChannel {
         reject(new ChannelTimeout(this.address, timeoutMs));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer, connection });
-      writeFrame(connection.socket, header, request.payload);
+      connection.writer.write(header, request.payload);
     });
   }
 
@@ -104,12 +105,13 @@ export class FrameChannel implements InvocationChannel {
   #open(): Connection {
     if (this.#connection) return this.#connection;
     const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
-    const connection: Connection = { socket, connected: false, refused: undefined };
+    const writer = new FrameWriter(socket);
+    const connection: Connection = { socket, writer, connected: false, refused: undefined };
     this.#connection = connection;
     socket.once('connect', () => (connection.connected = true));
     // Written before the connection is up: they leave in one packet once it is.
     socket.write(INVOKE_PREFACE);
-    for (const part of encodeFrame({ type: 'hello', token: this.#token })) socket.write(part);
+    writer.write({ type: 'hello', token: this.#token });
     const reader = new FrameReader({
       maxFrameBytes: this.#maxFrameBytes,
       onFrame: (header: ResultFrame | RefusedFrame, body: Buffer) => {
@@ -132,8 +134,7 @@ export class FrameChannel implements InvocationChannel {
       const refused = connection.refused;
       // Nothing was delivered if the connection never came up, or if the
       // sidecar refused it for the token, before it read any invocation.
-      const notInvoked =
-        !connection.connected || refused?.code === GrpcStatus.UNAUTHENTICATED;
+      const notInvoked = !connection.connected || refused?.code === GrpcStatus.UNAUTHENTICATED;
       const cause =
         err ??
         new Error(refused ? `refused: ${refused.message}` : 'the sidecar closed the connection');
@@ -156,7 +157,9 @@ export class FrameChannel implements InvocationChannel {
     clearTimeout(pending.timer);
     const rejection = header.rejection;
     if (rejection) {
-      pending.reject(new InvocationRejected(rejection.code, rejection.message, rejection.notInvoked));
+      pending.reject(
+        new InvocationRejected(rejection.code, rejection.message, rejection.notInvoked),
+      );
       return;
     }
     pending.resolve({

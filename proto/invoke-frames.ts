@@ -9,16 +9,14 @@
 // It exists because a message on a grpc-js stream costs protobuf encoding and
 // HTTP/2 framing in JavaScript on both sides; a frame is a JSON header and the
 // event's bytes as they are (see BENCHMARKS.md, bench:invoke).
+import { MAX_FRAME_BYTES } from '../runtime-node/frames.js';
 import type { InvokeResponse } from './sandbox-host.ts';
 
 /** The first bytes a gateway sends on an invocation connection. */
 export const INVOKE_PREFACE = Buffer.from('ROOSTIV1');
 
-/**
- * The largest frame either side accepts: as large as the gRPC messages the
- * invocation path carried before (a body within any function's limit fits).
- */
-export const MAX_INVOKE_FRAME_BYTES = 64 * 1024 * 1024 + 64 * 1024;
+/** The largest frame either side accepts (a body within any function's limit fits). */
+export const MAX_INVOKE_FRAME_BYTES = MAX_FRAME_BYTES;
 
 /** First frame from the gateway. */
 export interface HelloFrame {

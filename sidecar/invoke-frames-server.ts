@@ -4,8 +4,9 @@
 // until then it may send no more than a hello's worth of bytes, so a stranger
 // (a function in this pod among them) can neither invoke nor make the
 // sidecar buffer. Answers are written as invocations finish; when a
-// gateway stops reading them, the connection stops being read too, so a slow
-// reader holds at most what is already running, never a growing queue.
+// gateway stops reading them, the connection stops being read too, and one
+// whose unread answers pass maxUnreadBytes is closed: a slow reader holds at
+// most that much of the sidecar's memory, never a growing queue.
 import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { status } from '@grpc/grpc-js';
@@ -16,13 +17,15 @@ import {
   type RefusedFrame,
   type ResultFrame,
 } from '../proto/invoke-frames.ts';
-import { FrameReader, writeFrame } from '../runtime-node/frames.js';
+import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { InvocationRequest } from './invocation.ts';
 
 /** A hello frame is a token and a few bytes of JSON; nothing larger is read from a stranger. */
 const HELLO_MAX_BYTES = 4096;
+/** Answers a connection may leave unread before it is closed (default). */
+const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
 
 export interface InvokeFramesServerOptions {
   token: string;
@@ -33,10 +36,13 @@ export interface InvokeFramesServerOptions {
   log: Logger;
   /** Largest frame read once the peer is authorised (default MAX_INVOKE_FRAME_BYTES). */
   maxFrameBytes?: number;
+  /** Unread answers over this close the connection (default 64 MiB). */
+  maxUnreadBytes?: number;
 }
 
 interface Connection {
   socket: Socket;
+  writer: FrameWriter;
   running: number;
   closing: boolean;
 }
@@ -54,7 +60,12 @@ export class InvokeFramesServer {
 
   /** Serves a connection whose preface has been read; `rest` is what came after it. */
   serve(socket: Socket, rest: Buffer): void {
-    const connection: Connection = { socket, running: 0, closing: false };
+    const connection: Connection = {
+      socket,
+      writer: new FrameWriter(socket),
+      running: 0,
+      closing: false,
+    };
     this.#connections.add(connection);
     socket.setNoDelay(true);
     let authorised = false;
@@ -63,7 +74,7 @@ export class InvokeFramesServer {
       if (refused) return;
       refused = true;
       socket.pause();
-      if (!socket.destroyed) writeFrame(socket, { type: 'refused', ...frame });
+      if (!socket.destroyed) connection.writer.write({ type: 'refused', ...frame });
       socket.end();
       // A peer that will not close its side is not waited for.
       setTimeout(() => socket.destroy(), 1000).unref();
@@ -86,7 +97,10 @@ export class InvokeFramesServer {
         }
         const id = header.id;
         if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-          refuse({ code: status.INVALID_ARGUMENT, message: 'an invocation frame needs a numeric id' });
+          refuse({
+            code: status.INVALID_ARGUMENT,
+            message: 'an invocation frame needs a numeric id',
+          });
           return;
         }
         this.#run(connection, id, header, body);
@@ -98,15 +112,18 @@ export class InvokeFramesServer {
         reader.push(chunk);
       } catch (err) {
         refuse({
-          code: (err as { code?: string }).code === 'ROOST_FRAME_TOO_LARGE'
-            ? status.RESOURCE_EXHAUSTED
-            : status.INVALID_ARGUMENT,
+          code:
+            (err as { code?: string }).code === 'ROOST_FRAME_TOO_LARGE'
+              ? status.RESOURCE_EXHAUSTED
+              : status.INVALID_ARGUMENT,
           message: errorMessage(err),
         });
       }
     };
     socket.on('data', read);
-    socket.on('error', (err) => this.#options.log.debug({ err: err.message }, 'invocation connection failed'));
+    socket.on('error', (err) =>
+      this.#options.log.debug({ err: err.message }, 'invocation connection failed'),
+    );
     socket.on('close', () => {
       this.#connections.delete(connection);
       this.#settle();
@@ -157,7 +174,11 @@ export class InvokeFramesServer {
         (err: unknown) =>
           this.#answer(
             connection,
-            resultFrame(id, undefined, err instanceof InvalidInvokeFrame ? err.rejection : this.#options.rejectionOf(err)),
+            resultFrame(
+              id,
+              undefined,
+              err instanceof InvalidInvokeFrame ? err.rejection : this.#options.rejectionOf(err),
+            ),
           ),
       )
       .finally(() => {
@@ -171,7 +192,15 @@ export class InvokeFramesServer {
   #answer(connection: Connection, header: ResultFrame, result?: Uint8Array): void {
     const { socket } = connection;
     if (socket.destroyed || !socket.writable) return;
-    if (writeFrame(socket, header, result)) return;
+    if (connection.writer.write(header, result)) return;
+    if (socket.writableLength > (this.#options.maxUnreadBytes ?? MAX_UNREAD_BYTES)) {
+      this.#options.log.warn(
+        { remote: socket.remoteAddress, unreadBytes: socket.writableLength },
+        'closing an invocation connection whose peer does not read its answers',
+      );
+      socket.destroy();
+      return;
+    }
     if (socket.isPaused()) return;
     socket.pause();
     socket.once('drain', () => {
