@@ -139,7 +139,8 @@ export class InvokeFramesServer {
     for (const connection of this.#connections) {
       connection.closing = true;
       connection.socket.pause();
-      if (connection.running === 0) connection.socket.destroy();
+      // end(), not destroy(): answers still held for this turn's write must leave first.
+      if (connection.running === 0) connection.socket.end();
     }
     if (this.#connections.size === 0) return;
     await new Promise<void>((resolve) => {
@@ -183,7 +184,7 @@ export class InvokeFramesServer {
       )
       .finally(() => {
         connection.running--;
-        if (connection.closing && connection.running === 0) socket.destroy();
+        if (connection.closing && connection.running === 0) socket.end();
         this.#settle();
       });
   }
