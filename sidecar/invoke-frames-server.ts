@@ -24,6 +24,8 @@ import type { InvocationRequest } from './invocation.ts';
 
 /** A hello frame is a token and a few bytes of JSON; nothing larger is read from a stranger. */
 const HELLO_MAX_BYTES = 4096;
+/** A connection that has not shown the token by then is closed: a stranger holds no socket for long. */
+const HELLO_TIMEOUT_MS = 10_000;
 /** Answers a connection may leave unread before it is closed (default). */
 const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
 
@@ -79,6 +81,11 @@ export class InvokeFramesServer {
       // A peer that will not close its side is not waited for.
       setTimeout(() => socket.destroy(), 1000).unref();
     };
+    const helloTimer = setTimeout(
+      () => refuse({ code: status.UNAUTHENTICATED, message: 'no hello frame in time' }),
+      HELLO_TIMEOUT_MS,
+    );
+    helloTimer.unref();
     const reader = new FrameReader({
       maxFrameBytes: HELLO_MAX_BYTES,
       onFrame: (header: Record<string, unknown>, body: Buffer) => {
@@ -92,6 +99,7 @@ export class InvokeFramesServer {
             return;
           }
           authorised = true;
+          clearTimeout(helloTimer);
           reader.maxFrameBytes = this.#options.maxFrameBytes ?? MAX_INVOKE_FRAME_BYTES;
           return;
         }
@@ -125,6 +133,7 @@ export class InvokeFramesServer {
       this.#options.log.debug({ err: err.message }, 'invocation connection failed'),
     );
     socket.on('close', () => {
+      clearTimeout(helloTimer);
       this.#connections.delete(connection);
       this.#settle();
     });
