@@ -29,15 +29,17 @@ export type FromRuntime =
   | { type: 'booted' }
   | { type: 'specialized'; loadMs: number }
   | ({ type: 'specialize-failed' } & FunctionFailure)
-  | {
-      type: 'log';
-      time: number;
-      level: LogLevelName;
-      requestId: string;
-      message: string;
-      stream: 'stdout' | 'stderr' | 'console';
-    }
   | { type: 'pong'; id: number };
+
+/** A line the function printed, on the invocation socket, before the reply of the invocation that printed it. */
+export interface LogFrame {
+  type: 'log';
+  time: number;
+  level: LogLevelName;
+  requestId: string;
+  message: string;
+  stream: 'stdout' | 'stderr' | 'console';
+}
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 

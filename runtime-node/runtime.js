@@ -10,8 +10,10 @@
 // each start and more than double the boot time (36 ms against 97 ms).
 //
 // Two channels to the sidecar: Node's IPC channel for control (specialize,
-// ping, log lines), and for invocations a socket pair on fd 4 carrying frames
-// (frames.js) whose body is the event or the result as bytes. An invocation
+// ping), and a socket pair on fd 4 carrying frames (frames.js): invocations,
+// whose body is the event or the result as bytes, and the function's log
+// lines, on the same socket so that an invocation's lines always arrive
+// before its result (the log tail and logs by request id rely on it). An invocation
 // over IPC cost a serialisation of the whole message on each side; a frame
 // costs a small JSON header, and the body is never re-encoded.
 import { Socket } from 'node:net';
@@ -108,7 +110,7 @@ async function specialize(message) {
     memoryMiB: message.memoryMiB,
   };
   for (const [name, value] of Object.entries(message.env)) process.env[name] = value;
-  captureOutput(send);
+  captureOutput((line) => replies.write(line));
   try {
     handler = await loadHandler(message.codeDir, message.handler);
     send({ type: 'specialized', loadMs: performance.now() - started });

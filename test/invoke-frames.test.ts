@@ -95,8 +95,8 @@ function rawConnection(): {
 }
 
 const frame = (header: object, body?: Buffer) => Buffer.concat(encodeFrame(header, body));
-const invokeFrame = (id: number, sandbox: string, event: unknown = {}) =>
-  frame({ id, namespace, sandbox, requestId: `raw-${id}`, timeoutMs: 5000 }, json(event));
+const invokeFrame = (id: number, sandbox: string, event: unknown = {}, timeoutMs = 5000) =>
+  frame({ id, namespace, sandbox, requestId: `raw-${id}`, timeoutMs }, json(event));
 
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -213,8 +213,10 @@ describe('gateway to sidecar', () => {
     const raw = rawConnection();
     raw.socket.pause(); // reads nothing until the end
     const requests = [INVOKE_PREFACE, frame({ type: 'hello', token: hosts.token })];
-    // 200 answers of 1 MiB: 200 MiB if the sidecar kept them all for this reader.
-    for (let id = 1; id <= 200; id++) requests.push(invokeFrame(id, 'big', { size: 1024 * 1024 }));
+    // 200 answers of 1 MiB: 200 MiB if the sidecar kept them all for this reader
+    // (with time enough that none becomes a small timeout answer on a busy machine).
+    for (let id = 1; id <= 200; id++)
+      requests.push(invokeFrame(id, 'big', { size: 1024 * 1024 }, 60_000));
     raw.socket.write(Buffer.concat(requests));
     // Once 150 answers (150 MiB) are out, the sidecar must have given up on this reader.
     await expect.poll(() => invocationsOf('big'), { timeout: 30_000 }).toBeGreaterThan(150);

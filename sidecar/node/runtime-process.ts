@@ -21,6 +21,7 @@ import type {
   FromRuntime,
   FunctionFailure,
   InvokeFrame,
+  LogFrame,
   ReplyFrame,
   ToRuntime,
 } from '../../runtime-node/protocol.ts';
@@ -48,7 +49,7 @@ export type InvokeReply =
   | { ok: true; result: Uint8Array | undefined; durationMs: number }
   | ({ ok: false; durationMs: number } & FunctionFailure);
 
-export type LogMessage = Extract<FromRuntime, { type: 'log' }>;
+export type LogMessage = LogFrame;
 
 export class ProcessExitedError extends RoostError {
   readonly exit: Exit;
@@ -191,7 +192,8 @@ export class RuntimeProcess {
     this.#writer = new FrameWriter(this.#invocations);
     const replies = new FrameReader({
       maxFrameBytes: MAX_FRAME_BYTES,
-      onFrame: (reply: ReplyFrame, body: Buffer) => this.#onReply(reply, body),
+      onFrame: (frame: ReplyFrame | LogFrame, body: Buffer) =>
+        'type' in frame ? this.onLog(frame) : this.#onReply(frame, body),
     });
     this.#invocations.on('data', (chunk: Buffer) => {
       try {
@@ -319,9 +321,6 @@ export class RuntimeProcess {
       case 'specialized':
       case 'specialize-failed':
         this.#settle(SPECIALIZE_ID, message);
-        return;
-      case 'log':
-        this.onLog(message);
         return;
       case 'pong':
         this.#settle(message.id, true);
