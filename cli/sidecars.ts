@@ -9,7 +9,8 @@ import type { Sandbox, SandboxDeployment } from '../kube/api/roost.ts';
 import { Pods, SandboxDeployments, Sandboxes } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError, isNotFound } from '../kube/errors.ts';
-import { DEPLOYMENT_LABEL, HOST_LABEL, HostAnnotations } from '../kube/well-known.ts';
+import { DEPLOYMENT_LABEL, HOST_LABEL } from '../kube/well-known.ts';
+import { sidecarAddress } from '../scheduler/host.ts';
 import { SandboxHostConnection } from '../sidecar/client.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { CliError, ExitCode, notFoundError } from './errors.ts';
@@ -100,12 +101,6 @@ export async function listHostPods(client: KubeClient): Promise<Pod[]> {
     if (err instanceof KubeApiError && err.status === 403) return [];
     throw err;
   }
-}
-
-export function sidecarAddress(pod: Pod): string | undefined {
-  const port = pod.metadata.annotations?.[HostAnnotations.sidecarPort];
-  const ip = pod.status?.podIP;
-  return ip && port ? `${ip}:${port}` : undefined;
 }
 
 /** One connection per target; close them all with closeAll. */

@@ -12,15 +12,17 @@ import { ROOST_GROUP } from '../kube/api/resources.ts';
 import { RoostError } from '../lib/errors.ts';
 import type { Principal, Session } from './sessions.ts';
 
-export type ConsoleAction = 'list' | 'scale' | 'invoke';
+export type ConsoleAction = 'list' | 'scale' | 'invoke' | 'route';
 
 const REVIEW_CACHE_MS = 30_000;
 
-const ATTRIBUTES: Record<ConsoleAction, { verb: string; subresource?: string }> = {
-  list: { verb: 'list' },
-  scale: { verb: 'update', subresource: 'scale' },
-  invoke: { verb: 'create', subresource: 'invoke' },
-};
+const ATTRIBUTES: Record<ConsoleAction, { verb: string; resource?: string; subresource?: string }> =
+  {
+    list: { verb: 'list' },
+    scale: { verb: 'update', subresource: 'scale' },
+    invoke: { verb: 'create', subresource: 'invoke' },
+    route: { verb: 'patch', resource: 'sandboxroutes' },
+  };
 
 export class TokenRejectedError extends RoostError {
   constructor(reason: string) {
@@ -86,7 +88,7 @@ export class Access {
     const key = `${action}/${namespace}`;
     const hit = cache.get(key);
     if (hit && hit.until > now) return hit.allowed;
-    const { verb, subresource } = ATTRIBUTES[action];
+    const { verb, resource = 'sandboxdeployments', subresource } = ATTRIBUTES[action];
     const review = await this.#client.raw<{ status?: { allowed?: boolean } }>(
       'POST',
       '/apis/authorization.k8s.io/v1/subjectaccessreviews',
@@ -102,7 +104,7 @@ export class Access {
             namespace,
             verb,
             group: ROOST_GROUP,
-            resource: 'sandboxdeployments',
+            resource,
             subresource,
           },
         },

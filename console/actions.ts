@@ -3,8 +3,10 @@
 // logs show it like any other request), scale it through the scale
 // subresource, and read its Sandboxes' log lines from their sidecars.
 import type { LogEntry, LogsRequest } from '../proto/sandbox-host.ts';
-import { SandboxDeployments } from '../kube/api/resources.ts';
+import { SandboxDeployments, SandboxRoutes } from '../kube/api/resources.ts';
+import type { RouteTarget, SandboxRoute } from '../kube/api/roost.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { KubeApiError, isNotFound } from '../kube/errors.ts';
 import { SandboxHostConnection } from '../sidecar/client.ts';
 import { levelOf, mergeByTime, LEVELS, type LevelName } from '../cli/log-lines.ts';
 import { RoostError, errorMessage } from '../lib/errors.ts';
@@ -163,47 +165,101 @@ export class Actions {
     );
   }
 
-  /** A function's log lines from every sidecar, merged in time order; the newest `limit`. */
-  async logs(query: {
-    namespace: string;
-    deployment: string;
-    requestId?: string;
-    contains?: string;
-    level?: string;
-    sinceMs?: number;
-    limit?: number;
-  }): Promise<LogLine[]> {
-    if (query.level && !LEVELS.includes(query.level as LevelName))
+  /**
+   * Sets the split of one of the function's SandboxRoutes, as `roost traffic
+   * set` does; the API server's validation (percents adding up to 100, one
+   * tag per target) answers for the rest, naming the field.
+   */
+  async setTraffic(namespace: string, name: string, body: unknown): Promise<RouteTarget[]> {
+    const { route, targets } = readTrafficForm(body);
+    let existing: SandboxRoute;
+    try {
+      existing = await this.#options.client.get(SandboxRoutes, { namespace, name: route });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      existing = { metadata: {}, spec: { deployment: '', targets: [] } };
+    }
+    if (existing.spec.deployment !== name)
       throw new ConsoleRequestError(
-        400,
-        'ROOST_CONSOLE_BAD_REQUEST',
-        `Cannot read logs: level must be one of ${LEVELS.join(', ')}`,
+        404,
+        'ROOST_CONSOLE_NOT_FOUND',
+        `Function ${namespace}/${name} has no SandboxRoute ${route}`,
       );
-    const limit = Math.min(Math.max(1, query.limit ?? 500), MAX_LOG_LINES);
-    const request: Partial<LogsRequest> = {
-      namespace: query.namespace,
-      deployment: query.deployment,
-      requestId: query.requestId ?? '',
-      contains: query.contains ?? '',
-      minLevel: query.level ? levelOf(query.level as LevelName) : 'LOG_LEVEL_UNSPECIFIED',
-      sinceMs: query.sinceMs ?? 0,
-      limit,
-    };
+    try {
+      const patched = await this.#options.client.patch(
+        SandboxRoutes,
+        { namespace, name: route },
+        { spec: { targets } },
+      );
+      return patched.spec.targets;
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.status === 422 || err.status === 400))
+        throw new ConsoleRequestError(422, 'ROOST_CONSOLE_INVALID', err.message);
+      throw err;
+    }
+  }
+
+  /** A function's log lines from every sidecar, merged in time order; the newest `limit`. */
+  async logs(query: LogQuery): Promise<LogLine[]> {
+    const request = logsRequest(query);
     const streams = await Promise.all(
       this.#options.sidecars().map((address) => this.#readLogs(address, request)),
     );
-    return mergeByTime(streams)
-      .slice(-limit)
-      .map((line) => ({
-        timeMs: Number(line.timeMs),
-        level: line.level.replace('LOG_LEVEL_', '').toLowerCase(),
-        namespace: line.namespace,
-        sandbox: line.sandbox,
-        deployment: line.deployment,
-        requestId: line.requestId,
-        stream: line.stream,
-        message: line.message,
-      }));
+    return mergeByTime(streams).slice(-request.limit!).map(toLogLine);
+  }
+
+  /**
+   * Calls `onLine` with each line of the function from `sinceMs` on (else
+   * each new one), from every sidecar
+   * (host pods that appear later are joined within seconds), until the
+   * returned stop is called.
+   */
+  followLogs(query: LogQuery, onLine: (line: LogLine) => void): () => void {
+    // From sinceMs (the page's newest line), so that nothing falls between its
+    // first read and the tail; from now without one.
+    const request = {
+      ...logsRequest(query),
+      sinceMs: query.sinceMs ?? Date.now(),
+      limit: MAX_LOG_LINES,
+      follow: true,
+    };
+    const following = new Map<string, { stream: unknown; close(): void }>();
+    const join = () => {
+      const addresses = new Set(this.#options.sidecars());
+      for (const [address, stream] of following)
+        if (!addresses.has(address)) {
+          stream.close();
+          following.delete(address);
+        }
+      for (const address of addresses) {
+        if (following.has(address)) continue;
+        const connection = new SandboxHostConnection(address, this.#options.token);
+        const stream = connection.logs(request);
+        stream.on('data', (line: LogEntry) => onLine(toLogLine(line)));
+        // A sidecar that goes away is dropped; the next look joins it again if it is back.
+        const drop = () => {
+          if (following.get(address)?.stream !== stream) return;
+          following.delete(address);
+          connection.close();
+        };
+        stream.on('error', drop);
+        stream.on('end', drop);
+        following.set(address, {
+          stream,
+          close: () => {
+            stream.cancel();
+            connection.close();
+          },
+        });
+      }
+    };
+    join();
+    const timer = setInterval(join, FOLLOW_RESCAN_MS);
+    return () => {
+      clearInterval(timer);
+      for (const stream of following.values()) stream.close();
+      following.clear();
+    };
   }
 
   /** One sidecar's lines; a sidecar that does not answer has none to give. */
@@ -221,6 +277,85 @@ export class Actions {
       connection.close();
     }
   }
+}
+
+/** Reads `{route, targets: [{revision | latestRevision, percent, tag?}]}` from a page, naming what is wrong. */
+function readTrafficForm(body: unknown): { route: string; targets: RouteTarget[] } {
+  const bad = (message: string) =>
+    new ConsoleRequestError(400, 'ROOST_CONSOLE_BAD_REQUEST', `Cannot set traffic: ${message}`);
+  const form = (body ?? {}) as { route?: unknown; targets?: unknown };
+  if (typeof form.route !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(form.route))
+    throw bad('route must be the name of a SandboxRoute');
+  if (!Array.isArray(form.targets) || form.targets.length === 0 || form.targets.length > 16)
+    throw bad('targets must be a list of 1 to 16 targets');
+  const targets = form.targets.map((raw: unknown, i): RouteTarget => {
+    const t = (raw ?? {}) as Record<string, unknown>;
+    const at = `targets[${i}]`;
+    if (!Number.isInteger(t.percent) || (t.percent as number) < 0 || (t.percent as number) > 100)
+      throw bad(`${at}.percent must be an integer from 0 to 100`);
+    if (t.latestRevision !== undefined && t.latestRevision !== true)
+      throw bad(`${at}.latestRevision must be true when given`);
+    if ((t.latestRevision === true) === (t.revision !== undefined))
+      throw bad(`${at} names exactly one of revision and latestRevision`);
+    if (t.revision !== undefined && (!Number.isInteger(t.revision) || (t.revision as number) < 1))
+      throw bad(`${at}.revision must be a revision number`);
+    if (
+      t.tag !== undefined &&
+      (typeof t.tag !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(t.tag))
+    )
+      throw bad(`${at}.tag must be a DNS label`);
+    return {
+      ...(t.latestRevision ? { latestRevision: true } : { revision: t.revision as number }),
+      percent: t.percent as number,
+      ...(t.tag ? { tag: t.tag as string } : {}),
+    };
+  });
+  return { route: form.route, targets };
+}
+
+/** What a page asks of a function's logs. */
+export interface LogQuery {
+  namespace: string;
+  deployment: string;
+  requestId?: string;
+  contains?: string;
+  level?: string;
+  sinceMs?: number;
+  limit?: number;
+}
+
+/** How often a live tail looks for host pods that joined since it started. */
+const FOLLOW_RESCAN_MS = 5000;
+
+function logsRequest(query: LogQuery): Partial<LogsRequest> {
+  if (query.level && !LEVELS.includes(query.level as LevelName))
+    throw new ConsoleRequestError(
+      400,
+      'ROOST_CONSOLE_BAD_REQUEST',
+      `Cannot read logs: level must be one of ${LEVELS.join(', ')}`,
+    );
+  return {
+    namespace: query.namespace,
+    deployment: query.deployment,
+    requestId: query.requestId ?? '',
+    contains: query.contains ?? '',
+    minLevel: query.level ? levelOf(query.level as LevelName) : 'LOG_LEVEL_UNSPECIFIED',
+    sinceMs: query.sinceMs ?? 0,
+    limit: Math.min(Math.max(1, query.limit ?? 500), MAX_LOG_LINES),
+  };
+}
+
+function toLogLine(line: LogEntry): LogLine {
+  return {
+    timeMs: Number(line.timeMs),
+    level: line.level.replace('LOG_LEVEL_', '').toLowerCase(),
+    namespace: line.namespace,
+    sandbox: line.sandbox,
+    deployment: line.deployment,
+    requestId: line.requestId,
+    stream: line.stream,
+    message: line.message,
+  };
 }
 
 function headersOf(response: Response): Record<string, string> {

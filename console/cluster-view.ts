@@ -29,12 +29,14 @@ import {
   HostAnnotations,
   REVISION_ANNOTATION,
 } from '../kube/well-known.ts';
-import { summarizeHosts } from '../cli/host-capacity.ts';
+import { summarizeHosts } from '../scheduler/host-summary.ts';
+import { sidecarAddress } from '../scheduler/host.ts';
 import { DEFAULT_HOST_STALE_AFTER_MS, leaseAgeMs, leaseFresh } from '../scheduler/host.ts';
 import { requestOf } from '../scheduler/request.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { emptyFigures, type Figures, type GatewayTarget, type SidecarTarget } from './figures.ts';
+import { extraObjectView } from './extra-objects.ts';
 import { sandboxState } from './sandbox-state.ts';
 import type {
   ExtraObjectView,
@@ -189,14 +191,13 @@ export class ClusterView {
 
   sidecarTargets(): SidecarTarget[] {
     return this.pods.store.list().flatMap((pod) => {
-      const port = pod.metadata.annotations?.[HostAnnotations.sidecarPort];
-      const ip = pod.status?.podIP;
-      return ip && port
+      const address = sidecarAddress(pod);
+      return address
         ? [
             {
               pod: pod.metadata.name!,
               namespace: pod.metadata.namespace!,
-              address: `${ip}:${port}`,
+              address,
             },
           ]
         : [];
@@ -287,6 +288,17 @@ export class ClusterView {
               .map((s) => `${s.namespace}/${s.deployment ?? s.name}`),
           ),
         ],
+        ...(stats?.javaBridge
+          ? {
+              javaBridge: {
+                heapUsedMiB: Math.round(stats.javaBridge.heapUsedBytes / 1048576),
+                heapMaxMiB: stats.javaBridge.heapMaxBytes
+                  ? Math.round(stats.javaBridge.heapMaxBytes / 1048576)
+                  : null,
+                loadedSandboxes: stats.javaBridge.loadedSandboxes,
+              },
+            }
+          : {}),
         leaseRenewedAt: renewedAt(lease),
         isolation: pod.metadata.annotations?.[HostAnnotations.isolation],
         statsAt: stats?.at ?? null,
@@ -397,18 +409,7 @@ export class ClusterView {
 
   #extraViews(): ExtraObjectView[] {
     return [...this.#extras].flatMap(([plural, informer]) =>
-      informer.store.list().map((object) => {
-        const spec = (object as KubeObject & { spec?: Record<string, unknown> }).spec ?? {};
-        const target = (spec.function ?? spec.functionRef ?? spec.target ?? spec.deployment) as
-          string | { name?: string } | undefined;
-        return {
-          kind: OPTIONAL_KINDS[plural]!,
-          namespace: object.metadata.namespace!,
-          name: object.metadata.name!,
-          function: typeof target === 'string' ? target : (target?.name ?? object.metadata.name),
-          summary: JSON.stringify(spec).slice(0, 300),
-        };
-      }),
+      informer.store.list().map((object) => extraObjectView(OPTIONAL_KINDS[plural]!, object)),
     );
   }
 

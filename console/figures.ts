@@ -1,6 +1,6 @@
 // The console's figures, kept in memory without Prometheus: on every tick it
 // reads each gateway's /metrics (requests by code, the duration histogram,
-// cold starts, in-flight) and each sidecar's Stats (memory and state of every
+// cold starts, in-flight, events waiting in the queue) and each sidecar's Stats (memory and state of every
 // Sandbox), turns the gateways' counters into rates over the tick, and keeps
 // one bounded series per function covering the last hour.
 import type { StatsResponse, SandboxStatsMessage as SandboxStats } from '../proto/sandbox-host.ts';
@@ -19,6 +19,7 @@ export const SERIES_NAMES = [
   'p99',
   'coldStarts',
   'inFlight',
+  'queued',
   'desired',
   'ready',
 ] as const;
@@ -52,6 +53,8 @@ interface Counters {
   errors: number;
   coldStarts: number;
   inFlight: number;
+  /** Events waiting in the durable queue: the queue's own figure, the same from every gateway. */
+  queued: number;
   buckets: Map<number, number>;
 }
 
@@ -63,6 +66,8 @@ export interface GatewayScrape {
 export interface SidecarStats {
   at: number;
   sandboxes: Map<string, SandboxStats>;
+  /** The pod's JVM bridge, when it has one. */
+  javaBridge?: { heapUsedBytes: number; heapMaxBytes: number; loadedSandboxes: number };
 }
 
 export class Figures {
@@ -147,7 +152,7 @@ export class Figures {
             signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS),
           });
           if (!response.ok) throw new Error(`HTTP ${response.status}`);
-          current = countersFrom(parsePrometheusText(await response.text(), 'roost_gateway_'));
+          current = countersFrom(parsePrometheusText(await response.text(), 'roost_'));
           this.#scrapes.set(gateway.name, { at: now });
         } catch (err) {
           this.#scrapes.set(gateway.name, {
@@ -161,7 +166,7 @@ export class Figures {
         // A gateway's first scrape is its baseline: its totals so far are not this tick's.
         if (!previous) {
           for (const [key, counters] of current)
-            add(summed, key, { ...zero(), inFlight: counters.inFlight });
+            add(summed, key, { ...zero(), inFlight: counters.inFlight, queued: counters.queued });
           return;
         }
         for (const [key, counters] of current)
@@ -194,6 +199,15 @@ export class Figures {
           this.#stats.set(sidecar.pod, {
             at: now,
             sandboxes: new Map(response.sandboxes.map((s) => [`${s.namespace}/${s.sandbox}`, s])),
+            ...(response.javaBridge
+              ? {
+                  javaBridge: {
+                    heapUsedBytes: Number(response.javaBridge.heapUsedBytes),
+                    heapMaxBytes: Number(response.javaBridge.heapMaxBytes),
+                    loadedSandboxes: response.javaBridge.loadedSandboxes,
+                  },
+                }
+              : {}),
           });
         } catch (err) {
           this.#options.log.debug(
@@ -229,6 +243,7 @@ export class Figures {
         p99: p99 === undefined ? NaN : p99 * 1000,
         coldStarts: delta.coldStarts,
         inFlight: delta.inFlight,
+        queued: delta.queued,
         desired: replicas.desired,
         ready: replicas.ready,
       };
@@ -240,6 +255,7 @@ export class Figures {
         p99Ms: p99 === undefined ? null : values.p99,
         coldStartsHour: series.sumSince('coldStarts', now - SERIES_WINDOW_MS),
         inFlight: delta.inFlight,
+        queuedEvents: delta.queued,
         lastInvocationAt:
           delta.requests > 0 ? now : (this.#latest.get(key)?.lastInvocationAt ?? null),
       };
@@ -272,12 +288,13 @@ export function emptyFigures(): FunctionFigures {
     p99Ms: null,
     coldStartsHour: 0,
     inFlight: 0,
+    queuedEvents: 0,
     lastInvocationAt: null,
   };
 }
 
 function zero(): Counters {
-  return { requests: 0, errors: 0, coldStarts: 0, inFlight: 0, buckets: new Map() };
+  return { requests: 0, errors: 0, coldStarts: 0, inFlight: 0, queued: 0, buckets: new Map() };
 }
 
 /** The gateway's samples as counters per function. */
@@ -302,6 +319,9 @@ export function countersFrom(samples: PromSample[]): Map<string, Counters> {
       of(labels).coldStarts += value;
     } else if (name === 'roost_gateway_inflight') {
       of(labels).inFlight += value;
+    } else if (name === 'roost_events_queued') {
+      const counters = of(labels);
+      counters.queued = Math.max(counters.queued, value);
     }
   }
   return byFunction;
@@ -320,6 +340,7 @@ function difference(current: Counters, previous: Counters | undefined): Counters
     errors: since(current.errors, base?.errors),
     coldStarts: since(current.coldStarts, base?.coldStarts),
     inFlight: current.inFlight,
+    queued: current.queued,
     buckets,
   };
 }
@@ -331,6 +352,8 @@ function add(sum: Map<string, Counters>, key: string, counters: Counters): void 
   into.errors += counters.errors;
   into.coldStarts += counters.coldStarts;
   into.inFlight += counters.inFlight;
+  // Every gateway reads the same queue: its depth is counted once.
+  into.queued = Math.max(into.queued, counters.queued);
   for (const [le, count] of counters.buckets)
     into.buckets.set(le, (into.buckets.get(le) ?? 0) + count);
 }

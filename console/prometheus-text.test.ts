@@ -14,6 +14,7 @@ roost_gateway_inflight{namespace="default",function="hello"} 2
 roost_gateway_requests_total{namespace="odd",function="q\\"x",code="200"} 1
 garbage line {{{
 roost_gateway_process_cpu_seconds_total 12.5
+roost_events_queued{namespace="default",function="hello"} 7
 `;
 
 test('reads samples with labels, escapes included; skips comments and garbage', () => {
@@ -35,6 +36,15 @@ test('turns the gateway metrics into counters per function', () => {
   const counters = countersFrom(parsePrometheusText(TEXT, 'roost_gateway_')).get('default/hello')!;
   expect(counters).toMatchObject({ requests: 100, errors: 10, coldStarts: 3, inFlight: 2 });
   expect(counters.buckets.get(Infinity)).toBe(100);
+});
+
+test('queued events are the depth of one queue, never summed like requests', () => {
+  const one = countersFrom(parsePrometheusText(TEXT, 'roost_')).get('default/hello')!;
+  expect(one.queued).toBe(7);
+  // The same samples twice: requests add up, the depth does not.
+  const both = countersFrom(parsePrometheusText(TEXT + TEXT, 'roost_')).get('default/hello')!;
+  expect(both.queued).toBe(7);
+  expect(both.requests).toBe(200);
 });
 
 test('histogram quantiles interpolate inside a bucket, as Prometheus does', () => {

@@ -10,10 +10,17 @@ import { isNotFound, KubeApiError } from '../kube/errors.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { Access, TokenRejectedError, type ConsoleAction } from './access.ts';
-import { Actions, ConsoleRequestError, MAX_INVOKE_BODY_BYTES, readInvokeForm } from './actions.ts';
+import {
+  Actions,
+  ConsoleRequestError,
+  MAX_INVOKE_BODY_BYTES,
+  readInvokeForm,
+  type LogQuery,
+} from './actions.ts';
 import { StaticAssets } from './assets.ts';
 import { ClusterView } from './cluster-view.ts';
 import { Figures } from './figures.ts';
+import { LoginLimiter } from './login-limits.ts';
 import { LoginTicketError, LoginTickets } from './login-tickets.ts';
 import { SessionStore, type Session } from './sessions.ts';
 import { viewFor } from './visibility.ts';
@@ -42,6 +49,13 @@ export interface RunningConsole {
 }
 
 const SSE_PING_MS = 15_000;
+/** What a refusal says the user may not do. */
+const ACTION_WORDS: Record<ConsoleAction, string> = {
+  list: 'see functions',
+  scale: 'scale functions',
+  invoke: 'invoke functions',
+  route: 'change routes (patch sandboxroutes)',
+};
 /** Open pages at most; one more gets a 503 rather than more of the console's memory. */
 const MAX_STREAMS = 200;
 /** A page that reads slower than snapshots come is dropped (it reconnects) rather than buffered for. */
@@ -73,6 +87,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     sidecars: () => view.sidecarTargets().map((s) => s.address),
   });
   const tickets = new LoginTickets(options.loginKey);
+  const loginLimiter = new LoginLimiter();
   const sessions = new SessionStore();
   const access = new Access(client);
   const streams = new Set<ServerResponse>();
@@ -107,8 +122,9 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     securityHeaders(res);
     if (path === '/healthz' || path === '/readyz') return sendText(res, 200, 'ok');
     if (path === '/login' && req.method === 'GET' && url.searchParams.has('ticket'))
-      return loginWithTicket(res, url.searchParams.get('ticket')!);
-    if (path === '/login' && req.method === 'POST') return loginWithToken(req, res);
+      return limitedLogin(req, res, () => loginWithTicket(res, url.searchParams.get('ticket')!));
+    if (path === '/login' && req.method === 'POST')
+      return limitedLogin(req, res, () => loginWithToken(req, res));
     if (path === '/logout' && req.method === 'POST') {
       const session = sessions.fromRequest(req);
       if (session) sessions.delete(session.id);
@@ -134,6 +150,25 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       code: 'ROOST_CONSOLE_NOT_FOUND',
       message: `No such console path: ${path}`,
     });
+  }
+
+  /** A login attempt, refused while its client has failed too often; a 401 counts as a failure. */
+  async function limitedLogin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    attempt: () => void | Promise<void>,
+  ): Promise<void> {
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const waitMs = loginLimiter.waitMs(client);
+    if (waitMs > 0) {
+      res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
+      return sendJson(res, 429, {
+        code: 'ROOST_CONSOLE_LOGIN_LIMITED',
+        message: `Too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`,
+      });
+    }
+    await attempt();
+    if (res.statusCode === 401) loginLimiter.failed(client);
   }
 
   function loginWithTicket(res: ServerResponse, ticket: string): void {
@@ -164,11 +199,16 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     }
   }
 
-  async function stream(
+  /**
+   * Starts a server-sent event stream on `res`, counted against MAX_STREAMS
+   * and kept alive by pings; a client too slow to take what it is sent is
+   * cut off rather than buffered without end. `onClose` runs once it ends.
+   */
+  function openEventStream(
     req: IncomingMessage,
     res: ServerResponse,
-    session: Session,
-  ): Promise<void> {
+    onClose: () => void,
+  ): { send(event: string, data: unknown): void } {
     if (streams.size >= MAX_STREAMS)
       throw new ConsoleRequestError(
         503,
@@ -181,6 +221,28 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       connection: 'keep-alive',
     });
     streams.add(res);
+    const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS);
+    req.on('close', () => {
+      clearInterval(ping);
+      streams.delete(res);
+      onClose();
+    });
+    return {
+      send(event, data) {
+        if (res.writableEnded) return;
+        if (res.writableLength > MAX_STREAM_BUFFER_BYTES) return void res.end();
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      },
+    };
+  }
+
+  async function stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: Session,
+  ): Promise<void> {
+    let offChange = () => {};
+    const events = openEventStream(req, res, () => offChange());
     let sending = false;
     let again = false;
     const sendSnapshot = async () => {
@@ -191,11 +253,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
           again = false;
           const snapshot = view.snapshot();
           const visible = await access.visible(session, snapshot.namespaces);
-          if (res.writableEnded) return;
-          if (res.writableLength > MAX_STREAM_BUFFER_BYTES) return void res.end();
-          res.write(
-            `event: snapshot\ndata: ${JSON.stringify(viewFor(snapshot, visible, viewerName(session)))}\n\n`,
-          );
+          events.send('snapshot', viewFor(snapshot, visible, viewerName(session)));
         } while (again);
       } catch (err) {
         log.warn({ err: errorMessage(err) }, 'cannot send a snapshot');
@@ -203,15 +261,15 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         sending = false;
       }
     };
-    const offChange = view.onChange(() => void sendSnapshot());
-    const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS);
-    const close = () => {
-      offChange();
-      clearInterval(ping);
-      streams.delete(res);
-    };
-    req.on('close', close);
+    offChange = view.onChange(() => void sendSnapshot());
     await sendSnapshot();
+  }
+
+  /** New log lines of one function as they are written, from every sidecar, until the page closes. */
+  function tail(req: IncomingMessage, res: ServerResponse, query: LogQuery): void {
+    let stop = () => {};
+    const events = openEventStream(req, res, () => stop());
+    stop = actions.followLogs(query, (line) => events.send('line', line));
   }
 
   async function functionRequest(
@@ -228,7 +286,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         throw new ConsoleRequestError(
           403,
           'ROOST_CONSOLE_FORBIDDEN',
-          `You may not ${action === 'list' ? 'see' : action} functions in namespace ${namespace}`,
+          `You may not ${ACTION_WORDS[action]} in namespace ${namespace}`,
         );
     };
     await require('list');
@@ -247,25 +305,34 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       );
     if (verb === '' && req.method === 'GET')
       return sendJson(res, 200, view.detail(namespace, name));
-    if (verb === '/logs' && req.method === 'GET') {
+    if ((verb === '/logs' || verb === '/tail') && req.method === 'GET') {
       const q = url.searchParams;
       const number = (key: string) => (q.has(key) ? Number(q.get(key)) : undefined);
-      return sendJson(res, 200, {
-        lines: await actions.logs({
-          namespace,
-          deployment: name,
-          requestId: q.get('requestId') ?? undefined,
-          contains: q.get('contains') ?? undefined,
-          level: q.get('level') || undefined,
-          sinceMs: number('sinceMs'),
-          limit: number('limit'),
-        }),
-      });
+      const query: LogQuery = {
+        namespace,
+        deployment: name,
+        requestId: q.get('requestId') ?? undefined,
+        contains: q.get('contains') ?? undefined,
+        level: q.get('level') || undefined,
+        sinceMs: number('sinceMs'),
+        limit: number('limit'),
+      };
+      if (verb === '/tail') return tail(req, res, query);
+      return sendJson(res, 200, { lines: await actions.logs(query) });
     }
     if (verb === '/invoke' && req.method === 'POST') {
       await require('invoke');
       const form = readInvokeForm(await readJson(req, MAX_INVOKE_BODY_BYTES * 2));
       return sendJson(res, 200, await actions.invoke(namespace, name, form));
+    }
+    if (verb === '/traffic' && req.method === 'POST') {
+      await require('route');
+      const targets = await actions.setTraffic(
+        namespace,
+        name,
+        await readJson(req, MAX_JSON_BYTES),
+      );
+      return sendJson(res, 200, { targets });
     }
     if (verb === '/scale' && req.method === 'POST') {
       await require('scale');

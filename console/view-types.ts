@@ -37,6 +37,8 @@ export interface HostView {
   hidden: { count: number; memoryMiB: number };
   /** The Java functions loaded into the pod's JVM bridge (deployment names). */
   javaFunctions: string[];
+  /** The JVM bridge's heap as its sidecar last reported it; absent without a bridge. */
+  javaBridge?: { heapUsedMiB: number; heapMaxMiB: number | null; loadedSandboxes: number };
   /** Unix ms of the host's Lease renewal; null without a Lease. */
   leaseRenewedAt: number | null;
   isolation?: string;
@@ -51,6 +53,8 @@ export interface FunctionFigures {
   p99Ms: number | null;
   coldStartsHour: number;
   inFlight: number;
+  /** Event invocations waiting in the durable queue (including those running). */
+  queuedEvents: number;
   /** Unix ms of the scrape that first saw its latest request; null: none seen since the console started. */
   lastInvocationAt: number | null;
 }
@@ -93,7 +97,16 @@ export interface ExtraObjectView {
   name: string;
   /** The function it belongs to, when it names one. */
   function?: string;
+  /** One line a person reads: "alias @beta · traffic 3=90,4=10", "@hourly · to report". */
   summary: string;
+  /** Its Ready (or Scheduled) condition; undefined: none reported yet. */
+  ready?: boolean;
+  /** Why not ready: "reason: message". */
+  reason?: string;
+  /** A route's split as the gateways apply it. */
+  split?: { revision: number; percent: number; tag?: string; readySandboxes?: number }[];
+  /** A route's targets as its spec names them (latestRevision kept), for changing the split. */
+  targets?: { revision?: number; latestRevision?: boolean; percent: number; tag?: string }[];
 }
 
 export interface ComponentsView {

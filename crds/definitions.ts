@@ -535,6 +535,23 @@ const SCHEDULE_RULE = [
   `self.schedule.matches('^[^ ]+( [^ ]+){4,5}$')`,
 ].join(' || ');
 
+/** Where a trigger sends its events: a function, and optionally one of its aliases. */
+const eventTarget = () =>
+  object(
+    'The function to send the event to.',
+    {
+      name: string("Name of a SandboxDeployment in the trigger's namespace.", {
+        minLength: 1,
+        maxLength: 253,
+      }),
+      alias: string(
+        "An alias (a SandboxRoute's name), a tag or a revision number of the function: the event goes where /fn/<namespace>/<name>@<alias> goes, resolved when it runs. Without it, the function's default route.",
+        { maxLength: 63, pattern: '^([1-9][0-9]{0,8}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' },
+      ),
+    },
+    { required: ['name'] },
+  );
+
 const cronTrigger = crd({
   kind: 'CronTrigger',
   plural: 'crontriggers',
@@ -552,16 +569,7 @@ const cronTrigger = crd({
         'IANA time zone the schedule is read in, such as Europe/Berlin. Defaults to UTC.',
         { maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$' },
       ),
-      target: object(
-        'The function to send the event to.',
-        {
-          name: string("Name of a SandboxDeployment in the trigger's namespace.", {
-            minLength: 1,
-            maxLength: 253,
-          }),
-        },
-        { required: ['name'] },
-      ),
+      target: eventTarget(),
       payload: {
         description:
           "Any JSON value: the event's detail. The event also carries the scheduled time (time), as EventBridge's scheduled event does.",
@@ -799,6 +807,19 @@ const sandboxRoute = crd({
       step: integer('Index of the current step (0-based).', { minimum: 0 }),
       stepStartedAt: timestamp('When the current step began.'),
       message: string('The last judgement, such as the error rate seen.'),
+      stepBaseline: object(
+        "The gateways' counts for the new revision when the step began, so that a new leader judges the same window.",
+        {
+          requests: integer('Requests counted so far.', { minimum: 0 }),
+          errors: integer('5xx answers counted so far.', { minimum: 0 }),
+          latencyBuckets: {
+            type: 'array',
+            description: 'Requests per latency bucket (not cumulative).',
+            items: { type: 'integer', minimum: 0 },
+            maxItems: 64,
+          } as Schema,
+        },
+      ),
     }),
     conditions: conditions(
       'Ready (every target exists and has a ready Sandbox) and Canary (how the last canary went).',

@@ -19,6 +19,12 @@ export interface QueuedEvent extends FunctionRef {
   notBefore: number;
   /** Invocation metadata passed to the function (the HTTP method and path of an HTTP event). */
   metadata: Record<string, string>;
+  /**
+   * The alias, tag or revision the event was sent to (`name@qualifier`);
+   * resolved when it runs, as a synchronous call is when it arrives. Unset:
+   * the function's default route.
+   */
+  qualifier?: string;
 }
 
 export interface DeadLetter extends QueuedEvent {
@@ -37,6 +43,7 @@ const H = {
   attempts: 'Roost-Attempts',
   notBefore: 'Roost-Not-Before',
   metadata: 'Roost-Metadata',
+  qualifier: 'Roost-Qualifier',
   reason: 'Roost-Failure-Reason',
   message: 'Roost-Failure-Message',
   failedAt: 'Roost-Failed-At',
@@ -50,6 +57,7 @@ export function eventHeaders(event: QueuedEvent, failure?: DeadLetterFailure): M
   h.set(H.attempts, String(event.attempts));
   h.set(H.notBefore, String(event.notBefore));
   if (Object.keys(event.metadata).length > 0) h.set(H.metadata, JSON.stringify(event.metadata));
+  if (event.qualifier) h.set(H.qualifier, event.qualifier);
   if (failure) {
     h.set(H.reason, failure.reason);
     // Header values are one line.
@@ -87,6 +95,7 @@ export function readEvent(
     attempts: Number(get(H.attempts)) || 0,
     notBefore: Number(get(H.notBefore)) || 0,
     metadata,
+    ...(get(H.qualifier) ? { qualifier: get(H.qualifier) } : {}),
   };
 }
 

@@ -28,6 +28,7 @@ import {
 } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { errorMessage } from '../lib/errors.ts';
+import { Withdrawable } from '../lib/withdrawable.ts';
 import { EventQueueError } from './errors.ts';
 import {
   eventHeaders,
@@ -44,9 +45,11 @@ import {
   EVENTS_STREAM,
   GATEWAY_CONSUMER,
   ALL_OUTCOMES,
+  ALL_WITHDRAWALS,
   deadLetterSubject,
   eventSubject,
   outcomeSubject,
+  withdrawalSubject,
   functionOfSubject,
   type FunctionRef,
 } from './subjects.ts';
@@ -65,6 +68,8 @@ export interface EventQueueOptions {
 /** An event handed to a consumer: the event, and what to do with it when done. */
 export interface Delivery {
   event: QueuedEvent;
+  /** Its sender may take it back until it starts: start() it right before the function gets it. */
+  withdrawable: Withdrawable;
   /** Tells the broker the event is still being worked on (resets its ack wait). */
   working(): void;
   /** Done: the broker forgets it. */
@@ -89,6 +94,8 @@ export interface EventOutcome extends FunctionRef {
   message: string;
 }
 
+/** How long a withdrawal waits for a gateway holding the event to answer. */
+const WITHDRAWAL_REPLY_MS = 500;
 /** Dead letters are kept this long, as Lambda's dead-letter queues keep messages. */
 const DEAD_LETTER_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
 /** Pending events are kept at most this long: Lambda's largest maxEventAgeSeconds. */
@@ -210,6 +217,15 @@ export class EventQueue {
     await this.#ensureConsumer(options.ackWaitMs);
     const consumer = await this.#js.consumers.get(EVENTS_STREAM, GATEWAY_CONSUMER);
     const messages = await consumer.consume({ max_messages: options.concurrency });
+    // Events this consumer holds, by request id: a withdrawal is answered by their holder.
+    const held = new Map<string, Withdrawable>();
+    const withdrawals = this.#nc.subscribe(ALL_WITHDRAWALS, {
+      callback: (err, msg) => {
+        if (err) return;
+        const withdrawable = held.get(msg.string());
+        if (withdrawable) msg.respond(withdrawable.withdraw() ? 'withdrawn' : 'running');
+      },
+    });
     const running = new Set<Promise<void>>();
     let slots = options.concurrency;
     let wake: (() => void) | undefined;
@@ -217,7 +233,7 @@ export class EventQueue {
       for await (const msg of messages) {
         while (slots === 0) await new Promise<void>((resolve) => (wake = resolve));
         slots--;
-        const work = this.#deliver(msg, handle).finally(() => {
+        const work = this.#deliver(msg, handle, held).finally(() => {
           running.delete(work);
           slots++;
           wake?.();
@@ -228,6 +244,7 @@ export class EventQueue {
     })();
     return {
       async stop() {
+        withdrawals.unsubscribe();
         await messages.close();
         await loop.catch(() => {});
         await Promise.allSettled([...running]);
@@ -235,7 +252,11 @@ export class EventQueue {
     };
   }
 
-  async #deliver(msg: JsMsg, handle: (delivery: Delivery) => Promise<void>): Promise<void> {
+  async #deliver(
+    msg: JsMsg,
+    handle: (delivery: Delivery) => Promise<void>,
+    held: Map<string, Withdrawable>,
+  ): Promise<void> {
     const fn = functionOfSubject(msg.subject);
     if (!fn) {
       // Not an event of ours: nothing can run it.
@@ -243,15 +264,20 @@ export class EventQueue {
       return;
     }
     const event = readEvent(fn, msg.headers, msg.data);
+    const withdrawable = new Withdrawable();
+    held.set(event.requestId, withdrawable);
     try {
       await handle({
         event,
+        withdrawable,
         working: () => msg.working(),
         ack: () => msg.ack(),
         later: (delayMs) => msg.nak(Math.max(0, Math.round(delayMs))),
       });
     } catch {
       // Left unacked: the broker offers it again after the ack wait.
+    } finally {
+      if (held.get(event.requestId) === withdrawable) held.delete(event.requestId);
     }
   }
 
@@ -384,25 +410,34 @@ export class EventQueue {
   }
 
   /**
-   * Removes a function's waiting event by request id (every try of it still
-   * in the queue); true if one was there. An event a gateway is running
-   * stays running: its ack then finds nothing.
+   * Takes back a function's event by request id before it starts: every try
+   * of it still stored is removed, and a gateway holding it (waiting for a
+   * Sandbox) drops it. "running" if a gateway had started it (it finishes),
+   * "absent" if it was nowhere (it had finished, or never was).
    */
-  async withdraw(fn: FunctionRef, requestId: string): Promise<boolean> {
+  async withdraw(fn: FunctionRef, requestId: string): Promise<'withdrawn' | 'running' | 'absent'> {
     const subject = eventSubject(fn);
     let seq = 0;
-    let found = false;
+    let stored = false;
     for (;;) {
-      const stored = await this.#jsm.streams
+      const message = await this.#jsm.streams
         .getMessage(EVENTS_STREAM, { seq: seq + 1, next_by_subj: subject } as MsgRequest)
         .catch(() => null);
-      if (!stored) return found;
-      seq = stored.seq;
-      if (stored.header?.get('Roost-Request-Id') === requestId) {
-        await this.#jsm.streams.deleteMessage(EVENTS_STREAM, stored.seq).catch(() => false);
-        found = true;
+      if (!message) break;
+      seq = message.seq;
+      if (message.header?.get('Roost-Request-Id') === requestId) {
+        await this.#jsm.streams.deleteMessage(EVENTS_STREAM, message.seq).catch(() => false);
+        stored = true;
       }
     }
+    // A delivered event stays stored until acked: the scan above removed it
+    // from the stream, but only its holder can stop it from starting.
+    const holder = await this.#nc
+      .request(withdrawalSubject(fn), requestId, { timeout: WITHDRAWAL_REPLY_MS })
+      .then((reply) => reply.string())
+      .catch(() => undefined);
+    if (holder === 'running') return 'running';
+    return stored || holder === 'withdrawn' ? 'withdrawn' : 'absent';
   }
 
   async close(): Promise<void> {

@@ -14,11 +14,14 @@ export const GATEWAY_CONSUMER = 'roost-gateways';
 const EVENTS_PREFIX = 'roost.events';
 const DEAD_PREFIX = 'roost.dead';
 const OUTCOMES_PREFIX = 'roost.outcomes';
+const WITHDRAWALS_PREFIX = 'roost.withdrawals';
 
 export const ALL_EVENTS = `${EVENTS_PREFIX}.>`;
 export const ALL_DEAD_LETTERS = `${DEAD_PREFIX}.>`;
 /** Outcomes of events, announced (not stored) for whoever sent them to follow. */
 export const ALL_OUTCOMES = `${OUTCOMES_PREFIX}.>`;
+/** Requests to take back an event a gateway holds but has not started (answered, not stored). */
+export const ALL_WITHDRAWALS = `${WITHDRAWALS_PREFIX}.>`;
 
 export interface FunctionRef {
   namespace: string;
@@ -28,6 +31,7 @@ export interface FunctionRef {
 export const eventSubject = (fn: FunctionRef) => `${EVENTS_PREFIX}.${token(fn)}`;
 export const deadLetterSubject = (fn: FunctionRef) => `${DEAD_PREFIX}.${token(fn)}`;
 export const outcomeSubject = (fn: FunctionRef) => `${OUTCOMES_PREFIX}.${token(fn)}`;
+export const withdrawalSubject = (fn: FunctionRef) => `${WITHDRAWALS_PREFIX}.${token(fn)}`;
 
 /** The function a subject of either stream belongs to. */
 export function functionOfSubject(subject: string): FunctionRef | undefined {

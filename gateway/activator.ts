@@ -8,7 +8,8 @@
 import { SandboxDeployments } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { findCondition } from '../kube/conditions.ts';
-import { ACTIVATION_ANNOTATION } from '../kube/well-known.ts';
+import { AUTOSCALING_DEFAULTS } from '../kube/api/defaults.ts';
+import { ACTIVATION_ANNOTATION, revisionUsedAnnotation } from '../kube/well-known.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { functionCannotStart, noCapacity, overloaded } from './errors.ts';
@@ -34,6 +35,8 @@ const ASK_INTERVAL_MS = 2000;
 export class Activator {
   readonly #options: ActivatorOptions;
   readonly #askedAt = new Map<string, number>();
+  /** When this gateway last marked each tag-only revision used ("ns/name@3"). */
+  readonly #usedAt = new Map<string, number>();
   #heldTotal = 0;
 
   constructor(options: ActivatorOptions) {
@@ -88,6 +91,39 @@ export class Activator {
       entry.held--;
       this.#heldTotal--;
     }
+  }
+
+  /**
+   * Says that a request went to a revision only a tag reaches at 0%, so that
+   * the deployment controller wakes it (it may be at zero) or keeps it awake
+   * for another grace period. At most once per a third of the grace period
+   * per revision, so that a busy tag costs a write every few seconds at most.
+   */
+  keepAwake(entry: FunctionEntry, revision: number): void {
+    if (!entry.settings.autoscaled) return;
+    const graceMs =
+      (entry.deployment?.spec.autoscaling?.scaleToZeroGraceSeconds ??
+        AUTOSCALING_DEFAULTS.scaleToZeroGraceSeconds) * 1000;
+    const key = `${entry.key}@${revision}`;
+    const now = Date.now();
+    if (now - (this.#usedAt.get(key) ?? 0) < Math.max(1000, graceMs / 3)) return;
+    this.#usedAt.set(key, now);
+    this.#options.client
+      .patch(
+        SandboxDeployments,
+        { namespace: entry.namespace, name: entry.name },
+        {
+          metadata: {
+            annotations: { [revisionUsedAnnotation(revision)]: new Date(now).toISOString() },
+          },
+        },
+      )
+      .catch((err: unknown) =>
+        this.#options.log.warn(
+          { function: entry.key, revision, err: errorMessage(err) },
+          'cannot mark a tagged revision as used',
+        ),
+      );
   }
 
   /** Marks the SandboxDeployment so that the autoscaler scales it from zero now. */

@@ -128,3 +128,10 @@ export const jsonTooDeep = (what: string, maxDepth: number) =>
     'ROOST_BAD_REQUEST',
     `Cannot read ${what}: JSON nested deeper than ${maxDepth} levels`,
   );
+/** Never seen by a client: an event taken back by its sender before it started. */
+export const invocationWithdrawn = (requestId: string) =>
+  new GatewayError(
+    409,
+    'ROOST_EVENT_WITHDRAWN',
+    `The event ${requestId} was withdrawn by its sender before it started`,
+  );

@@ -20,7 +20,14 @@ export const eventsUnavailable = (why: string) =>
 export async function queueEvent(
   queue: EventQueue | undefined,
   fn: FunctionEntry,
-  event: { requestId: string; payload: Buffer; source: string; metadata: Record<string, string> },
+  event: {
+    requestId: string;
+    payload: Buffer;
+    source: string;
+    metadata: Record<string, string>;
+    /** The alias, tag or revision asked for; resolved when the event runs. */
+    qualifier: string | undefined;
+  },
 ): Promise<void> {
   if (!queue) throw eventsUnavailable('this gateway has no event queue (--events-url)');
   try {
@@ -34,6 +41,7 @@ export async function queueEvent(
       attempts: 0,
       notBefore: 0,
       metadata: event.metadata,
+      ...(event.qualifier ? { qualifier: event.qualifier } : {}),
     });
   } catch (err) {
     throw eventsUnavailable(errorMessage(err));

@@ -4,10 +4,12 @@
 // them again after the ack wait).
 //
 // One delivery, in the order it is decided:
+//   withdrawn by its sender             → ack (a Replace cron run)
 //   not due yet (a back-off)            → offered again when due
 //   the function is gone                → dead letter (FunctionNotFound)
+//   its alias, tag or revision is gone  → dead letter (QualifierNotFound)
 //   older than maxEventAgeSeconds       → dead letter (EventAgeExceeded)
-//   run it: success                     → ack
+//   run it on a revision its route draws: success → ack
 //   the function failed, tries left     → queued again with attempts+1 and a back-off; ack
 //   the function failed, no tries left  → dead letter (RetriesExhausted) and onFailure; ack
 //   Roost could not run it (no ready instance, a Sandbox refused)
@@ -24,6 +26,7 @@ import type { FunctionEntry, FunctionTable } from './function-table.ts';
 import { invokeCounted } from './function-call.ts';
 import type { Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { chooseRevision, resolveTarget, type TrafficTarget } from './traffic.ts';
 
 export interface EventRunnerOptions {
   queue: EventQueue;
@@ -41,7 +44,7 @@ export interface EventRunnerOptions {
 const SYSTEM_RETRY_MS = 1000;
 const SYSTEM_RETRY_CAP_MS = 30_000;
 
-type Outcome = 'succeeded' | 'retried' | 'dead-lettered' | 'deferred';
+type Outcome = 'succeeded' | 'retried' | 'dead-lettered' | 'deferred' | 'withdrawn';
 
 export class EventRunner {
   readonly #options: EventRunnerOptions;
@@ -75,6 +78,10 @@ export class EventRunner {
 
   async #decide(delivery: Delivery): Promise<Outcome> {
     const { event } = delivery;
+    if (delivery.withdrawable.withdrawn) {
+      delivery.ack();
+      return 'withdrawn';
+    }
     const due = event.notBefore - Date.now();
     if (due > 0) {
       delivery.later(due);
@@ -88,6 +95,18 @@ export class EventRunner {
       });
       return 'dead-lettered';
     }
+    let target: TrafficTarget;
+    try {
+      target = resolveTarget(this.#options.table, event.namespace, event.name, event.qualifier);
+    } catch (err) {
+      // An alias not resolved yet (503) is Roost's to wait for; one that is gone is final.
+      if (!(err instanceof GatewayError) || err.status !== 404) {
+        delivery.later(SYSTEM_RETRY_MS);
+        return 'deferred';
+      }
+      await this.#deadLetter(delivery, fn, { reason: 'QualifierNotFound', message: err.message });
+      return 'dead-lettered';
+    }
     if (Date.now() - event.acceptedAt > fn.settings.async.maxEventAgeMs) {
       await this.#deadLetter(delivery, fn, {
         reason: 'EventAgeExceeded',
@@ -96,7 +115,11 @@ export class EventRunner {
       return 'dead-lettered';
     }
 
-    const response = await this.#invoke(delivery, fn);
+    const response = await this.#invoke(delivery, fn, target);
+    if (response === 'withdrawn') {
+      delivery.ack();
+      return 'withdrawn';
+    }
     if (response === undefined) return 'deferred';
     if (response.error === 'FUNCTION_ERROR_NONE') {
       this.#systemFailures.delete(fn.key);
@@ -132,17 +155,28 @@ export class EventRunner {
    * so that a dead gateway's events move on soon). Undefined when Roost could
    * not run it, after asking for it again later.
    */
-  async #invoke(delivery: Delivery, fn: FunctionEntry): Promise<InvokeResponse | undefined> {
+  async #invoke(
+    delivery: Delivery,
+    fn: FunctionEntry,
+    target: TrafficTarget,
+  ): Promise<InvokeResponse | 'withdrawn' | undefined> {
     const { event } = delivery;
     const heartbeat = setInterval(() => delivery.working(), Math.max(100, this.#ackWaitMs / 3));
     try {
-      return await invokeCounted(this.#options, fn, {
-        requestId: event.requestId,
-        payload: Buffer.from(event.payload),
-        metadata: { ...event.metadata, invocationType: 'Event' },
-        timeoutMs: fn.settings.timeoutMs,
-      });
+      return await invokeCounted(
+        this.#options,
+        fn,
+        {
+          requestId: event.requestId,
+          payload: Buffer.from(event.payload),
+          metadata: { ...event.metadata, invocationType: 'Event' },
+          timeoutMs: fn.settings.timeoutMs,
+          withdrawable: delivery.withdrawable,
+        },
+        chooseRevision(target),
+      );
     } catch (err) {
+      if (err instanceof GatewayError && err.code === 'ROOST_EVENT_WITHDRAWN') return 'withdrawn';
       // A timeout or a Sandbox that failed mid-request is the function's try.
       if (
         err instanceof GatewayError &&

@@ -30,6 +30,11 @@ export interface Endpoint {
 export interface EndpointPool {
   revision?: number;
   excluding?: ReadonlySet<number>;
+  /**
+   * The revision is reached only by a tag at 0%: with autoscaling it sleeps
+   * at zero when unused, and a request for it says so, which wakes it.
+   */
+  wakeable?: boolean;
 }
 
 export interface FunctionSettings {

@@ -68,12 +68,8 @@ export async function handleRequest(
         `Nothing is served at ${req.url}; functions are under /fn/<namespace>/<name>`,
       );
     }
-    const target = resolveTarget(
-      context.table,
-      route.namespace,
-      route.name,
-      qualifierOf(req, route),
-    );
+    const qualifier = qualifierOf(req, route);
+    const target = resolveTarget(context.table, route.namespace, route.name, qualifier);
     entry = target.entry;
     const fn = entry;
     const pool = chooseRevision(target);
@@ -92,6 +88,7 @@ export async function handleRequest(
         payload: invocation.payload,
         source: 'http',
         metadata: invocation.metadata,
+        qualifier,
       });
       status = 202;
       send(res, {

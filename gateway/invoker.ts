@@ -4,6 +4,7 @@
 // function has run, its outcome is final, so nothing runs twice.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { InvokeResponse } from '../proto/sandbox-host.ts';
+import type { Withdrawable } from '../lib/withdrawable.ts';
 import type { Activator } from './activator.ts';
 import { pickTwoChoices } from './balancer.ts';
 import {
@@ -12,7 +13,7 @@ import {
   InvocationRejected,
   type SidecarChannels,
 } from './channels.ts';
-import { GatewayError, badRequest, functionTimeout } from './errors.ts';
+import { GatewayError, badRequest, functionTimeout, invocationWithdrawn } from './errors.ts';
 import type { Endpoint, EndpointPool, FunctionEntry } from './function-table.ts';
 
 export interface Invocation {
@@ -23,6 +24,8 @@ export interface Invocation {
   timeoutMs: number;
   /** Ask the sidecar for the invocation's last log lines (InvokeResponse.logTail). */
   tailLogs?: boolean;
+  /** An event its sender may take back: it is started right before it goes to a Sandbox, or not at all. */
+  withdrawable?: Withdrawable;
 }
 
 /** An endpoint that refused is left aside this long before it is tried again. */
@@ -48,6 +51,8 @@ export class Invoker {
     const started = performance.now();
     const deadline = started + invocation.timeoutMs;
     const tried = new Set<Endpoint>();
+    if (pool?.wakeable && pool.revision !== undefined)
+      this.#activator.keepAwake(entry, pool.revision);
     for (;;) {
       const candidates = entry.available(undefined, pool).filter((e) => !tried.has(e));
       if (candidates.length === 0) {
@@ -59,6 +64,8 @@ export class Invoker {
         tried.clear();
         continue;
       }
+      if (invocation.withdrawable && !invocation.withdrawable.start())
+        throw invocationWithdrawn(invocation.requestId);
       const endpoint = pickTwoChoices(candidates)!;
       endpoint.inFlight++;
       try {

@@ -51,7 +51,7 @@ export class GatewayMetrics {
     });
     this.events = new Counter({
       name: 'roost_gateway_events_total',
-      help: 'Event invocations this gateway took from the queue, by outcome: succeeded, retried (the function failed; queued again), dead-lettered, deferred (not due, or no instance could run it yet).',
+      help: 'Event invocations this gateway took from the queue, by outcome: succeeded, retried (the function failed; queued again), dead-lettered, deferred (not due, or no instance could run it yet), withdrawn (taken back by its sender before it started).',
       labelNames: ['namespace', 'function', 'outcome'],
       registers: [this.registry],
     });

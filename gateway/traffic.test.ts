@@ -54,6 +54,21 @@ describe('resolveTarget', () => {
     expect(split(resolveTarget(table(routes), 'ns', 'fn', qualifier))).toBe(want);
   });
 
+  test('only a revision that nothing but a tag at 0% reaches may sleep and be woken', () => {
+    const t = table(routes);
+    expect(chooseRevision(resolveTarget(t, 'ns', 'fn', 'two'))).toEqual({
+      revision: 2,
+      wakeable: true,
+    });
+    expect(chooseRevision(resolveTarget(t, 'ns', 'fn', '2'))).toEqual({
+      revision: 2,
+      wakeable: true,
+    });
+    // A tag on a revision that takes traffic, and an alias's revision: never asleep.
+    expect(chooseRevision(resolveTarget(t, 'ns', 'fn', 'canary'))).toEqual({ revision: 4 });
+    expect(chooseRevision(resolveTarget(t, 'ns', 'fn', 'beta'))).toEqual({ revision: 4 });
+  });
+
   test('an unknown alias, tag or unrouted revision is a 404 naming it', () => {
     for (const q of ['nope', '1', 'fn'])
       expect(() => resolveTarget(table(routes), 'ns', 'fn', q)).toThrow(

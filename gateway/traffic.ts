@@ -8,6 +8,7 @@
 // chooseRevision() then draws one revision by weight for one request.
 import { GatewayError, functionNotFound } from './errors.ts';
 import type { EndpointPool, FunctionEntry, FunctionTable } from './function-table.ts';
+import { isTagOnly, routedRevisions } from '../controllers/deployment/resources/routed.ts';
 
 export interface WeightedRevision {
   revision: number;
@@ -22,6 +23,8 @@ export interface TrafficTarget {
   unrouted: EndpointPool | undefined;
   /** What was asked for, to name in errors: "ns/name@canary". */
   description: string;
+  /** One revision that only a tag reaches at 0% (see EndpointPool.wakeable). */
+  wakeable?: boolean;
 }
 
 export const qualifierNotFound = (namespace: string, name: string, qualifier: string) =>
@@ -55,6 +58,7 @@ export function resolveTarget(
     split: [{ revision, percent: 100 }],
     unrouted: undefined,
     description,
+    wakeable: isTagOnly(routedRevisions([...entry.routes.values()]).get(revision)),
   });
 
   if (qualifier === undefined) {
@@ -97,6 +101,7 @@ export function chooseRevision(
 ): EndpointPool {
   const split = target.split;
   if (!split) return target.unrouted ?? {};
+  if (target.wakeable) return { revision: split[0]!.revision, wakeable: true };
   const total = split.reduce((n, t) => n + t.percent, 0);
   // A split of zeros is a tag's single revision at 0%: it still answers.
   if (total === 0) return { revision: split[0]!.revision };

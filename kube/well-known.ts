@@ -63,6 +63,15 @@ export const REVISION_ANNOTATION = 'roost.dev/revision';
  */
 export const ACTIVATION_ANNOTATION = 'roost.dev/activation-requested-at';
 
+/**
+ * Set on a SandboxDeployment by a gateway sending a request to a revision
+ * reached only by a tag at 0% (refreshed while it keeps being used): with
+ * autoscaling, such a revision keeps a Sandbox for scaleToZeroGraceSeconds
+ * after it, and goes to zero after that.
+ */
+export const revisionUsedAnnotation = (revision: number) =>
+  `roost.dev/revision-${revision}-used-at`;
+
 /** Label on gateway pods (or processes' registrations) the autoscaler scrapes. */
 export const GATEWAY_LABEL = 'roost.dev/gateway';
 

@@ -43,6 +43,17 @@ describe('WorkQueue', () => {
     expect(queue.failures('a')).toBe(0);
   });
 
+  test('of two delays for one key, the sooner wins, whichever came first', async () => {
+    const queue = new WorkQueue();
+    const started = Date.now();
+    queue.addAfter('a', 60_000);
+    queue.addAfter('a', 30);
+    queue.addAfter('a', 10_000);
+    expect(await queue.get()).toBe('a');
+    expect(Date.now() - started).toBeLessThan(5000);
+    queue.shutDown();
+  });
+
   test('shutDown releases waiting workers with undefined', async () => {
     const queue = new WorkQueue();
     const waiting = queue.get();

@@ -57,7 +57,8 @@ export class WorkQueue<K = string> {
   readonly #dirty = new Set<K>();
   readonly #processing = new Set<K>();
   readonly #failures = new Map<K, number>();
-  readonly #timers = new Map<K, NodeJS.Timeout>();
+  /** Keys waiting to be added, with when they are due (performance.now()). */
+  readonly #timers = new Map<K, { timer: NodeJS.Timeout; due: number }>();
   readonly #waiters: ((key: K | undefined) => void)[] = [];
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
@@ -106,17 +107,21 @@ export class WorkQueue<K = string> {
     this.#metrics.depth.set(this.#queue.length);
   }
 
-  /** Adds the key after a delay; an earlier pending delay for it wins. */
+  /** Adds the key after a delay; of two pending delays for one key, the sooner wins. */
   addAfter(key: K, delayMs: number): void {
     if (this.#shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
-    if (this.#timers.has(key)) return;
+    // The earliest wins, as client-go's AddAfter: a later wait never delays a sooner one.
+    const due = performance.now() + delayMs;
+    const waiting = this.#timers.get(key);
+    if (waiting && waiting.due <= due) return;
+    if (waiting) clearTimeout(waiting.timer);
     const timer = setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, delayMs);
     timer.unref();
-    this.#timers.set(key, timer);
+    this.#timers.set(key, { timer, due });
   }
 
   /** Adds the key after its back-off, which doubles with each failure. */
@@ -169,7 +174,7 @@ export class WorkQueue<K = string> {
   shutDown(): void {
     this.#shuttingDown = true;
     this.#metrics?.depth.set(0);
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
   }

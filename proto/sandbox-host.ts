@@ -48,4 +48,5 @@ export type { LogEntry__Output as LogEntry } from './generated/roost/v1alpha1/Lo
 export type { StatsRequest__Output as StatsRequest } from './generated/roost/v1alpha1/StatsRequest.ts';
 export type { SandboxStats__Output as SandboxStatsMessage } from './generated/roost/v1alpha1/SandboxStats.ts';
 export type { StatsResponse__Output as StatsResponse } from './generated/roost/v1alpha1/StatsResponse.ts';
+export type { JavaBridgeStats__Output as JavaBridgeStats } from './generated/roost/v1alpha1/JavaBridgeStats.ts';
 export type { HealthResponse__Output as HealthResponse } from './generated/roost/v1alpha1/HealthResponse.ts';

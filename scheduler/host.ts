@@ -111,3 +111,10 @@ export function hostsFromPods(
   }
   return hosts.sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/** host:port of the pod's sidecar (its gRPC server), once the pod has an address and has published the port. */
+export function sidecarAddress(pod: Pod): string | undefined {
+  const port = pod.metadata.annotations?.[HostAnnotations.sidecarPort];
+  const ip = pod.status?.podIP;
+  return ip && port ? `${ip}:${port}` : undefined;
+}

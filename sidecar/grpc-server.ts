@@ -26,6 +26,7 @@ import {
   type LogsRequest,
   type StatsRequest,
   type StatsResponse,
+  type JavaBridgeStats,
   type HealthResponse,
   NOT_INVOKED_METADATA,
 } from '../proto/sandbox-host.ts';
@@ -46,6 +47,8 @@ export interface GrpcServerOptions {
   runtimes: string[];
   /** Takes a fresh sample of process memory and CPU, so Stats is current. */
   sampleUsage: () => Promise<void>;
+  /** The pod's JVM bridge figures; undefined without a bridge (or while it is not up). */
+  javaBridgeStats?: () => Promise<JavaBridgeStats | undefined>;
   log: Logger;
 }
 
@@ -255,7 +258,11 @@ export class SidecarGrpcServer {
           allocatedBytes: p.stats.allocatedBytes,
         };
       });
-    return { pod: this.#options.podName, sandboxes };
+    const javaBridge = await this.#options.javaBridgeStats?.().catch((err: unknown) => {
+      this.#options.log.debug({ err: errorMessage(err) }, 'the JVM bridge did not give its stats');
+      return undefined;
+    });
+    return { pod: this.#options.podName, sandboxes, javaBridge: javaBridge ?? null };
   }
 
   async #logs(call: ServerWritableStream<LogsRequest, LogEntry>): Promise<void> {

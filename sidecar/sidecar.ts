@@ -189,6 +189,16 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     podName: config.podName,
     runtimes: config.runtimes,
     sampleUsage: () => sampler.sampleNow(),
+    javaBridgeStats: async () => {
+      if (!bridge) return undefined;
+      const stats = await bridge.client.stats({ deadlineMs: 2000 });
+      return {
+        heapUsedBytes: stats.heapUsedBytes,
+        heapMaxBytes: stats.heapMaxBytes,
+        metaspaceUsedBytes: stats.metaspaceUsedBytes,
+        loadedSandboxes: stats.loadedSandboxes,
+      };
+    },
     log,
   });
   const port = await grpc.listen(config.listenAddress ?? config.podIP, config.port);

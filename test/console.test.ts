@@ -13,7 +13,7 @@ import {
   waitForSnapshot,
   type ConsoleProcess,
 } from './support/console.ts';
-import { SandboxDeployments } from '../kube/api/resources.ts';
+import { SandboxDeployments, SandboxRoutes } from '../kube/api/resources.ts';
 import type { InvokeResult } from '../console/view-types.ts';
 import { mintLoginTicket } from '../console/login-tickets.ts';
 
@@ -183,6 +183,79 @@ describe('logged in with a link', () => {
     expect(lines.every((l) => l.requestId === result.requestId)).toBe(true);
   });
 
+  test('the live tail streams each new line of the function as it is written, filtered', async () => {
+    const controller = new AbortController();
+    const tail = await fetch(
+      `${consoleProcess.url}/api/functions/${namespace}/greet/tail?contains=tailed`,
+      { headers: { cookie }, signal: controller.signal },
+    );
+    expect(tail.status).toBe(200);
+    expect(tail.headers.get('content-type')).toBe('text/event-stream');
+    let received = '';
+    const reading = (async () => {
+      for await (const chunk of tail.body!.pipeThrough(new TextDecoderStream())) received += chunk;
+    })().catch(() => undefined);
+    try {
+      // The tail joins the sidecars as it opens: ask until the first line arrives.
+      const deadline = Date.now() + 15_000;
+      while (!/event: line/.test(received) && Date.now() < deadline) {
+        await fetch(system.functionUrl('greet', '?tailed=1'));
+        await fetch(system.functionUrl('greet', '?other=1'));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(received).toMatch(/event: line/);
+      const line = JSON.parse(/event: line\ndata: (.*)\n/.exec(received)![1]!) as {
+        message: string;
+        requestId: string;
+      };
+      expect(line.message).toContain('tailed=1');
+      expect(line.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      // Filtered on the sidecars: the other request's line never comes.
+      expect(received).not.toContain('other=1');
+    } finally {
+      controller.abort();
+      await reading;
+    }
+  });
+
+  test("a route's split is changed from the console; a split that does not add up is refused with the API's reason", async () => {
+    await client.create(SandboxRoutes, {
+      metadata: { name: 'greet-stable', namespace },
+      spec: { deployment: 'greet', targets: [{ revision: 1, percent: 100 }] },
+    });
+    const traffic = (body: unknown, fn = 'greet') =>
+      fetch(`${consoleProcess.url}/api/functions/${namespace}/${fn}/traffic`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const set = await traffic({
+      route: 'greet-stable',
+      targets: [{ latestRevision: true, percent: 100 }],
+    });
+    expect(set.status).toBe(200);
+    expect(
+      (await client.get(SandboxRoutes, { namespace, name: 'greet-stable' })).spec.targets,
+    ).toEqual([{ latestRevision: true, percent: 100 }]);
+
+    const uneven = await traffic({
+      route: 'greet-stable',
+      targets: [{ revision: 1, percent: 90 }],
+    });
+    expect(uneven.status).toBe(422);
+    expect(await uneven.json()).toMatchObject({
+      code: 'ROOST_CONSOLE_INVALID',
+      message: expect.stringMatching(/spec\.targets.*add up to 100/),
+    });
+    const malformed = await traffic({ route: 'greet-stable', targets: [{ percent: 100 }] });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.text()).toMatch(
+      /targets\[0\] names exactly one of revision and latestRevision/,
+    );
+    // A route of another function is not this function's to change.
+    expect((await traffic({ route: 'greet-stable', targets: [] }, 'other')).status).toBe(404);
+  });
+
   test('malformed requests get a 4xx naming the field, and a request from another origin is refused', async () => {
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
       fetch(`${consoleProcess.url}${path}`, {
@@ -299,6 +372,13 @@ describe('logged in with a Kubernetes token', () => {
       body: JSON.stringify({ replicas: 0 }),
     });
     expect(scale.status).toBe(403);
+    const traffic = await fetch(`${consoleProcess.url}/api/functions/${namespace}/greet/traffic`, {
+      method: 'POST',
+      headers: { cookie: userCookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ route: 'greet-stable', targets: [{ revision: 1, percent: 100 }] }),
+    });
+    expect(traffic.status).toBe(403);
+    expect(await traffic.text()).toMatch(/change routes/);
 
     // Another service account with no rights at all sees no function and no Sandbox.
     expect((await kubectl(['create', 'serviceaccount', 'nobody', '-n', namespace])).code).toBe(0);
@@ -320,5 +400,26 @@ describe('logged in with a Kubernetes token', () => {
         })
       ).status,
     ).toBe(403);
+  });
+});
+
+// Last: it leaves this test's client unable to log in for a while.
+describe('a client guessing tokens', () => {
+  test('is told to wait after a few failures, with Retry-After, and even a good link waits', async () => {
+    let limited: Response | undefined;
+    for (let attempt = 0; attempt < 11 && !limited; attempt++) {
+      const response = await fetch(`${consoleProcess.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: `guess-${attempt}` }),
+      });
+      if (response.status === 429) limited = response;
+      else expect(response.status).toBe(401);
+    }
+    expect(limited, 'no 429 after 11 failed logins').toBeDefined();
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited!.json()).toMatchObject({ code: 'ROOST_CONSOLE_LOGIN_LIMITED' });
+    const link = await fetch(consoleProcess.loginLink(), { redirect: 'manual' });
+    expect(link.status).toBe(429);
   });
 });

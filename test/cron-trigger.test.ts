@@ -1,10 +1,10 @@
 // CronTriggers as a user meets them: a schedule fires on time (lateness
 // measured and printed), each firing an event through the durable queue in
 // EventBridge's shape with an Event on the trigger; Forbid skips while a run
-// is going; suspend stops it; a leader failover neither skips nor doubles a
+// is going; Replace withdraws a run still queued; suspend stops it; a leader failover neither skips nor doubles a
 // time; a bad schedule is refused naming the field.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CronTriggers, Events, Leases } from '../kube/api/resources.ts';
+import { CronTriggers, Events, Leases, SandboxDeployments } from '../kube/api/resources.ts';
 import type { CronTrigger } from '../kube/api/roost.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import { adminClient, createNamespace, eventually } from './support/cluster.ts';
@@ -162,6 +162,54 @@ test('Forbid skips a time while the run before it is still going, with an Event 
   );
   await client.patch(CronTriggers, { namespace, name: 'forbid' }, { spec: { suspend: true } });
 }, 60_000);
+
+test('Replace withdraws a run still waiting in the queue: only the newest time runs once the function can', async () => {
+  // No Sandbox and no autoscaler: every run waits in the queue.
+  await deployNodeFunction(client, {
+    namespace,
+    name: 'paused',
+    source: TICK,
+    replicas: 0,
+    env: { SINK: sink.url },
+  });
+  await createTrigger('replace', { target: { name: 'paused' }, concurrencyPolicy: 'Replace' });
+  const replaced = await eventually(
+    async () => {
+      const events = await client.list(Events, {
+        namespace,
+        fieldSelector: 'involvedObject.name=replace',
+      });
+      const withdrawn = events.items.filter(
+        (e) => e.reason === 'Replaced' && e.message?.includes('withdrawn from the queue'),
+      );
+      return withdrawn.length >= 2 ? withdrawn : undefined;
+    },
+    { what: 'two runs withdrawn', timeoutMs: 30_000, intervalMs: 250 },
+  );
+  await client.patch(CronTriggers, { namespace, name: 'replace' }, { spec: { suspend: true } });
+  const withdrawnTimes = new Set(
+    replaced.map((e) => Date.parse(/The run at (\S+) gives way/.exec(e.message!)![1]!)),
+  );
+  const lastTime = Date.parse(
+    (await client.get(CronTriggers, { namespace, name: 'replace' })).status!.lastScheduleTime!,
+  );
+  await client.patch(
+    SandboxDeployments,
+    { namespace, name: 'paused' },
+    { spec: { replicas: 1 } },
+    { subresource: 'scale' },
+  );
+  await eventually(() => scheduledTimes('replace').includes(lastTime), {
+    what: 'the newest run to run',
+    timeoutMs: 40_000,
+    intervalMs: 250,
+  });
+  // Room for a withdrawn run to turn up, if one were still about.
+  await new Promise((r) => setTimeout(r, 3000));
+  const ran = scheduledTimes('replace');
+  expect(ran.filter((t) => withdrawnTimes.has(t))).toEqual([]);
+  expect(ran.filter((t) => t === lastTime)).toHaveLength(1);
+}, 90_000);
 
 test('a leader failover neither skips nor doubles a scheduled time', async () => {
   standby = startController({

@@ -274,6 +274,52 @@ test('a gateway or sidecar that dies is restarted, roost dev says so, and dev.js
   state = after;
 });
 
+test('the event queue that dies is restarted on the same address and store, and events run again', async () => {
+  const before = readState();
+  const queue = before.components.find((c) => c.name === 'nats-server')!;
+  const succeeded = async () => {
+    const response = await fetch(`${before.gateway.url}/metrics`, {
+      headers: { authorization: `Bearer ${before.token}` },
+    });
+    const line = (await response.text())
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('roost_gateway_events_total{') &&
+          l.includes('namespace="default"') &&
+          l.includes('function="hello"') &&
+          l.includes('outcome="succeeded"'),
+      );
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  const ranBefore = await succeeded();
+  process.kill(queue.pid!, 'SIGKILL');
+  const after = await eventually(
+    () => {
+      const now = readState().components.find((c) => c.name === 'nats-server')!;
+      return now.pid !== queue.pid && alive(now.pid) ? now : undefined;
+    },
+    { what: 'dev.json to name the restarted nats-server', timeoutMs: 30_000 },
+  );
+  expect(after.address).toBe(queue.address);
+  const said = output.join('\n');
+  expect(said).toMatch(/! nats-server exited \(code null, signal SIGKILL\); restarting in \d+ ms/);
+  expect(said).toMatch(/! nats-server restarted \(pid \d+, restart 1\)/);
+  // The gateway finds it again by itself: an event is accepted and run.
+  const roost = (args: string[]) => run(process.execPath, [ROOST, ...args], { cwd: dir });
+  await eventually(
+    async () => {
+      const queued = await roost(['invoke', 'hello', '--data', '{}', '--async']).catch(() => null);
+      return queued !== null;
+    },
+    { what: 'an event to be accepted again', timeoutMs: 30_000 },
+  );
+  await eventually(async () => (await succeeded()) > ranBefore, {
+    what: 'the event to run',
+    timeoutMs: 30_000,
+  });
+});
+
 test('a control-plane process that dies is reported at once, and dev.json says it exited', async () => {
   const pid = pidOf(readState(), 'kube-controller-manager')!;
   const killedAt = Date.now();

@@ -278,8 +278,14 @@ describe('logs and stats', () => {
       errorMessage: 'cannot handle this',
     });
 
-    const { pod, sandboxes } = await sidecar.stats({ namespace });
+    const { pod, sandboxes, javaBridge } = await sidecar.stats({ namespace });
     expect(pod).toBe(host.name);
+    // The JVM the pod's Java Sandboxes share: its heap against its limit, and what it holds.
+    expect(Number(javaBridge?.heapUsedBytes)).toBeGreaterThan(0);
+    expect(Number(javaBridge?.heapMaxBytes)).toBeGreaterThanOrEqual(
+      Number(javaBridge?.heapUsedBytes),
+    );
+    expect(javaBridge?.loadedSandboxes).toBeGreaterThanOrEqual(2);
     const counted = sandboxes.find((s) => s.sandbox === 'counted');
     expect(counted).toMatchObject({
       runtime: 'java',

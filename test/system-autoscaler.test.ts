@@ -211,3 +211,61 @@ test('minReplicas are kept warm without traffic', async () => {
   await new Promise((r) => setTimeout(r, 3000));
   expect(await replicas('reserved')).toBe(2);
 });
+
+test('a function at zero with queued events scales up, runs every one, and goes back to zero', async () => {
+  await deploy(
+    'queued',
+    `export const handler = async (e) => { await new Promise((r) => setTimeout(r, 300)); return e.n; };`,
+    {
+      minReplicas: 0,
+      maxReplicas: 3,
+      targetConcurrency: 1,
+      stableWindowSeconds: 6,
+      panicWindowSeconds: 2,
+      scaleToZeroGraceSeconds: 1,
+    },
+  );
+  const EVENTS = 30;
+  for (let n = 0; n < EVENTS; n++) {
+    const response = await fetch(
+      `${system.gateway.url}/2015-03-31/functions/${namespace}:function:queued/invocations`,
+      {
+        method: 'POST',
+        headers: { 'x-amz-invocation-type': 'Event' },
+        body: JSON.stringify({ n }),
+      },
+    );
+    expect(response.status).toBe(202);
+  }
+  let most = 0;
+  const succeeded = async () => {
+    const text = await (
+      await fetch(`${system.gateway.url}/metrics`, {
+        headers: { authorization: `Bearer ${system.hosts.token}` },
+      })
+    ).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('roost_gateway_events_total{') &&
+          l.includes(`namespace="${namespace}"`) &&
+          l.includes('function="queued"') &&
+          l.includes('outcome="succeeded"'),
+      );
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  await eventually(
+    async () => {
+      most = Math.max(most, await replicas('queued'));
+      return (await succeeded()) === EVENTS;
+    },
+    { what: `all ${EVENTS} events to run`, timeoutMs: 60_000, intervalMs: 200 },
+  );
+  // 30 events of 300 ms, one at a time per Sandbox: more than one Sandbox was asked for.
+  expect(most).toBeGreaterThan(1);
+  await eventually(async () => (await replicas('queued')) === 0, {
+    what: 'back to zero once the queue is empty',
+    timeoutMs: 30_000,
+  });
+}, 120_000);

@@ -68,6 +68,16 @@ describe('canary', () => {
     const load = loadUntil('healthy', done);
     try {
       await deployVersion(client, { namespace, name: 'healthy', version: 'v2' });
+      // Each step's starting counts are in the status: a new leader would judge the same window.
+      const stepping = await eventually(
+        async () => {
+          const canary = await canaryOf('healthy');
+          return canary?.phase === 'Progressing' && canary.stepBaseline ? canary : undefined;
+        },
+        { what: 'a step with its baseline recorded', timeoutMs: 30_000 },
+      );
+      expect(stepping.stepBaseline!.requests).toBeGreaterThanOrEqual(0);
+      expect(stepping.stepBaseline!.latencyBuckets.length).toBeGreaterThan(0);
       await eventually(async () => (await canaryOf('healthy'))?.phase === 'Promoted', {
         what: 'the canary to be promoted',
         timeoutMs: 60_000,

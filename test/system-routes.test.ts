@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adminClient, createNamespace, eventually, kubectl } from './support/cluster.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
 import {
+  CronTriggers,
   SandboxDeployments,
   SandboxEndpointsType,
   SandboxReplicaSets,
@@ -13,6 +14,8 @@ import {
 import type { SandboxRoute } from '../kube/api/roost.ts';
 import { REVISION_ANNOTATION } from '../kube/well-known.ts';
 import { countRevisions, deployVersion, waitForRevision } from './support/versions.ts';
+import { startEventSink, type EventSink } from './support/event-sink.ts';
+import { roost, systemEnv } from './support/roost-cli.ts';
 
 const client = adminClient();
 let system: RoostSystem;
@@ -262,4 +265,185 @@ describe('a route that cannot be satisfied', () => {
     const deployment = await client.get(SandboxDeployments, { namespace, name: 'split' });
     expect(deployment.status?.revision).toBe(2);
   });
+});
+
+describe('events follow aliases', () => {
+  // `evt` has revisions 1 and 2; the alias `old` keeps revision 1, and with no
+  // default route unqualified calls go to revision 2. Each run reports its
+  // event to the sink under its version.
+  let sink: EventSink;
+
+  beforeAll(async () => {
+    sink = await startEventSink();
+    await deployVersion(client, { namespace, name: 'evt', version: 'v1', sink: sink.url });
+    await waitForRevision(client, { namespace, name: 'evt', revision: 1 });
+    await client.create(SandboxRoutes, route('evt', 'old', [{ revision: 1, percent: 100 }]));
+    await deployVersion(client, { namespace, name: 'evt', version: 'v2', sink: sink.url });
+    await waitForRevision(client, { namespace, name: 'evt', revision: 2 });
+    await eventually(async () => (await routeStatus('old'))?.traffic === '1=100', {
+      what: 'the alias to resolve',
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await sink?.stop();
+  });
+
+  /** The versions that ran the event with this marker. */
+  const ranOn = (marker: string) =>
+    sink.records
+      .filter((r) => (JSON.parse(r.body) as { marker?: string }).marker === marker)
+      .map((r) => r.key);
+
+  async function invokeEvent(marker: string, qualifier?: string): Promise<number> {
+    const query = qualifier ? `?Qualifier=${qualifier}` : '';
+    const response = await fetch(
+      `${system.gateway.url}/2015-03-31/functions/${namespace}:function:evt/invocations${query}`,
+      {
+        method: 'POST',
+        headers: { 'x-amz-invocation-type': 'Event' },
+        body: JSON.stringify({ marker }),
+      },
+    );
+    return response.status;
+  }
+
+  test('an event sent to an alias runs on its revision; an unqualified one on the default', async () => {
+    expect(await invokeEvent('to-alias', 'old')).toBe(202);
+    expect(await invokeEvent('to-revision', '1')).toBe(202);
+    expect(await invokeEvent('unqualified')).toBe(202);
+    const byPath = await fetch(`${system.gateway.url}/fn/${namespace}/evt@old`, {
+      method: 'POST',
+      headers: { 'x-roost-invocation-type': 'Event', 'content-type': 'application/json' },
+      body: JSON.stringify({ marker: 'by-path' }),
+    });
+    expect(byPath.status).toBe(202);
+    await eventually(
+      async () =>
+        ['to-alias', 'to-revision', 'unqualified'].every((m) => ranOn(m).length > 0) &&
+        sink.records.some((r) => r.body.includes('by-path')),
+      { what: 'the four events to run', timeoutMs: 20_000 },
+    );
+    expect(ranOn('to-alias')).toEqual(['v1']);
+    expect(ranOn('to-revision')).toEqual(['v1']);
+    expect(ranOn('unqualified')).toEqual(['v2']);
+    // An HTTP event carries the request as a function-URL event: its body holds the marker.
+    expect(sink.records.filter((r) => r.body.includes('by-path')).map((r) => r.key)).toEqual([
+      'v1',
+    ]);
+  }, 40_000);
+
+  test('an event to an alias that does not exist is refused when sent, naming it', async () => {
+    const response = await fetch(
+      `${system.gateway.url}/2015-03-31/functions/${namespace}:function:evt/invocations?Qualifier=nope`,
+      { method: 'POST', headers: { 'x-amz-invocation-type': 'Event' }, body: '{}' },
+    );
+    expect(response.status).toBe(404);
+    expect(await response.text()).toMatch(/nope/);
+  });
+
+  test('a cron trigger naming an alias fires to its revision', async () => {
+    await client.create(CronTriggers, {
+      metadata: { name: 'evt-old', namespace },
+      spec: {
+        schedule: '@every 1s',
+        target: { name: 'evt', alias: 'old' },
+        payload: { marker: 'cron' },
+      },
+    });
+    try {
+      const fired = await eventually(
+        async () => {
+          const runs = sink.records.filter((r) => r.body.includes('"cron"'));
+          return runs.length >= 2 ? runs : undefined;
+        },
+        { what: 'two scheduled runs', timeoutMs: 30_000 },
+      );
+      expect(new Set(fired.map((r) => r.key))).toEqual(new Set(['v1']));
+      expect(JSON.parse(fired[0]!.body)).toMatchObject({
+        'detail-type': 'Scheduled Event',
+        detail: { marker: 'cron' },
+      });
+    } finally {
+      await client.delete(CronTriggers, { namespace, name: 'evt-old' });
+    }
+  }, 40_000);
+
+  test('a cron trigger with a malformed alias is refused, naming the field', async () => {
+    await expect(
+      client.create(CronTriggers, {
+        metadata: { name: 'bad-alias', namespace },
+        spec: { schedule: '@every 1s', target: { name: 'evt', alias: 'Not_An_Alias' } },
+      }),
+    ).rejects.toThrow(/spec\.target\.alias/);
+  });
+});
+
+describe('rollbacks under a route', () => {
+  test('roost rollout undo to the template an alias pins makes a new revision; the alias keeps its own', async () => {
+    await deployVersion(client, { namespace, name: 'undo', version: 'v1' });
+    await waitForRevision(client, { namespace, name: 'undo', revision: 1 });
+    await client.create(SandboxRoutes, route('undo', 'pin', [{ revision: 1, percent: 100 }]));
+    await deployVersion(client, { namespace, name: 'undo', version: 'v2' });
+    await waitForRevision(client, { namespace, name: 'undo', revision: 2 });
+
+    await roost(['rollout', 'undo', 'undo', '-n', namespace], { env: systemEnv(system) });
+    // Revision 1's template again, as revision 3: revision 1 is not renumbered under the alias.
+    await waitForRevision(client, { namespace, name: 'undo', revision: 3 });
+    const status = await routeStatus('pin');
+    expect(status?.traffic).toBe('1=100');
+    expect(status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const pinned = await countRevisions(`${system.gateway.url}/fn/${namespace}/undo@pin`, {
+      requests: 20,
+      concurrency: 4,
+    });
+    expect([...pinned.byRevision.keys()]).toEqual([1]);
+    expect(pinned.failed).toBe(0);
+    // Unqualified: the newest revision, 3, answering as revision 1 did.
+    const plain = await fetch(`${system.gateway.url}/fn/${namespace}/undo`);
+    expect(plain.headers.get('x-roost-revision')).toBe('3');
+    expect(await plain.json()).toBe('v1');
+  }, 90_000);
+});
+
+describe('a revision only a tag reaches', () => {
+  test('sleeps at zero when unused, wakes for a request to its tag, and sleeps again', async () => {
+    const autoscaling = { minReplicas: 1, maxReplicas: 2, scaleToZeroGraceSeconds: 3 };
+    await deployVersion(client, { namespace, name: 'nap', version: 'v1', autoscaling });
+    await waitForRevision(client, { namespace, name: 'nap', revision: 1 });
+    // Pinned before revision 2 rolls out, which would otherwise delete it (history limit 0).
+    await client.create(
+      SandboxRoutes,
+      route('nap', 'nap', [
+        { revision: 1, percent: 0, tag: 'old' },
+        { latestRevision: true, percent: 100 },
+      ]),
+    );
+    await deployVersion(client, { namespace, name: 'nap', version: 'v2' });
+    await waitForRevision(client, { namespace, name: 'nap', revision: 2 });
+    const revisionOne = async () =>
+      (await client.list(SandboxReplicaSets, { namespace })).items.find(
+        (rs) =>
+          rs.metadata.labels?.['roost.dev/deployment'] === 'nap' &&
+          rs.metadata.annotations?.[REVISION_ANNOTATION] === '1',
+      )!;
+    await eventually(async () => (await revisionOne()).spec.replicas === 0, {
+      what: 'revision 1 asleep at zero',
+      timeoutMs: 20_000,
+    });
+
+    const woken = await fetch(`${system.gateway.url}/fn/${namespace}/nap@old`);
+    expect(woken.status).toBe(200);
+    expect(woken.headers.get('x-roost-revision')).toBe('1');
+    expect(await woken.json()).toBe('v1');
+    expect((await revisionOne()).spec.replicas).toBe(1);
+    // The newest revision never slept.
+    const plain = await fetch(`${system.gateway.url}/fn/${namespace}/nap`);
+    expect(plain.headers.get('x-roost-revision')).toBe('2');
+
+    await eventually(async () => (await revisionOne()).spec.replicas === 0, {
+      what: 'revision 1 asleep again after the grace period',
+      timeoutMs: 20_000,
+    });
+  }, 90_000);
 });

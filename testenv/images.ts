@@ -8,6 +8,9 @@
 //   localhost/roost/build-base:24  the same plus npm, for `npm ci`
 //   localhost/roost/jdk:17         this machine's JDK at /opt/java/openjdk
 //
+// and, in place of Docker Hub's nats image that the chart runs as the event
+// queue, localhost/roost/nats:<version> from the nats-server the tests build.
+//
 // Then it tags localhost/roost:dev and localhost/roost-java:dev, loads them
 // into every node of a running `npm run cluster -- --nodes N`, prints their
 // references and sizes, and writes .roost/images-values.yaml, the Helm values
@@ -27,7 +30,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { cacheRoot } from './binaries.ts';
+import { cacheRoot, ensureNats } from './binaries.ts';
 import { buildah, buildImage, exportImage, importRootfs } from './nodes/buildah.ts';
 import { buildConsoleUi } from '../console/ui/build.ts';
 import { formatDuration } from '../lib/duration.ts';
@@ -37,6 +40,7 @@ const REPO = join(import.meta.dirname, '..');
 
 export const ROOST_IMAGE = 'localhost/roost:dev';
 export const ROOST_JAVA_IMAGE = 'localhost/roost-java:dev';
+const NATS_IMAGE_REPOSITORY = 'localhost/roost/nats';
 const BASE_IMAGE = 'localhost/roost/base:24';
 const BUILD_BASE_IMAGE = 'localhost/roost/build-base:24';
 const JDK_IMAGE = 'localhost/roost/jdk:17';
@@ -55,6 +59,8 @@ export interface BuildImagesOptions {
   progress?: (line: string) => void;
   /** Also build the Java image (needs `npm run build:java` first). Default true. */
   java?: boolean;
+  /** Also build the event queue's NATS image. Default true. */
+  nats?: boolean;
 }
 
 /** Shared libraries `binaries` load, by the paths the dynamic linker finds them at. */
@@ -205,6 +211,37 @@ async function buildLocalBases(progress: (line: string) => void, java: boolean):
   writeFileSync(stamp, want);
 }
 
+/** nats-server alone with the C library it links, as upstream's image has it: entrypoint /nats-server. */
+async function buildNatsImage(progress: (line: string) => void): Promise<string> {
+  const natsServer = await ensureNats(progress);
+  const version = /nats-(v[\d.]+)-/.exec(basename(dirname(natsServer)))?.[1] ?? 'dev';
+  const ref = `${NATS_IMAGE_REPOSITORY}:${version.slice(1)}`;
+  const rootfs = join(cacheRoot(), 'image-bases', 'nats');
+  rmSync(rootfs, { recursive: true, force: true });
+  try {
+    copyInto(rootfs, natsServer, '/nats-server');
+    for (const library of sharedLibraries([natsServer])) copyInto(rootfs, library);
+    mkdirSync(join(rootfs, 'etc'), { recursive: true });
+    writeFileSync(
+      join(rootfs, 'etc', 'passwd'),
+      `nonroot:x:${NONROOT_UID}:${NONROOT_UID}:nonroot:/:/sbin/nologin\n`,
+    );
+    mkdirSync(join(rootfs, 'tmp'), { recursive: true });
+    chmodSync(join(rootfs, 'tmp'), 0o1777);
+    await importRootfs(rootfs, ref, [
+      '--entrypoint',
+      '["/nats-server"]',
+      '--user',
+      `${NONROOT_UID}`,
+      '--port',
+      '4222',
+    ]);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+  return ref;
+}
+
 export async function buildImages(options: BuildImagesOptions = {}): Promise<BuiltImage[]> {
   const progress = options.progress ?? (() => {});
   const java = options.java ?? true;
@@ -232,6 +269,13 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
     }),
   );
   const refs = [ROOST_IMAGE];
+  if (options.nats ?? true) {
+    let natsRef = '';
+    await timed('build the event queue image', async () => {
+      natsRef = await buildNatsImage(progress);
+    });
+    refs.push(natsRef);
+  }
   if (java) {
     await timed(`build ${ROOST_JAVA_IMAGE}`, () =>
       buildImage({
@@ -282,9 +326,11 @@ export function imagesValues(images: BuiltImage[]): string {
   };
   const roost = images.find((i) => i.ref === ROOST_IMAGE);
   const javaImage = images.find((i) => i.ref === ROOST_JAVA_IMAGE);
+  const nats = images.find((i) => i.ref.startsWith(`${NATS_IMAGE_REPOSITORY}:`));
   return stringify({
     ...(roost ? { image: split(roost.ref) } : {}),
     ...(javaImage ? { javaImage: split(javaImage.ref) } : {}),
+    ...(nats ? { events: { nats: { image: split(nats.ref) } } } : {}),
   });
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../lib/ports.ts';
-import { startProcess, type ManagedProcess } from '../lib/process.ts';
+import { startProcess, type Exit, type ManagedProcess } from '../lib/process.ts';
 import { ensureNats } from './binaries.ts';
 import { ControlPlaneError } from './control-plane.ts';
 
@@ -15,6 +15,8 @@ export interface NatsServer {
   /** Where JetStream keeps its streams. */
   storeDir: string;
   process: ManagedProcess;
+  /** Resolves when the server exits, for whatever reason. */
+  exited: Promise<Exit>;
   stop(): Promise<void>;
 }
 
@@ -23,6 +25,8 @@ export interface StartNatsOptions {
   storeDir?: string;
   logFile?: string;
   progress?: (line: string) => void;
+  /** Listen here (a restart that clients must find again); a free port by default. */
+  port?: number;
   /**
    * Clients must present this token (Roost's invoke token): functions can
    * open network connections, and must not read or write the queue. It goes
@@ -35,7 +39,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
   const binary = await ensureNats(options.progress);
   const ownStore = !options.storeDir;
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'roost-nats-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = [
     '-a',
     '127.0.0.1',
@@ -92,6 +96,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
     pid: child.pid,
     storeDir,
     process: child,
+    exited: child.exited,
     async stop() {
       await child.stop(5000);
       if (ownStore) rmSync(storeDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { CronTriggers, Leases, SandboxDeployments, Sandboxes } from '../../kube/
 import { isNotFound } from '../../kube/errors.ts';
 import { DEPLOYMENT_LABEL, TEMPLATE_HASH_LABEL } from '../../kube/well-known.ts';
 import { CliContext, withCliContext, type GlobalFlags } from '../context.ts';
-import { summarizeHosts, type HostSummary } from '../host-capacity.ts';
+import { summarizeHosts, type HostSummary } from '../../scheduler/host-summary.ts';
 import { withClusterOptions, type OutputFormat } from '../options.ts';
 import { formatAge, kubeList, printResult } from '../output.ts';
 import { listHostPods } from '../sidecars.ts';

@@ -17,6 +17,7 @@ import { freePort } from '../../lib/ports.ts';
 import { DEFAULT_CONSOLE_PORT } from '../commands/console.ts';
 import { startControlPlane, type ControlPlane } from '../../testenv/control-plane.ts';
 import { startNats } from '../../testenv/nats.ts';
+import { Supervisor } from '../../lib/supervisor.ts';
 import { HostPodKubelet, type HostPod } from '../../testenv/host-pods.ts';
 import { ensureJavaBuild, javaToolsPresent } from '../../testenv/java-build.ts';
 import { ComponentProcess } from './component-process.ts';
@@ -101,16 +102,39 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     // events for functions of an earlier one would only end as dead letters.
     const natsStore = join(stateDir, 'nats');
     rmSync(natsStore, { recursive: true, force: true });
-    const nats = await startNats({
-      storeDir: natsStore,
-      // Functions can open connections: the queue takes only holders of the invoke token.
-      token,
-      logFile: join(logDir, 'nats.log'),
-      progress: (line) => progress(`  ${line}`),
+    // Kept running as the other components are, on the same port and store:
+    // the gateways and the controller reconnect, and accepted events are kept.
+    const natsPort = await freePort('127.0.0.1');
+    const natsLog = join(logDir, 'nats.log');
+    const natsLogShown = relative(options.cwd, natsLog);
+    const nats = await Supervisor.start({
+      name: 'nats-server',
+      start: () =>
+        startNats({
+          storeDir: natsStore,
+          // Functions can open connections: the queue takes only holders of the invoke token.
+          token,
+          port: natsPort,
+          logFile: natsLog,
+          progress: (line) => progress(`  ${line}`),
+        }),
+      onExit: ({ exit, waitMs }) =>
+        progress(
+          `! nats-server exited (code ${exit.code}, signal ${exit.signal}); restarting in ${Math.round(waitMs)} ms (log: ${natsLogShown})`,
+        ),
+      onStartFailed: ({ error, waitMs }) =>
+        progress(
+          `! nats-server could not be restarted (${errorMessage(error)}); trying again in ${Math.round(waitMs)} ms`,
+        ),
+      onRestarted: (run, { restarts }) => {
+        progress(`! nats-server restarted (pid ${run.pid}, restart ${restarts})`);
+        if (started) options.onStateChange?.(currentState());
+      },
     });
-    stops.push(() => nats.stop());
+    stops.push(() => nats.stop((run) => run.stop()));
+    const natsUrl = nats.current.url;
     progress(
-      `✓ event queue: NATS JetStream at ${nats.url} (pid ${nats.pid}; log ${relative(options.cwd, join(logDir, 'nats.log'))}) (${formatDuration(Date.now() - step)})`,
+      `✓ event queue: NATS JetStream at ${natsUrl} (pid ${nats.current.pid}; log ${natsLogShown}) (${formatDuration(Date.now() - step)})`,
     );
 
     step = Date.now();
@@ -131,7 +155,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
         `--lease-namespace=${DEV_NAMESPACE}`,
         '--metrics-host=127.0.0.1',
         '--metrics-port=0',
-        `--events-url=${nats.url}`,
+        `--events-url=${natsUrl}`,
       ],
       env: componentEnv,
       logFile: join(logDir, 'controller.log'),
@@ -154,7 +178,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
         `--port=${options.gatewayPort}`,
         `--kubeconfig=${kubeconfig}`,
         `--namespace=${DEV_NAMESPACE}`,
-        `--events-url=${nats.url}`,
+        `--events-url=${natsUrl}`,
       ],
       env: componentEnv,
       logFile: join(logDir, 'gateway.log'),
@@ -270,7 +294,7 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           address: gatewayUrl,
           metrics: `${gatewayUrl}/metrics`,
         },
-        { name: 'nats-server', pid: nats.pid, address: nats.url },
+        { name: 'nats-server', pid: nats.current.pid, address: natsUrl },
         { name: 'roost console', pid: consoleProcess.pid, address: consoleUrl },
         ...kubelet.list().map((pod) => ({
           name: `sidecar ${pod.namespace}/${pod.name}`,

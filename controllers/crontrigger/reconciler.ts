@@ -271,7 +271,7 @@ export class CronTriggerReconciler {
         this.#options.recorder.normal(
           trigger,
           'Replaced',
-          `The run at ${run.scheduledTime} gives way to the run at ${at}${withdrawn ? ': withdrawn from the queue' : ': it had started, and finishes'}`,
+          `The run at ${run.scheduledTime} gives way to the run at ${at}${WITHDRAWAL_NOTE[withdrawn]}`,
         );
       }
       status.active = undefined;
@@ -295,11 +295,12 @@ export class CronTriggerReconciler {
       attempts: 0,
       notBefore: 0,
       metadata: { invocationType: 'Event' },
+      ...(trigger.spec.target.alias ? { qualifier: trigger.spec.target.alias } : {}),
     });
     this.#options.recorder.normal(
       trigger,
       'Fired',
-      `Sent the run scheduled at ${at} to ${trigger.spec.target.name} (request id ${requestId})`,
+      `Sent the run scheduled at ${at} to ${targetName(trigger)} (request id ${requestId})`,
     );
     return trigger;
   }
@@ -316,7 +317,7 @@ export class CronTriggerReconciler {
     return this.#record(trigger, status);
   }
 
-  #targetRef(trigger: CronTrigger) {
+  #targetRef(trigger: CronTrigger): { namespace: string; name: string } {
     return { namespace: trigger.metadata.namespace!, name: trigger.spec.target.name };
   }
 
@@ -339,4 +340,16 @@ export class CronTriggerReconciler {
   #now(): Date {
     return this.#options.now?.() ?? new Date();
   }
+}
+
+const WITHDRAWAL_NOTE = {
+  withdrawn: ': withdrawn from the queue',
+  running: ': it had started, and finishes',
+  absent: ': it had finished',
+} as const;
+
+/** The target as a request names it: `name` or `name@alias`. */
+function targetName(trigger: CronTrigger): string {
+  const { name, alias } = trigger.spec.target;
+  return alias ? `${name}@${alias}` : name;
 }

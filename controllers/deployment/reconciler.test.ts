@@ -19,7 +19,11 @@ const UID = 'd-uid';
 
 function deployment(
   code: string,
-  extra: { annotations?: Record<string, string>; replicas?: number } = {},
+  extra: {
+    annotations?: Record<string, string>;
+    replicas?: number;
+    autoscaling?: SandboxDeployment['spec']['autoscaling'];
+  } = {},
 ): SandboxDeployment {
   return {
     metadata: {
@@ -32,6 +36,7 @@ function deployment(
     },
     spec: {
       replicas: extra.replicas ?? 3,
+      ...(extra.autoscaling ? { autoscaling: extra.autoscaling } : {}),
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         spec: {
@@ -243,10 +248,57 @@ describe('DeploymentReconciler', () => {
       writes: [`scale ${hashOf('v1')} to 1`, 'status'],
       events: ['ScalingReplicaSet', 'RolloutComplete'],
     },
+    {
+      name: 'a rollback to the template of a revision an alias pins makes a new revision; the pinned one keeps its number',
+      d: deployment('v1', { replicas: 2 }),
+      cache: [replicaSet('v1', 1, 2, 2), replicaSet('v2', 2, 2, 2)],
+      routes: [route('stable', [{ revision: 1, percent: 100 }])],
+      // Not fn-<hash of v1>, which revision 1 keeps.
+      writes: [
+        `create fn-${templateHash(normalizedTemplate(deployment('v1')), 0, 3)} replicas=1 revision=3`,
+        'status',
+      ],
+      events: ['ScalingReplicaSet'],
+    },
   ])('$name', async ({ d, cache, routes, writes, events }) => {
     const f = fixture(d, cache, routes);
     await f.reconciler.reconcile('ns/fn');
     expect(f.writes).toEqual(writes);
     expect(f.events).toEqual(events);
+  });
+});
+
+describe('a revision reached only by a tag at 0%, with autoscaling', () => {
+  const tagged = [
+    route('fn', [
+      { revision: 1, percent: 0, tag: 'old' },
+      { revision: 2, percent: 100 },
+    ]),
+  ];
+  const autoscaling = { minReplicas: 0, maxReplicas: 5, scaleToZeroGraceSeconds: 60 };
+
+  test('goes to zero when no gateway sent it a request within the grace period', async () => {
+    const d = deployment('v2', {
+      replicas: 3,
+      autoscaling,
+      annotations: { 'roost.dev/revision-1-used-at': new Date(Date.now() - 61_000).toISOString() },
+    });
+    const f = fixture(d, [replicaSet('v1', 1, 1, 1), replicaSet('v2', 2, 3, 3)], tagged);
+    const result = await f.reconciler.reconcile('ns/fn');
+    expect(f.writes).toEqual([`scale ${hashOf('v1')} to 0`, 'status']);
+    expect(result?.requeueAfterMs).toBeUndefined();
+  });
+
+  test('wakes (one Sandbox) when a gateway says it sent it a request, and is looked at again when the grace ends', async () => {
+    const d = deployment('v2', {
+      replicas: 3,
+      autoscaling,
+      annotations: { 'roost.dev/revision-1-used-at': new Date(Date.now() - 1000).toISOString() },
+    });
+    const f = fixture(d, [replicaSet('v1', 1, 0, 0), replicaSet('v2', 2, 3, 3)], tagged);
+    const result = await f.reconciler.reconcile('ns/fn');
+    expect(f.writes).toEqual([`scale ${hashOf('v1')} to 1`, 'status']);
+    expect(result?.requeueAfterMs).toBeGreaterThan(55_000);
+    expect(result?.requeueAfterMs).toBeLessThanOrEqual(59_000);
   });
 });

@@ -22,7 +22,11 @@ import type { ReconcileResult } from '../../kube/controller.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Store } from '../../kube/informer.ts';
-import { REVISION_ANNOTATION, ROLLBACK_TO_ANNOTATION } from '../../kube/well-known.ts';
+import {
+  REVISION_ANNOTATION,
+  ROLLBACK_TO_ANNOTATION,
+  revisionUsedAnnotation,
+} from '../../kube/well-known.ts';
 import { NameCollisionError } from '../errors.ts';
 import { claimChildren, controllerRefOf } from '../shared/owners.ts';
 import { sameStatus } from '../shared/status.ts';
@@ -36,8 +40,10 @@ import {
 } from './resources/rollout.ts';
 import { computeDeploymentStatus } from './resources/status.ts';
 import {
+  isTagOnly,
   newestRevisionReplicas,
   replicasForShare,
+  tagAwakeUntil,
   routedRevisions,
   type RevisionShare,
 } from './resources/routed.ts';
@@ -48,7 +54,7 @@ import {
   templateHash,
   withoutHashLabel,
 } from './resources/template.ts';
-import { WORKLOAD_DEFAULTS } from '../../kube/api/defaults.ts';
+import { AUTOSCALING_DEFAULTS, WORKLOAD_DEFAULTS } from '../../kube/api/defaults.ts';
 
 export const BY_NAMESPACE = 'namespace';
 /** SandboxRoutes by "namespace/deployment". */
@@ -81,10 +87,24 @@ export class DeploymentReconciler {
       return;
     }
     const all = await this.#observe(deployment);
-    const { newRS, oldRSs: unpinned } = this.#splitRevisions(deployment, all);
     const shares = routedRevisions(this.#routesOf(deployment));
+    const { newRS, oldRSs: unpinned, routedTwin } = this.#splitRevisions(deployment, all, shares);
     const oldRSs = unpinned.filter((rs) => !shares.has(revisionOf(rs)));
     const pinned = unpinned.filter((rs) => shares.has(revisionOf(rs)));
+    const now = Date.now();
+    const awakeUntil = (revision: number) =>
+      tagAwakeUntil(
+        Boolean(deployment.spec.autoscaling),
+        deployment.metadata.annotations?.[revisionUsedAnnotation(revision)],
+        (deployment.spec.autoscaling?.scaleToZeroGraceSeconds ??
+          AUTOSCALING_DEFAULTS.scaleToZeroGraceSeconds) * 1000,
+      );
+    // A tag-only revision put to sleep must be looked at again when its grace ends.
+    const wakeUps = pinned
+      .filter((rs) => isTagOnly(shares.get(revisionOf(rs))))
+      .map((rs) => awakeUntil(revisionOf(rs)))
+      .filter((until) => until > now && until !== Infinity);
+    const tagAwake = (revision: number) => awakeUntil(revision) > now;
 
     let current = newRS;
     let actions: ScaleAction[] = [];
@@ -99,10 +119,16 @@ export class DeploymentReconciler {
       ),
     );
     if (!deployment.spec.paused) {
-      current = await this.#ensureNewReplicaSet(rollout, newRS, oldRSs, maxRevision(unpinned));
+      current = await this.#ensureNewReplicaSet(
+        rollout,
+        newRS,
+        oldRSs,
+        maxRevision(unpinned),
+        routedTwin,
+      );
       actions = this.#plan(rollout, current, oldRSs);
       await this.#scale(deployment, [current, ...oldRSs], actions);
-      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares)));
+      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares, tagAwake)));
       const all = [current, ...oldRSs];
       const counts = {
         updatedReplicas: current.status?.replicas ?? 0,
@@ -124,14 +150,15 @@ export class DeploymentReconciler {
               },
             ];
       await this.#scale(deployment, [newRS], actions);
-      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares)));
+      actions.push(...(await this.#scaleRouted(deployment, pinned, replicas, shares, tagAwake)));
     }
-    return this.#recordStatus(
+    const result = await this.#recordStatus(
       rollout,
       current,
       current ? [current, ...oldRSs] : oldRSs,
       actions.length > 0 || current !== newRS,
     );
+    return soonest(result, wakeUps.length > 0 ? Math.min(...wakeUps) - now : undefined);
   }
 
   #routesOf(deployment: SandboxDeployment): SandboxRoute[] {
@@ -155,12 +182,13 @@ export class DeploymentReconciler {
     pinned: SandboxReplicaSet[],
     replicas: number,
     shares: Map<number, RevisionShare>,
+    tagAwake: (revision: number) => boolean,
   ): Promise<ScaleAction[]> {
     const actions = pinned
       .map((rs) => ({
         name: rs.metadata.name!,
         from: rs.spec.replicas ?? 0,
-        to: replicasForShare(replicas, shares.get(revisionOf(rs))),
+        to: replicasForShare(replicas, shares.get(revisionOf(rs)), tagAwake(revisionOf(rs))),
       }))
       .filter((a) => a.from !== a.to);
     await this.#scale(deployment, pinned, actions);
@@ -221,16 +249,31 @@ export class DeploymentReconciler {
     return owned.filter((rs) => !rs.metadata.deletionTimestamp);
   }
 
-  #splitRevisions(deployment: SandboxDeployment, all: SandboxReplicaSet[]) {
+  /**
+   * The ReplicaSet of the current template, if there is one to reuse, and the
+   * others. A revision a route names keeps its number, so it is reused only
+   * while it is the newest: a rollback to its template is then a new
+   * revision (routedTwin says one exists), as a Knative revision never
+   * changes, rather than that revision renumbered under the route.
+   */
+  #splitRevisions(
+    deployment: SandboxDeployment,
+    all: SandboxReplicaSet[],
+    shares: ReadonlyMap<number, unknown>,
+  ): { newRS: SandboxReplicaSet | undefined; oldRSs: SandboxReplicaSet[]; routedTwin: boolean } {
     const template = normalizedTemplate(deployment);
-    // The oldest one with the same template, if (after a collision) there are two.
-    const matching = all
-      .filter((rs) => sameTemplate(rs.spec.template, template))
-      .sort((a, b) =>
-        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
-      );
-    const newRS = matching[0];
-    return { newRS, oldRSs: all.filter((rs) => rs !== newRS) };
+    const newest = maxRevision(all);
+    const matching = all.filter((rs) => sameTemplate(rs.spec.template, template));
+    const reusable = matching
+      .filter((rs) => !shares.has(revisionOf(rs)) || revisionOf(rs) === newest)
+      // The newest, if (after a collision or a rollback past a route) there are two.
+      .sort((a, b) => revisionOf(b) - revisionOf(a));
+    const newRS = reusable[0];
+    return {
+      newRS,
+      oldRSs: all.filter((rs) => rs !== newRS),
+      routedTwin: !newRS && matching.length > 0,
+    };
   }
 
   async #ensureNewReplicaSet(
@@ -239,6 +282,8 @@ export class DeploymentReconciler {
     oldRSs: SandboxReplicaSet[],
     /** The highest revision number of every other ReplicaSet, routed ones included. */
     newestOther: number,
+    /** A routed older revision has this template: the new one needs a name of its own. */
+    routedTwin = false,
   ): Promise<SandboxReplicaSet> {
     const { client, recorder } = this.#options;
     const revision = newestOther + 1;
@@ -257,7 +302,11 @@ export class DeploymentReconciler {
       });
     }
     const collisionCount = deployment.status?.collisionCount ?? 0;
-    const hash = templateHash(normalizedTemplate(deployment), collisionCount);
+    const hash = templateHash(
+      normalizedTemplate(deployment),
+      collisionCount,
+      routedTwin ? revision : undefined,
+    );
     const replicas =
       deployment.spec.strategy?.type === 'Recreate'
         ? 0
@@ -380,4 +429,14 @@ export class DeploymentReconciler {
     }
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
+}
+
+/** The sooner of a result's requeue and `afterMs`. */
+function soonest(
+  result: ReconcileResult | void,
+  afterMs: number | undefined,
+): ReconcileResult | void {
+  if (afterMs === undefined) return result;
+  const requeueAfterMs = Math.min(result?.requeueAfterMs ?? Infinity, Math.max(1, afterMs));
+  return { ...result, requeueAfterMs };
 }

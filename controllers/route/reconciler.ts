@@ -47,7 +47,11 @@ export interface RouteReconcilerOptions {
   counts: RevisionCountsSource;
 }
 
-/** Where a step's counts began, per route: a controller that restarts begins the window anew. */
+/**
+ * Where a step's counts began, per route. Kept in memory for speed and in the
+ * route's status (canary.stepBaseline), so that a new leader judges the same
+ * window instead of beginning it anew.
+ */
 interface StepBaseline {
   revision: number;
   step: number;
@@ -154,15 +158,19 @@ export class RouteReconciler {
         route.spec.deployment,
         latest.revision,
       );
-      const baseline = this.#baselines.get(key);
-      if (baseline?.revision === latest.revision && baseline.step === previous.step)
-        window = addCounts(current, baseline.counts, -1);
-      else
-        this.#baselines.set(key, {
-          revision: latest.revision,
-          step: previous.step ?? 0,
-          counts: current,
-        });
+      const remembered = this.#baselines.get(key);
+      const baseline =
+        remembered?.revision === latest.revision && remembered.step === previous.step
+          ? remembered.counts
+          : previous.stepBaseline;
+      // A gateway that restarted counts from zero: the window begins again from here.
+      if (baseline && current.requests >= baseline.requests)
+        window = addCounts(current, baseline, -1);
+      this.#baselines.set(key, {
+        revision: latest.revision,
+        step: previous.step ?? 0,
+        counts: window ? baseline! : current,
+      });
     }
     const outcome = stepCanary({
       policy: route.spec.canary!,
@@ -185,6 +193,17 @@ export class RouteReconciler {
         counts: current,
       });
     }
+    // Recorded with the step, for whichever controller judges it next.
+    const baseline = this.#baselines.get(key);
+    const status = outcome.status;
+    if (
+      baseline &&
+      status?.phase === 'Progressing' &&
+      status.stepStartedAt &&
+      baseline.revision === status.revision &&
+      baseline.step === (status.step ?? 0)
+    )
+      outcome.status = { ...status, stepBaseline: baseline.counts };
     return outcome;
   }
 

@@ -113,6 +113,7 @@ export async function handleInvokeApi(
         payload,
         source: 'invoke-api',
         metadata: {},
+        qualifier: named.qualifier === '$LATEST' ? undefined : named.qualifier,
       });
       return { entry, status: sendEmpty(res, 202) };
     }

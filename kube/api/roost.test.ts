@@ -160,7 +160,7 @@ const examples: Record<string, unknown> = {
     spec: {
       schedule: '',
       timeZone: '',
-      target: { name: '' },
+      target: { name: '', alias: '' },
       payload: '',
       concurrencyPolicy: 'Allow',
       startingDeadlineSeconds: 1,
@@ -202,6 +202,7 @@ const examples: Record<string, unknown> = {
         step: 0,
         stepStartedAt: '',
         message: '',
+        stepBaseline: { requests: 1, errors: 1, latencyBuckets: [1] },
       },
       conditions: [condition],
     },

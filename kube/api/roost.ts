@@ -221,14 +221,21 @@ export interface SandboxEndpoints extends KubeObject {
 
 export type ConcurrencyPolicy = 'Allow' | 'Forbid' | 'Replace';
 
+/** Where a trigger sends its events. */
+export interface EventTarget {
+  /** A SandboxDeployment in the trigger's namespace. */
+  name: string;
+  /** An alias, tag or revision number (`name@alias`); resolved when the event runs. Unset: the default route. */
+  alias?: string;
+}
+
 /** A schedule that sends an event to a function (a CronJob for events). */
 export interface CronTriggerSpec {
   /** 5-field cron, 6-field with seconds, @hourly-style nicknames, or @every 30s. */
   schedule: string;
   /** IANA time zone of the schedule; default the controller's (UTC in a cluster). */
   timeZone?: string;
-  /** The function: a SandboxDeployment in the trigger's namespace. */
-  target: { name: string };
+  target: EventTarget;
   /** The event's detail (any JSON). */
   payload?: unknown;
   /** Default Allow. */
@@ -311,6 +318,11 @@ export interface CanaryStatus {
   step?: number;
   stepStartedAt?: string;
   message?: string;
+  /**
+   * The gateways' summed counts for the revision when the step began: the
+   * step's window is what they counted since, whichever controller leads.
+   */
+  stepBaseline?: { requests: number; errors: number; latencyBuckets: number[] };
 }
 
 export interface SandboxRoute extends KubeObject {

@@ -12,6 +12,7 @@ import type { HealthResponse as _roost_v1alpha1_HealthResponse, HealthResponse__
 import type { InvokeRequest as _roost_v1alpha1_InvokeRequest, InvokeRequest__Output as _roost_v1alpha1_InvokeRequest__Output } from './roost/v1alpha1/InvokeRequest.ts';
 import type { InvokeResponse as _roost_v1alpha1_InvokeResponse, InvokeResponse__Output as _roost_v1alpha1_InvokeResponse__Output } from './roost/v1alpha1/InvokeResponse.ts';
 import type { JavaBridgeClient as _roost_v1alpha1_JavaBridgeClient, JavaBridgeDefinition as _roost_v1alpha1_JavaBridgeDefinition } from './roost/v1alpha1/JavaBridge.ts';
+import type { JavaBridgeStats as _roost_v1alpha1_JavaBridgeStats, JavaBridgeStats__Output as _roost_v1alpha1_JavaBridgeStats__Output } from './roost/v1alpha1/JavaBridgeStats.ts';
 import type { LoadRequest as _roost_v1alpha1_LoadRequest, LoadRequest__Output as _roost_v1alpha1_LoadRequest__Output } from './roost/v1alpha1/LoadRequest.ts';
 import type { LoadResponse as _roost_v1alpha1_LoadResponse, LoadResponse__Output as _roost_v1alpha1_LoadResponse__Output } from './roost/v1alpha1/LoadResponse.ts';
 import type { LogEntry as _roost_v1alpha1_LogEntry, LogEntry__Output as _roost_v1alpha1_LogEntry__Output } from './roost/v1alpha1/LogEntry.ts';
@@ -43,6 +44,7 @@ export interface ProtoGrpcType {
       InvokeRequest: MessageTypeDefinition<_roost_v1alpha1_InvokeRequest, _roost_v1alpha1_InvokeRequest__Output>
       InvokeResponse: MessageTypeDefinition<_roost_v1alpha1_InvokeResponse, _roost_v1alpha1_InvokeResponse__Output>
       JavaBridge: SubtypeConstructor<typeof grpc.Client, _roost_v1alpha1_JavaBridgeClient> & { service: _roost_v1alpha1_JavaBridgeDefinition }
+      JavaBridgeStats: MessageTypeDefinition<_roost_v1alpha1_JavaBridgeStats, _roost_v1alpha1_JavaBridgeStats__Output>
       LoadRequest: MessageTypeDefinition<_roost_v1alpha1_LoadRequest, _roost_v1alpha1_LoadRequest__Output>
       LoadResponse: MessageTypeDefinition<_roost_v1alpha1_LoadResponse, _roost_v1alpha1_LoadResponse__Output>
       LogEntry: MessageTypeDefinition<_roost_v1alpha1_LogEntry, _roost_v1alpha1_LogEntry__Output>

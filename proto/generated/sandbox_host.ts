@@ -6,6 +6,7 @@ import type { HealthRequest as _roost_v1alpha1_HealthRequest, HealthRequest__Out
 import type { HealthResponse as _roost_v1alpha1_HealthResponse, HealthResponse__Output as _roost_v1alpha1_HealthResponse__Output } from './roost/v1alpha1/HealthResponse.ts';
 import type { InvokeRequest as _roost_v1alpha1_InvokeRequest, InvokeRequest__Output as _roost_v1alpha1_InvokeRequest__Output } from './roost/v1alpha1/InvokeRequest.ts';
 import type { InvokeResponse as _roost_v1alpha1_InvokeResponse, InvokeResponse__Output as _roost_v1alpha1_InvokeResponse__Output } from './roost/v1alpha1/InvokeResponse.ts';
+import type { JavaBridgeStats as _roost_v1alpha1_JavaBridgeStats, JavaBridgeStats__Output as _roost_v1alpha1_JavaBridgeStats__Output } from './roost/v1alpha1/JavaBridgeStats.ts';
 import type { LogEntry as _roost_v1alpha1_LogEntry, LogEntry__Output as _roost_v1alpha1_LogEntry__Output } from './roost/v1alpha1/LogEntry.ts';
 import type { LogsRequest as _roost_v1alpha1_LogsRequest, LogsRequest__Output as _roost_v1alpha1_LogsRequest__Output } from './roost/v1alpha1/LogsRequest.ts';
 import type { Rejection as _roost_v1alpha1_Rejection, Rejection__Output as _roost_v1alpha1_Rejection__Output } from './roost/v1alpha1/Rejection.ts';
@@ -26,6 +27,7 @@ export interface ProtoGrpcType {
       HealthResponse: MessageTypeDefinition<_roost_v1alpha1_HealthResponse, _roost_v1alpha1_HealthResponse__Output>
       InvokeRequest: MessageTypeDefinition<_roost_v1alpha1_InvokeRequest, _roost_v1alpha1_InvokeRequest__Output>
       InvokeResponse: MessageTypeDefinition<_roost_v1alpha1_InvokeResponse, _roost_v1alpha1_InvokeResponse__Output>
+      JavaBridgeStats: MessageTypeDefinition<_roost_v1alpha1_JavaBridgeStats, _roost_v1alpha1_JavaBridgeStats__Output>
       LogEntry: MessageTypeDefinition<_roost_v1alpha1_LogEntry, _roost_v1alpha1_LogEntry__Output>
       LogLevel: EnumTypeDefinition
       LogsRequest: MessageTypeDefinition<_roost_v1alpha1_LogsRequest, _roost_v1alpha1_LogsRequest__Output>

@@ -9,7 +9,7 @@ import { adminClient, createNamespace, eventually } from '../support/cluster.ts'
 import { startRoostSystem, type RoostSystem } from '../support/roost-system.ts';
 import { greeter, startConsoleProcess, type ConsoleProcess } from '../support/console.ts';
 import { chromiumPath } from '../../testenv/browser.ts';
-import { SandboxDeployments } from '../../kube/api/resources.ts';
+import { SandboxDeployments, SandboxRoutes } from '../../kube/api/resources.ts';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'console');
 const client = adminClient();
@@ -150,6 +150,13 @@ test('the log view merges every line of a function and filters by request id', a
   await page.goto(`${consoleProcess.url}/#/logs/${namespace}/orders`);
   const rows = page.locator('table.logs tbody tr');
   await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+  // Live: a line written now streams in without a reload, within a few seconds.
+  await page.waitForTimeout(500);
+  const live = await fetch(system.functionUrl('orders', '?name=streamed'));
+  await live.arrayBuffer();
+  await expect
+    .poll(async () => (await rows.allTextContents()).join('\n'), { timeout: 5000 })
+    .toContain(live.headers.get('x-roost-request-id')!);
   await shot('logs');
   await page.getByLabel('Request id').fill(ids[1]!);
   await expect
@@ -173,4 +180,64 @@ test('the hosts view shows the controller leader, the gateway and every sidecar 
   const sidecars = page.locator('table').nth(1).locator('tbody tr');
   await expect.poll(() => sidecars.count()).toBe(3);
   await shot('hosts');
+});
+
+test("a function's page draws its route's split, and follows the route as it changes", async () => {
+  await client.create(SandboxRoutes, {
+    metadata: { namespace, name: 'reports' },
+    spec: { deployment: 'reports', targets: [{ revision: 1, percent: 100 }] },
+  });
+  await page.goto(`${consoleProcess.url}/#/functions/${namespace}/reports`);
+  const route = page.locator('li[data-extra="SandboxRoute/reports"]');
+  await expect
+    .poll(() => route.locator('.summary').textContent(), { timeout: 15_000 })
+    .toBe('default route · traffic 1=100');
+  expect(await route.locator('.split-segment').count()).toBe(1);
+
+  // Revision 2 of reports, then 70/30 between the two.
+  await client.patch(
+    SandboxDeployments,
+    { namespace, name: 'reports' },
+    { spec: { template: { spec: { function: { env: [{ name: 'VERSION', value: '2' }] } } } } },
+  );
+  await eventually(
+    async () =>
+      (await client.get(SandboxDeployments, { namespace, name: 'reports' })).status?.revision === 2,
+    { what: 'revision 2 of reports' },
+  );
+  await client.patch(
+    SandboxRoutes,
+    { namespace, name: 'reports' },
+    {
+      spec: {
+        targets: [
+          { revision: 1, percent: 70 },
+          { latestRevision: true, percent: 30, tag: 'next' },
+        ],
+      },
+    },
+  );
+  await expect
+    .poll(() => route.locator('.summary').textContent(), { timeout: 15_000 })
+    .toBe('default route · traffic 1=70,2=30(next)');
+  const segments = route.locator('.split-segment');
+  expect(await segments.count()).toBe(2);
+  expect(await segments.nth(0).textContent()).toBe('r1 70%');
+  expect(await segments.nth(1).getAttribute('title')).toMatch(/^revision 2: 30% \(tag next\)/);
+  await shot('function-route');
+
+  // Changed from the page, as its user may: 50/50.
+  const form = page.getByRole('form', { name: 'Traffic of reports' });
+  await form.getByLabel('revision 1').fill('50');
+  await form.getByLabel('latest (next)').fill('50');
+  await form.getByRole('button', { name: 'Set split' }).click();
+  await expect
+    .poll(() => route.locator('.summary').textContent(), { timeout: 15_000 })
+    .toBe('default route · traffic 1=50,2=50(next)');
+  // A split that does not add up is refused with the API server's reason.
+  await form.getByLabel('revision 1').fill('60');
+  await form.getByRole('button', { name: 'Set split' }).click();
+  await expect
+    .poll(() => form.getByRole('status').textContent(), { timeout: 10_000 })
+    .toMatch(/add up to 100/);
 });

@@ -4,13 +4,20 @@
 // with kubectl and invoked through the gateway's Service, and the rights of
 // each component checked from the outside.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
-import { buildImages, imagesValues, retagImages, type BuiltImage } from '../../testenv/images.ts';
-import { getOnce } from './support/http.ts';
+import {
+  buildImages,
+  imagesValues,
+  retagImages,
+  ROOST_IMAGE,
+  ROOST_JAVA_IMAGE,
+  type BuiltImage,
+} from '../../testenv/images.ts';
+import { getOnce, postOnce } from './support/http.ts';
 import { eventually, helmFor, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
 
 const SYSTEM = 'roost-system';
@@ -158,6 +165,23 @@ describe('helm install of Roost on two real nodes', () => {
       // CPU requests small enough that one node takes every Roost pod when the other is drained.
       `pools:\n  - { name: mixed, runtimes: [nodejs, java], replicas: 2, memory: 1Gi, cpu: 250m, maxSandboxes: 32, allowedNamespaces: [${APPS}], javaBridge: { memory: 384Mi, cpu: 250m } }\n`,
     );
+    // These nodes have no volume provisioner: as a platform team without one
+    // would, a PersistentVolume is made by hand for the event queue's claim.
+    const natsData = join(cluster.dir, 'nats-data');
+    mkdirSync(natsData, { recursive: true });
+    chownSync(natsData, 65532, 65532);
+    await kubectl(['apply', '-f', '-'], {
+      input: `
+apiVersion: v1
+kind: PersistentVolume
+metadata: { name: roost-e2e-nats }
+spec:
+  capacity: { storage: 4Gi }
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: { path: ${natsData}, type: Directory }
+`,
+    });
     // As a platform team would: the namespace enforces "restricted" before anything lands.
     await kubectl(['create', 'namespace', SYSTEM]);
     await kubectl(['label', 'namespace', SYSTEM, 'pod-security.kubernetes.io/enforce=restricted']);
@@ -171,9 +195,6 @@ describe('helm install of Roost on two real nodes', () => {
       values,
       '-f',
       pools,
-      // The nodes here cannot pull the NATS image: events are left out of this install.
-      '--set',
-      'events.nats.enabled=false',
       '--wait',
       '--timeout=180s',
     ]);
@@ -195,12 +216,13 @@ describe('helm install of Roost on two real nodes', () => {
     await cluster?.stop();
   });
 
-  test('2 controllers, 2 gateways and the console in the restricted namespace, 2 host pods with strong isolation in a baseline one', async () => {
+  test('2 controllers, 2 gateways, the console and the event queue in the restricted namespace, 2 host pods with strong isolation in a baseline one', async () => {
     const running = await eventually('all Roost pods ready', async () => {
       const list = await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost');
-      return list.length === 5 && list.every((p) => p.ready) ? list : undefined;
+      return list.length === 6 && list.every((p) => p.ready) ? list : undefined;
     });
-    expect(running).toHaveLength(5);
+    expect(running).toHaveLength(6);
+    expect(running.filter((p) => p.name === 'roost-nats-0')).toHaveLength(1);
     const hosts = await eventually('both host pods ready', async () => {
       const list = await pods(kubectl, HOSTS, 'roost.dev/host=true');
       return list.length === 2 && list.every((p) => p.ready) ? list : undefined;
@@ -484,6 +506,66 @@ spec:
     expect(JSON.parse(response.body)).toEqual({ awake: true });
   });
 
+  test('events accepted through the Invoke API outlive a restart of the event queue, and run once the function has a Sandbox', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'roost-events-'));
+    const roost = (args: string[]) => runRoost(args, { cwd, kubeconfig: cluster.kubeconfigPath });
+    // No Sandbox and no autoscaler: the events can only wait in the queue.
+    await kubectl(['apply', '-f', '-'], {
+      input: `
+apiVersion: roost.dev/v1alpha1
+kind: SandboxDeployment
+metadata: { name: tally, namespace: ${APPS} }
+spec:
+  replicas: 0
+  template:
+    spec:
+      function:
+        runtime: nodejs
+        handler: index.handler
+        memoryMiB: 64
+        code:
+          inline:
+            files:
+              index.mjs: "export const handler = async (event) => { console.log('tally ran ' + event.n); return {}; };"
+`,
+    });
+    const EVENTS = 20;
+    const accepted = new Set<string>();
+    for (let n = 0; n < EVENTS; n++) {
+      const response = await postOnce(
+        `${gatewayUrl}/2015-03-31/functions/${APPS}:function:tally/invocations`,
+        JSON.stringify({ n }),
+        { 'x-amz-invocation-type': 'Event' },
+      );
+      expect(response.status, response.body).toBe(202);
+      accepted.add(String(response.headers['x-amzn-requestid']));
+    }
+    expect(accepted.size).toBe(EVENTS);
+    // The queue's pod replaced: what it accepted was on its volume.
+    await kubectl(['delete', 'pod', 'roost-nats-0', '-n', SYSTEM, '--wait=true', '--timeout=60s']);
+    await kubectl(['rollout', 'status', 'statefulset/roost-nats', '-n', SYSTEM, '--timeout=120s']);
+    await kubectl([
+      'patch',
+      'sandboxdeployment',
+      'tally',
+      '-n',
+      APPS,
+      '--type=merge',
+      '-p',
+      '{"spec":{"replicas":1}}',
+    ]);
+    const ran = await eventually(
+      'every accepted event ran',
+      async () => {
+        const { stdout } = await roost(['logs', 'tally', '-n', APPS]);
+        const seen = new Set([...stdout.matchAll(/tally ran (\d+)/g)].map((m) => Number(m[1])));
+        return seen.size === EVENTS ? seen : undefined;
+      },
+      180_000,
+    );
+    expect([...ran].sort((a, b) => a - b)).toEqual([...Array(EVENTS).keys()]);
+  }, 300_000);
+
   test('a host pod deleted: a new one takes its place and a 2-replica function fails no request meanwhile', async () => {
     const before = await pods(kubectl, HOSTS, 'roost.dev/host=true');
     const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
@@ -564,7 +646,7 @@ spec:
           ...(await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost')),
           ...(await pods(kubectl, HOSTS, 'roost.dev/host=true')),
         ];
-        return all.length === 7 && all.every((p) => p.ready && p.node === 'node-2')
+        return all.length === 8 && all.every((p) => p.ready && p.node === 'node-2')
           ? all
           : undefined;
       },
@@ -573,7 +655,8 @@ spec:
     console.error(
       `[e2e] node-1 drained, every Roost pod ready on node-2 in ${Date.now() - drained} ms`,
     );
-    expect(moved).toHaveLength(7);
+    // The event queue's pod too: its volume (hostPath here) is on this machine for either node.
+    expect(moved).toHaveLength(8);
     await kubectl([
       'wait',
       '--for=condition=Available',
@@ -589,7 +672,11 @@ spec:
   }, 300_000);
 
   test('helm upgrade to a new image tag rolls controllers, gateways and host pools under load with no failed request', async () => {
-    const next = await retagImages(images, 'next');
+    // Roost's own images: the event queue's NATS is versioned apart.
+    const next = await retagImages(
+      images.filter((i) => i.ref === ROOST_IMAGE || i.ref === ROOST_JAVA_IMAGE),
+      'next',
+    );
     for (const image of next) await cluster.importImage(image.archive);
     const load = steadyLoad(`${gatewayUrl}/fn/${APPS}/hello`);
     const started = Date.now();
@@ -627,7 +714,10 @@ spec:
       'every Roost pod on the new tag',
       async () => {
         const all = [
-          ...(await imagesOf(SYSTEM, 'app.kubernetes.io/name=roost')),
+          ...(await imagesOf(
+            SYSTEM,
+            'app.kubernetes.io/name=roost,app.kubernetes.io/component!=nats',
+          )),
           ...(await imagesOf(HOSTS, 'roost.dev/host=true')),
         ];
         return all.length === 7 &&

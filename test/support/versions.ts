@@ -20,11 +20,17 @@ export async function deployVersion(
     version: string;
     replicas?: number;
     failEvery?: number;
+    /** An event sink's URL (support/event-sink.ts): each invocation reports its event under its version. */
+    sink?: string;
+    /** spec.autoscaling, when the deployment is created. */
+    autoscaling?: SandboxDeployment['spec']['autoscaling'];
   },
 ): Promise<void> {
   const source = `let n = 0;
-export const handler = async () => {
+export const handler = async (event) => {
   n++;
+  if (process.env.SINK)
+    await fetch(process.env.SINK + '/' + process.env.VERSION, { method: 'POST', body: JSON.stringify(event) });
   const every = Number(process.env.FAIL_EVERY ?? 0);
   if (every > 0 && n % every === 0) throw new Error('failing on purpose');
   return process.env.VERSION;
@@ -39,6 +45,7 @@ export const handler = async () => {
         env: [
           { name: 'VERSION', value: options.version },
           { name: 'FAIL_EVERY', value: String(options.failEvery ?? 0) },
+          ...(options.sink ? [{ name: 'SINK', value: options.sink }] : []),
         ],
         code: { inline: { files: { 'index.mjs': source } } },
       },
@@ -52,7 +59,12 @@ export const handler = async () => {
     if (!isNotFound(err)) throw err;
     await client.create(SandboxDeployments, {
       metadata: { name: options.name, namespace: options.namespace },
-      spec: { replicas: options.replicas ?? 1, revisionHistoryLimit: 0, template },
+      spec: {
+        replicas: options.replicas ?? 1,
+        revisionHistoryLimit: 0,
+        template,
+        ...(options.autoscaling ? { autoscaling: options.autoscaling } : {}),
+      },
     });
   }
 }

@@ -2,7 +2,7 @@
 // revisions, routes and triggers (when installed), its recent Events, a scale
 // control and an invoke box that shows the answer and that request's log lines.
 import { useEffect, useState } from 'preact/hooks';
-import type { FunctionDetail, InvokeResult, Snapshot } from '../../view-types.ts';
+import type { ExtraObjectView, FunctionDetail, InvokeResult, Snapshot } from '../../view-types.ts';
 import { api } from './api.ts';
 import { Chart } from './chart.tsx';
 import { millis, percent, rate } from './format.ts';
@@ -78,6 +78,7 @@ export function FunctionDetailView({
             { label: 'desired', values: s.desired ?? [], color: '#1f5fbf' },
             { label: 'ready', values: s.ready ?? [], color: '#2e7d32' },
             { label: 'in flight', values: s.inFlight ?? [], color: '#c25e00' },
+            { label: 'queued events', values: s.queued ?? [], color: '#6d4c41' },
           ]}
         />
       </div>
@@ -111,13 +112,27 @@ export function FunctionDetailView({
       ) : extras.length === 0 ? (
         <p>None for this function ({snapshot.components.optionalKinds.join(', ')} installed).</p>
       ) : (
-        <ul>
+        <ul class="extras">
           {extras.map((e) => (
-            <li>
+            <li data-extra={`${e.kind}/${e.name}`}>
               <strong>
                 {e.kind} {e.name}
               </strong>{' '}
-              <code>{e.summary}</code>
+              {e.ready !== undefined && (
+                <span class={e.ready ? 'ok' : 'not-ready'}>{e.ready ? 'ready' : 'not ready'}</span>
+              )}{' '}
+              <span class="summary">{e.summary}</span>
+              {e.reason && <div class="reason">{e.reason}</div>}
+              {e.split && e.split.length > 0 && <SplitBar split={e.split} />}
+              {e.kind === 'SandboxRoute' && e.targets && (
+                <TrafficForm
+                  key={JSON.stringify(e.targets)}
+                  namespace={namespace}
+                  name={name}
+                  route={e.name}
+                  targets={e.targets}
+                />
+              )}
             </li>
           ))}
         </ul>
@@ -304,5 +319,86 @@ function InvokeBox({ namespace, name }: { namespace: string; name: string }) {
         </div>
       )}
     </section>
+  );
+}
+
+const SPLIT_COLOURS = ['#1f5fbf', '#c25e00', '#2e7d32', '#8e24aa', '#6d4c41'];
+
+/** A route's split as one bar: a segment per revision, as wide as its share. */
+function SplitBar({ split }: { split: NonNullable<ExtraObjectView['split']> }) {
+  return (
+    <div
+      class="split"
+      role="img"
+      aria-label={split.map((t) => `revision ${t.revision} ${t.percent}%`).join(', ')}
+    >
+      {split.map((t, i) => (
+        <span
+          class="split-segment"
+          data-revision={t.revision}
+          style={{
+            width: `${t.percent}%`,
+            background: SPLIT_COLOURS[i % SPLIT_COLOURS.length],
+          }}
+          title={`revision ${t.revision}: ${t.percent}%${t.tag ? ` (tag ${t.tag})` : ''}${
+            t.readySandboxes !== undefined ? `, ${t.readySandboxes} ready` : ''
+          }`}
+        >
+          {t.percent >= 10 ? `r${t.revision} ${t.percent}%` : ''}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+/** Changes a route's percents, keeping what each target names (a revision, or the latest). */
+function TrafficForm({
+  namespace,
+  name,
+  route,
+  targets,
+}: {
+  namespace: string;
+  name: string;
+  route: string;
+  targets: NonNullable<ExtraObjectView['targets']>;
+}) {
+  const [percents, setPercents] = useState(targets.map((t) => String(t.percent)));
+  const [message, setMessage] = useState('');
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await api(`/api/functions/${namespace}/${name}/traffic`, {
+        method: 'POST',
+        body: { route, targets: targets.map((t, i) => ({ ...t, percent: Number(percents[i]) })) },
+      });
+      setMessage('Split set');
+    } catch (err) {
+      setMessage((err as Error).message);
+    }
+  };
+  return (
+    <form class="inline traffic" onSubmit={submit} aria-label={`Traffic of ${route}`}>
+      {targets.map((t, i) => (
+        <label>
+          {t.latestRevision ? 'latest' : `revision ${t.revision}`}
+          {t.tag ? ` (${t.tag})` : ''}{' '}
+          <input
+            type="number"
+            min={0}
+            max={100}
+            value={percents[i]}
+            onInput={(e) => {
+              const next = [...percents];
+              next[i] = e.currentTarget.value;
+              setPercents(next);
+            }}
+          />
+          %
+        </label>
+      ))}
+      <button type="submit">Set split</button>
+      <span role="status">{message}</span>
+    </form>
   );
 }

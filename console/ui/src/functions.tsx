@@ -24,6 +24,7 @@ export function FunctionsView({ snapshot, filters }: { snapshot: Snapshot; filte
             <th scope="col">p99</th>
             <th scope="col">Cold starts (1 h)</th>
             <th scope="col">In flight</th>
+            <th scope="col">Queued events</th>
             <th scope="col">Last invocation</th>
           </tr>
         </thead>
@@ -45,6 +46,7 @@ export function FunctionsView({ snapshot, filters }: { snapshot: Snapshot; filte
               <td class="num">{millis(f.figures.p99Ms)}</td>
               <td class="num">{f.figures.coldStartsHour}</td>
               <td class="num">{f.figures.inFlight}</td>
+              <td class="num queued">{f.figures.queuedEvents}</td>
               <td class="last-invocation">{ago(f.figures.lastInvocationAt, now)}</td>
             </tr>
           ))}

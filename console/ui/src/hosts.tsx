@@ -1,7 +1,7 @@
 // Hosts and components: the controller's leader, the gateways (with when the
 // console last read their figures), and each host pod's sidecar with its
-// Lease age, image and isolation.
-import type { Snapshot } from '../../view-types.ts';
+// Lease age, image, isolation and JVM bridge (its functions and heap).
+import type { HostView, Snapshot } from '../../view-types.ts';
 import { ago, useNow } from './format.ts';
 
 export function HostsView({ snapshot }: { snapshot: Snapshot }) {
@@ -45,6 +45,7 @@ export function HostsView({ snapshot }: { snapshot: Snapshot }) {
             <th scope="col">Image</th>
             <th scope="col">Isolation</th>
             <th scope="col">JVM bridge functions</th>
+            <th scope="col">JVM heap</th>
           </tr>
         </thead>
         <tbody>
@@ -59,6 +60,9 @@ export function HostsView({ snapshot }: { snapshot: Snapshot }) {
               <td>
                 {snapshot.hosts.find((h) => h.name === s.pod)?.javaFunctions.join(', ') || '–'}
               </td>
+              <td class="jvm-heap">
+                {jvmHeap(snapshot.hosts.find((h) => h.name === s.pod)?.javaBridge)}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -66,4 +70,10 @@ export function HostsView({ snapshot }: { snapshot: Snapshot }) {
       <p>Optional kinds installed: {optionalKinds.length ? optionalKinds.join(', ') : 'none'}.</p>
     </section>
   );
+}
+
+function jvmHeap(bridge: HostView['javaBridge']): string {
+  if (!bridge) return '–';
+  const max = bridge.heapMaxMiB === null ? '' : ` of ${bridge.heapMaxMiB}`;
+  return `${bridge.heapUsedMiB}${max} MiB, ${bridge.loadedSandboxes} loaded`;
 }

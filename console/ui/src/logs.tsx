@@ -1,11 +1,14 @@
 // Logs: every line of one function's Sandboxes, merged in time, filtered by
-// level, text and request id; with "live" it asks again every two seconds.
+// level, text and request id; with "live" new lines stream in as they are
+// written (server-sent events from the sidecars' followed logs).
 import { useEffect, useState } from 'preact/hooks';
 import type { LogLine, Snapshot } from '../../view-types.ts';
 import { api } from './api.ts';
 import type { Filters } from './app.tsx';
 
 const LEVELS = ['', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** Lines kept on the page while tailing; the oldest go first. */
+const MAX_SHOWN = 2000;
 
 export function LogsView({
   snapshot,
@@ -35,7 +38,8 @@ export function LogsView({
   useEffect(() => {
     if (!fn) return;
     let stopped = false;
-    const load = async () => {
+    /** Loads the newest lines; resolves with the time of the newest, if any. */
+    const load = async (): Promise<number | undefined> => {
       const query = new URLSearchParams({ level, contains, requestId, limit: '500' });
       try {
         const { lines } = await api<{ lines: LogLine[] }>(`/api/functions/${fn}/logs?${query}`);
@@ -43,15 +47,27 @@ export function LogsView({
           setLines(lines);
           setError('');
         }
+        return lines.at(-1)?.timeMs;
       } catch (err) {
         if (!stopped) setError((err as Error).message);
+        return undefined;
       }
     };
-    void load();
-    const timer = live ? setInterval(load, 2000) : undefined;
+    let tail: EventSource | undefined;
+    void load().then((newest) => {
+      if (!live || stopped) return;
+      const query = new URLSearchParams({ level, contains, requestId });
+      // Lines after the newest shown: none lost between the read and the tail.
+      if (newest !== undefined) query.set('sinceMs', String(newest + 1));
+      tail = new EventSource(`/api/functions/${fn}/tail?${query}`);
+      tail.addEventListener('line', (event) => {
+        const line = JSON.parse((event as MessageEvent<string>).data) as LogLine;
+        setLines((shown) => [...shown.slice(-(MAX_SHOWN - 1)), line]);
+      });
+    });
     return () => {
       stopped = true;
-      clearInterval(timer);
+      tail?.close();
     };
   }, [fn, level, contains, requestId, live]);
   return (

@@ -44,13 +44,39 @@ export function routedRevisions(routes: readonly SandboxRoute[]): Map<number, Re
 
 /**
  * Sandboxes for a routed revision out of the deployment's `replicas`: its
- * share rounded up, at least one while it takes any traffic; one for a
- * revision reached only by its tag, so a tag answers without a cold start.
+ * share rounded up, at least one while it takes any traffic. A revision
+ * reached only by its tag keeps one while `tagAwake` (always, without
+ * autoscaling; with it, while requests for it are recent), and goes to zero
+ * otherwise: the activator holds its next request and wakes it.
  */
-export function replicasForShare(replicas: number, share: RevisionShare | undefined): number {
+export function replicasForShare(
+  replicas: number,
+  share: RevisionShare | undefined,
+  tagAwake = true,
+): number {
   if (replicas === 0 || !share) return 0;
   if (share.percent > 0) return Math.max(1, Math.ceil((replicas * share.percent) / 100));
-  return share.tagged ? 1 : 0;
+  return share.tagged && tagAwake ? 1 : 0;
+}
+
+/** A revision only a tag reaches, at 0% in every route. */
+export function isTagOnly(share: RevisionShare | undefined): boolean {
+  return share !== undefined && share.percent === 0 && share.tagged;
+}
+
+/**
+ * Until when (Unix ms) a tag-only revision of an autoscaled deployment stays
+ * awake: the grace period after a gateway last said it sent it a request.
+ * Without autoscaling nothing would wake it, so it never sleeps (Infinity).
+ */
+export function tagAwakeUntil(
+  autoscaled: boolean,
+  usedAt: string | undefined,
+  scaleToZeroGraceMs: number,
+): number {
+  if (!autoscaled) return Infinity;
+  const used = Date.parse(usedAt ?? '');
+  return Number.isFinite(used) ? used + scaleToZeroGraceMs : 0;
 }
 
 /**

@@ -38,10 +38,19 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Ten hex digits; collisionCount changes it when a name is taken by something else. */
-export function templateHash(template: SandboxTemplate, collisionCount = 0): string {
+/**
+ * Ten hex digits; collisionCount changes it when a name is taken by something
+ * else, and `revision` when a route keeps an older revision of the very same
+ * template (a rollback to it is a new revision, not that one renumbered).
+ */
+export function templateHash(
+  template: SandboxTemplate,
+  collisionCount = 0,
+  revision?: number,
+): string {
   const hash = createHash('sha256').update(canonicalJson(template));
   if (collisionCount) hash.update(String(collisionCount));
+  if (revision !== undefined) hash.update(`revision ${revision}`);
   return hash.digest('hex').slice(0, 10);
 }
 

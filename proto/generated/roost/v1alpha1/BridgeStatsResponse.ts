@@ -18,6 +18,10 @@ export interface BridgeStatsResponse {
    * Events (log lines) dropped because a listener could not keep up, since start.
    */
   'droppedEvents'?: (number | string | Long);
+  /**
+   * The heap's limit (-Xmx, or the JVM's own choice); 0 if it has none.
+   */
+  'heapMaxBytes'?: (number | string | Long);
 }
 
 export interface BridgeStatsResponse__Output {
@@ -35,4 +39,8 @@ export interface BridgeStatsResponse__Output {
    * Events (log lines) dropped because a listener could not keep up, since start.
    */
   'droppedEvents': (number);
+  /**
+   * The heap's limit (-Xmx, or the JVM's own choice); 0 if it has none.
+   */
+  'heapMaxBytes': (number);
 }

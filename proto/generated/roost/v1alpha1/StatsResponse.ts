@@ -2,13 +2,22 @@
 // Original file: proto/roost/v1alpha1/sandbox_host.proto
 
 import type { SandboxStats as _roost_v1alpha1_SandboxStats, SandboxStats__Output as _roost_v1alpha1_SandboxStats__Output } from '../../roost/v1alpha1/SandboxStats.ts';
+import type { JavaBridgeStats as _roost_v1alpha1_JavaBridgeStats, JavaBridgeStats__Output as _roost_v1alpha1_JavaBridgeStats__Output } from '../../roost/v1alpha1/JavaBridgeStats.ts';
 
 export interface StatsResponse {
   'pod'?: (string);
   'sandboxes'?: (_roost_v1alpha1_SandboxStats)[];
+  /**
+   * The pod's JVM bridge, when it has one and it answered.
+   */
+  'javaBridge'?: (_roost_v1alpha1_JavaBridgeStats | null);
 }
 
 export interface StatsResponse__Output {
   'pod': (string);
   'sandboxes': (_roost_v1alpha1_SandboxStats__Output)[];
+  /**
+   * The pod's JVM bridge, when it has one and it answered.
+   */
+  'javaBridge': (_roost_v1alpha1_JavaBridgeStats__Output | null);
 }

@@ -6,6 +6,7 @@ import dev.roost.v1alpha1.BridgeStatsResponse;
 import java.lang.management.ClassLoadingMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryUsage;
 
 /** The JVM-wide figures the sidecar reports and the tests check leaks with. */
 public final class BridgeStats {
@@ -13,8 +14,10 @@ public final class BridgeStats {
 
   public static BridgeStatsResponse collect(Sandboxes sandboxes, EventHub events) {
     ClassLoadingMXBean classes = ManagementFactory.getClassLoadingMXBean();
+    MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     return BridgeStatsResponse.newBuilder()
-        .setHeapUsedBytes(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())
+        .setHeapUsedBytes(heap.getUsed())
+        .setHeapMaxBytes(Math.max(0, heap.getMax()))
         .setMetaspaceUsedBytes(metaspaceUsed())
         .setLoadedSandboxes(sandboxes.ready())
         .setLoadedClasses(classes.getLoadedClassCount())

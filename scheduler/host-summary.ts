@@ -1,12 +1,11 @@
-// A host pod as `roost get hosts` shows it: ready or why not (the scheduler's
+// A host pod as `roost get hosts` and the console show it: ready or why not (the scheduler's
 // own reading of the pod and its Lease), the runtimes it offers, the
 // Sandboxes bound to it, and what is left of its capacity once they are
 // counted, exactly as the scheduler counts them.
 import type { Lease, Pod } from '../kube/api/core.ts';
 import type { Sandbox } from '../kube/api/roost.ts';
-import { DEFAULT_HOST_STALE_AFTER_MS, hostFromPod } from '../scheduler/host.ts';
-import { occupiesHost, requestOf } from '../scheduler/request.ts';
-import { sidecarAddress } from './sidecars.ts';
+import { DEFAULT_HOST_STALE_AFTER_MS, hostFromPod, sidecarAddress } from './host.ts';
+import { occupiesHost, requestOf } from './request.ts';
 
 export interface HostSummary {
   namespace: string;

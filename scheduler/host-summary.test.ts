@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import type { Lease, Pod } from '../kube/api/core.ts';
 import type { Sandbox } from '../kube/api/roost.ts';
-import { summarizeHosts } from './host-capacity.ts';
+import { summarizeHosts } from './host-summary.ts';
 
 const now = Date.parse('2025-01-01T00:00:10Z');
 
