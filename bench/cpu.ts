@@ -11,14 +11,16 @@ export interface CpuSample {
   at: number;
 }
 
-function cpuSeconds(pid: number): number {
+/** CPU seconds (user and system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-function children(pid: number): number[] {
+/** The pids of a process's direct children. */
+export function children(pid: number): number[] {
   const pids: number[] = [];
   for (const task of readdirSync(`/proc/${pid}/task`)) {
     try {
@@ -53,4 +55,13 @@ export function coresBetween(before: CpuSample, after: CpuSample): Map<string, n
   for (const [name, used] of after.byName)
     cores.set(name, (used - (before.byName.get(name) ?? 0)) / seconds);
   return cores;
+}
+
+/** CPU seconds used so far by a process and all its descendants (0 for one that is gone). */
+export function treeCpuSeconds(pid: number): number {
+  try {
+    return cpuSeconds(pid) + children(pid).reduce((sum, child) => sum + treeCpuSeconds(child), 0);
+  } catch {
+    return 0;
+  }
 }

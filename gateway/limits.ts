@@ -48,8 +48,10 @@ export const IDLE_RECLAIM_SHARE = 0.9;
 /**
  * What a body costs the gateway while its request runs, per byte of body:
  * the payload built from it (base64 inside JSON: 4/3 of it), the copy gRPC
- * frames and sends (as much again), and the body itself while the payload is
- * built. Measured with `npm run bench:uploads`; the budget counts this, so
- * that --body-memory-mib is close to the memory really held, not a third.
+ * framed and sent (as much again), and the body itself while the payload is
+ * built. Measured with `npm run bench:uploads` when invocations went over
+ * gRPC; invocation frames write a payload over 16 KiB as it is, without a
+ * copy, so for large bodies this now counts more than is held (on the safe
+ * side) until bench:uploads is measured again.
  */
 export const MEMORY_PER_BODY_BYTE = 3;

@@ -23,6 +23,8 @@ export interface BodyRead {
   release(): void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export function readBody(
   req: IncomingMessage,
   options: { limitBytes: number; budget: BodyBudget },
@@ -42,6 +44,16 @@ export function readBody(
     return undefined;
   };
 
+  // HTTP/1.1: a request with neither Content-Length nor Transfer-Encoding
+  // has no body (RFC 9112, 6.3). Most invocations are such GETs: they skip
+  // the stream's events, and the turn of the event loop its end would take.
+  if (
+    req.headers['content-length'] === undefined &&
+    req.headers['transfer-encoding'] === undefined
+  ) {
+    req.resume();
+    return Promise.resolve({ body: EMPTY, release });
+  }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limitBytes) return Promise.reject(payloadTooLarge(limitBytes));
   if (declared > 0) {

@@ -24,6 +24,12 @@ export interface StartOptions {
   onLine?: (line: string) => void;
   /** Open an IPC channel with advanced serialization (Node children only). */
   ipc?: boolean;
+  /**
+   * One more socket pair after the IPC channel (the child's fd 4), as
+   * child.stdio[4]: a private channel to this child alone, with no path in
+   * the file system that another process could open.
+   */
+  socketPair?: boolean;
   /** Keep stderr lines in memory for error messages (default 0). */
   keepStderrLines?: number;
   /**
@@ -66,6 +72,10 @@ export class ManagedProcess {
       'pipe',
     ];
     if (options.ipc) stdio.push('ipc');
+    if (options.socketPair) {
+      if (!options.ipc) throw new Error('socketPair needs ipc: the pair is the fd after it');
+      stdio.push('pipe');
+    }
     this.child = spawn(options.command, options.args ?? [], {
       env: options.env ?? process.env,
       cwd: options.cwd,

@@ -5,13 +5,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 
-/** @typedef {import('./protocol.ts').FromRuntime} FromRuntime */
+/** @typedef {import('./protocol.ts').LogFrame} LogFrame */
 /** @typedef {import('./protocol.ts').LogLevelName} LogLevelName */
 
 /** @type {AsyncLocalStorage<string>} */
 export const currentRequest = new AsyncLocalStorage();
 
-/** @param {(message: FromRuntime) => void} send */
+/** @param {(message: LogFrame) => void} send */
 export function captureOutput(send) {
   /**
    * @param {LogLevelName} level

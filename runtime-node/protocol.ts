@@ -1,5 +1,7 @@
-// The messages between the sidecar and a runtime-node process, over Node's IPC
-// channel with advanced serialization (so Buffers cross without base64).
+// The messages between the sidecar and a runtime-node process: control over
+// Node's IPC channel (advanced serialization), and invocations as frames
+// (frames.js) on the socket pair at the process's fd 4, the event and the
+// result as the frames' bodies.
 
 /** Sidecar to runtime. */
 export type ToRuntime =
@@ -13,7 +15,6 @@ export type ToRuntime =
       functionVersion: string;
       memoryMiB: number;
     }
-  | { type: 'invoke'; id: number; requestId: string; payload: Uint8Array; deadline: number }
   | { type: 'ping'; id: number };
 
 export interface FunctionFailure {
@@ -28,16 +29,29 @@ export type FromRuntime =
   | { type: 'booted' }
   | { type: 'specialized'; loadMs: number }
   | ({ type: 'specialize-failed' } & FunctionFailure)
-  | { type: 'result'; id: number; result: Uint8Array | undefined; durationMs: number }
-  | ({ type: 'error'; id: number; durationMs: number } & FunctionFailure)
-  | {
-      type: 'log';
-      time: number;
-      level: LogLevelName;
-      requestId: string;
-      message: string;
-      stream: 'stdout' | 'stderr' | 'console';
-    }
   | { type: 'pong'; id: number };
 
+/** A line the function printed, on the invocation socket, before the reply of the invocation that printed it. */
+export interface LogFrame {
+  type: 'log';
+  time: number;
+  level: LogLevelName;
+  requestId: string;
+  message: string;
+  stream: 'stdout' | 'stderr' | 'console';
+}
+
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** Sidecar to runtime on the invocation socket; the body is the event as JSON. */
+export interface InvokeFrame {
+  id: number;
+  requestId: string;
+  /** Epoch milliseconds by which the function must answer (context.getRemainingTimeInMillis). */
+  deadline: number;
+}
+
+/** Runtime to sidecar on the invocation socket; for a result, the body is its JSON. */
+export type ReplyFrame =
+  | { id: number; ok: true; hasResult: boolean; durationMs: number }
+  | ({ id: number; ok: false; durationMs: number } & FunctionFailure);

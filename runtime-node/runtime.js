@@ -8,6 +8,16 @@
 // It is plain JavaScript, type-checked through JSDoc, because it starts for
 // every warm-pool slot: Node's TypeScript stripping would load its parser on
 // each start and more than double the boot time (36 ms against 97 ms).
+//
+// Two channels to the sidecar: Node's IPC channel for control (specialize,
+// ping), and a socket pair on fd 4 carrying frames (frames.js): invocations,
+// whose body is the event or the result as bytes, and the function's log
+// lines, on the same socket so that an invocation's lines always arrive
+// before its result (the log tail and logs by request id rely on it). An invocation
+// over IPC cost a serialisation of the whole message on each side; a frame
+// costs a small JSON header, and the body is never re-encoded.
+import { Socket } from 'node:net';
+import { FrameReader, FrameWriter, MAX_FRAME_BYTES } from './frames.js';
 import { captureOutput, currentRequest } from './logs.js';
 import { callHandler, loadHandler } from './handler.js';
 import { makeContext } from './context.js';
@@ -15,9 +25,16 @@ import { makeContext } from './context.js';
 /** @typedef {import('./protocol.ts').FromRuntime} FromRuntime */
 /** @typedef {import('./protocol.ts').ToRuntime} ToRuntime */
 /** @typedef {import('./protocol.ts').FunctionFailure} FunctionFailure */
+/** @typedef {import('./protocol.ts').InvokeFrame} InvokeFrame */
+/** @typedef {import('./protocol.ts').ReplyFrame} ReplyFrame */
 
 /** @param {FromRuntime} message */
 const send = (message) => process.send?.(message);
+
+/** The socket pair the sidecar opened for invocations (lib/process.ts: socketPair). */
+const INVOCATION_FD = 4;
+/** A result that fits a frame, with room for the reply's header (the sidecar refuses a larger frame). */
+const MAX_RESULT_BYTES = MAX_FRAME_BYTES - 64 * 1024;
 
 /** @type {import('./handler.js').Handler | undefined} */
 let handler;
@@ -58,14 +75,31 @@ process.on('message', (/** @type {ToRuntime} */ message) => {
     case 'specialize':
       void specialize(message);
       break;
-    case 'invoke':
-      void invoke(message);
-      break;
     case 'ping':
       send({ type: 'pong', id: message.id });
       break;
   }
 });
+
+const invocations = new Socket({ fd: INVOCATION_FD, readable: true, writable: true });
+const reader = new FrameReader({
+  maxFrameBytes: MAX_FRAME_BYTES,
+  onFrame: (/** @type {InvokeFrame} */ header, /** @type {Buffer} */ body) =>
+    void invoke(header, body),
+});
+invocations.on('data', (/** @type {Buffer} */ chunk) => {
+  try {
+    reader.push(chunk);
+  } catch (err) {
+    // The sidecar and this process are out of step: nothing more can be read.
+    console.error(err);
+    process.exit(70);
+  }
+});
+invocations.on('error', () => process.exit(0));
+const replies = new FrameWriter(invocations);
+/** @param {ReplyFrame} reply @param {Uint8Array} [result] */
+const reply = (reply, result) => replies.write(reply, result);
 
 /** @param {Extract<ToRuntime, { type: 'specialize' }>} message */
 async function specialize(message) {
@@ -76,7 +110,7 @@ async function specialize(message) {
     memoryMiB: message.memoryMiB,
   };
   for (const [name, value] of Object.entries(message.env)) process.env[name] = value;
-  captureOutput(send);
+  captureOutput((line) => replies.write(line));
   try {
     handler = await loadHandler(message.codeDir, message.handler);
     send({ type: 'specialized', loadMs: performance.now() - started });
@@ -85,13 +119,16 @@ async function specialize(message) {
   }
 }
 
-/** @param {Extract<ToRuntime, { type: 'invoke' }>} message */
-async function invoke(message) {
+/**
+ * @param {InvokeFrame} message
+ * @param {Buffer} payload
+ */
+async function invoke(message, payload) {
   const started = performance.now();
   if (!handler || !identity) {
-    send({
-      type: 'error',
+    reply({
       id: message.id,
+      ok: false,
       durationMs: 0,
       errorType: 'NotSpecialized',
       errorMessage: 'the runtime has no function loaded',
@@ -102,12 +139,11 @@ async function invoke(message) {
   /** @type {unknown} */
   let event;
   try {
-    const text = Buffer.from(message.payload).toString('utf8');
-    event = text === '' ? {} : JSON.parse(text);
+    event = payload.length === 0 ? {} : JSON.parse(payload.toString('utf8'));
   } catch (err) {
-    send({
-      type: 'error',
+    reply({
       id: message.id,
+      ok: false,
       durationMs: 0,
       errorType: 'InvalidPayload',
       errorMessage: `the payload is not JSON: ${/** @type {Error} */ (err).message}`,
@@ -121,18 +157,32 @@ async function invoke(message) {
     const result = await currentRequest.run(message.requestId, () =>
       callHandler(fn, event, context),
     );
-    const json = result === undefined ? undefined : JSON.stringify(result);
-    send({
-      type: 'result',
-      id: message.id,
-      result: json === undefined ? undefined : Buffer.from(json),
-      durationMs: performance.now() - started,
-    });
+    const json = result === undefined ? undefined : Buffer.from(JSON.stringify(result));
+    if (json && json.length > MAX_RESULT_BYTES) {
+      reply({
+        id: message.id,
+        ok: false,
+        durationMs: performance.now() - started,
+        errorType: 'ResultTooLarge',
+        errorMessage: `the result of ${json.length} bytes is over the limit of ${MAX_RESULT_BYTES} bytes`,
+        stackTrace: [],
+      });
+      return;
+    }
+    reply(
+      {
+        id: message.id,
+        ok: true,
+        hasResult: json !== undefined,
+        durationMs: performance.now() - started,
+      },
+      json,
+    );
   } catch (err) {
     currentRequest.run(message.requestId, () => console.error(err));
-    send({
-      type: 'error',
+    reply({
       id: message.id,
+      ok: false,
       durationMs: performance.now() - started,
       ...failureOf(err),
     });

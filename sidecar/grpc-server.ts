@@ -1,5 +1,10 @@
-// The SandboxHost gRPC service: Invoke, Logs, Stats and Health for gateways
-// and tools. Every call must carry the invoke token; the check is constant-time.
+// The sidecar's one port: the SandboxHost gRPC service (Invoke, Logs, Stats
+// and Health for gateways and tools) and, on connections that open with the
+// invocation preface, the gateways' invocation frames (invoke-frames-server.ts).
+// One port, told apart by the first bytes, so that nothing that finds a
+// sidecar by its address (endpoints, the chart, NetworkPolicies) changes.
+// Every call must carry the invoke token; the check is constant-time.
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import {
   Metadata,
   Server,
@@ -23,13 +28,14 @@ import {
   type StatsResponse,
   type JavaBridgeStats,
   type HealthResponse,
-  type FunctionError,
   NOT_INVOKED_METADATA,
 } from '../proto/sandbox-host.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { InvokeRejected, sandboxNotFound } from './errors.ts';
-import type { FunctionErrorKind } from './function-runtime.ts';
+import { INVOKE_PREFACE } from '../proto/invoke-frames.ts';
+import { InvokeRejected } from './errors.ts';
+import { rejectedResponse, rejectionOf, runInvocation } from './invocation.ts';
+import { InvokeFramesServer } from './invoke-frames-server.ts';
 import type { LogFilter, LogLine, LogStore } from './log-store.ts';
 import type { SandboxManager } from './sandbox-manager.ts';
 import type { LogLevelName } from '../runtime-node/protocol.ts';
@@ -46,37 +52,6 @@ export interface GrpcServerOptions {
   log: Logger;
 }
 
-const ERROR_KINDS: Record<FunctionErrorKind, FunctionError> = {
-  unhandled: 'FUNCTION_ERROR_UNHANDLED',
-  timeout: 'FUNCTION_ERROR_TIMEOUT',
-  'out-of-memory': 'FUNCTION_ERROR_OUT_OF_MEMORY',
-  crashed: 'FUNCTION_ERROR_CRASHED',
-};
-
-/** An InvokeStream answer for a refused invocation: the status Invoke would have failed with. */
-function rejected(streamId: number, err: unknown, log: Logger): InvokeResponse {
-  const refusal = err instanceof InvokeRejected;
-  if (!refusal) log.error({ err: errorMessage(err) }, 'invocation failed');
-  return {
-    result: Buffer.alloc(0),
-    logTail: '',
-    error: 'FUNCTION_ERROR_NONE',
-    errorType: '',
-    errorMessage: '',
-    stackTrace: [],
-    durationMs: 0,
-    memoryBytes: 0,
-    coldStart: false,
-    cpuMicros: 0,
-    streamId,
-    rejection: {
-      code: refusal ? err.grpcCode : status.INTERNAL,
-      message: errorMessage(err),
-      notInvoked: refusal,
-    },
-  };
-}
-
 const LEVEL_NAMES: Record<LogLevelName, LogLevel> = {
   trace: 'LOG_LEVEL_TRACE',
   debug: 'LOG_LEVEL_DEBUG',
@@ -88,9 +63,6 @@ const LEVEL_NAMES: Record<LogLevelName, LogLevel> = {
 
 type ServiceError = { code: status; details: string; metadata?: Metadata };
 
-/** As much of an invocation's log as Lambda's X-Amz-Log-Result carries. */
-const LOG_TAIL_BYTES = 4096;
-
 const notInvoked = new Metadata();
 notInvoked.set(NOT_INVOKED_METADATA, 'true');
 
@@ -98,12 +70,23 @@ export class SidecarGrpcServer {
   readonly #server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   readonly #options: GrpcServerOptions;
   readonly #token: Buffer;
+  readonly #frames: InvokeFramesServer;
+  readonly #grpcConnections = this.#server.createConnectionInjector(
+    ServerCredentials.createInsecure(),
+  );
+  #listener: NetServer | undefined;
   #manager: SandboxManager | undefined;
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     this.#token = Buffer.from(`Bearer ${options.token}`);
     this.#server.addService(sandboxHostService, this.#implementation());
+    this.#frames = new InvokeFramesServer({
+      token: options.token,
+      invoke: (request) => runInvocation(this.#manager, options.logs, request),
+      rejectionOf: (err) => rejectionOf(err, options.log),
+      log: options.log,
+    });
   }
 
   /** Serves the Sandboxes of this manager; calls before it arrive are refused UNAVAILABLE. */
@@ -113,14 +96,20 @@ export class SidecarGrpcServer {
 
   /** Binds host:port (port 0 picks one) and returns the port. */
   listen(host: string, port: number): Promise<number> {
+    const listener = createServer({ noDelay: true }, (socket) => this.#route(socket));
+    this.#listener = listener;
     return new Promise((resolve, reject) => {
-      this.#server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      );
+      listener.once('error', reject);
+      listener.listen(port, host.replace(/^\[(.*)\]$/, '$1'), () => {
+        listener.off('error', reject);
+        resolve((listener.address() as { port: number }).port);
+      });
     });
   }
 
   async close(graceMs = 2000): Promise<void> {
+    this.#listener?.close();
+    const frames = this.#frames.close(graceMs);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#server.forceShutdown();
@@ -131,6 +120,30 @@ export class SidecarGrpcServer {
         resolve();
       });
     });
+    await frames;
+  }
+
+  /** Hands a new connection to the invocation frames or to gRPC, by its first bytes. */
+  #route(socket: Socket): void {
+    let head: Buffer = Buffer.alloc(0);
+    const sniff = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const compared = Math.min(head.length, INVOKE_PREFACE.length);
+      const frames = head.subarray(0, compared).equals(INVOKE_PREFACE.subarray(0, compared));
+      if (frames && head.length < INVOKE_PREFACE.length) return;
+      socket.off('data', sniff);
+      socket.pause();
+      if (frames) {
+        this.#frames.serve(socket, head.subarray(INVOKE_PREFACE.length));
+        socket.resume();
+      } else {
+        // HTTP/2 reads what was already taken from the socket before its own reads.
+        socket.unshift(head);
+        this.#grpcConnections.injectConnection(socket);
+      }
+    };
+    socket.on('data', sniff);
+    socket.on('error', () => undefined);
   }
 
   #authorized(metadata: Metadata): boolean {
@@ -177,7 +190,11 @@ export class SidecarGrpcServer {
           this.#invoke(request)
             .then(
               (response) => call.write({ ...response, streamId: request.streamId }),
-              (err: unknown) => call.write(rejected(request.streamId, err, this.#options.log)),
+              (err: unknown) =>
+                call.write({
+                  ...rejectedResponse(rejectionOf(err, this.#options.log)),
+                  streamId: request.streamId,
+                }),
             )
             .finally(() => {
               running--;
@@ -207,51 +224,8 @@ export class SidecarGrpcServer {
     };
   }
 
-  async #invoke(request: InvokeRequest): Promise<InvokeResponse> {
-    const plugged = this.#manager?.get(request.namespace, request.sandbox);
-    if (!plugged) throw sandboxNotFound(`${request.namespace}/${request.sandbox}`);
-    const outcome = await plugged.invoke({
-      requestId: request.requestId,
-      payload: request.payload,
-      timeoutMs: request.timeoutMs,
-    });
-    return {
-      result: Buffer.from(outcome.result ?? new Uint8Array()),
-      error: outcome.error ? ERROR_KINDS[outcome.error.kind] : 'FUNCTION_ERROR_NONE',
-      errorType: outcome.error?.errorType ?? '',
-      errorMessage: outcome.error?.errorMessage ?? '',
-      stackTrace: outcome.error?.stackTrace ?? [],
-      durationMs: outcome.durationMs,
-      memoryBytes: outcome.memoryBytes,
-      coldStart: outcome.coldStart,
-      cpuMicros: outcome.cpuMicros ?? 0,
-      streamId: 0,
-      rejection: null,
-      logTail: request.tailLogs
-        ? await this.#logTail(request, outcome.durationMs, outcome.memoryBytes)
-        : '',
-    };
-  }
-
-  /** The invocation's log lines as Lambda's tail shows them, ending with a REPORT line. */
-  async #logTail(request: InvokeRequest, durationMs: number, memoryBytes: number): Promise<string> {
-    const lines = await this.#options.logs.query({
-      namespace: request.namespace,
-      sandbox: request.sandbox,
-      requestId: request.requestId,
-    });
-    const text =
-      lines
-        .map(
-          (l) =>
-            `${new Date(l.time).toISOString()}\t${l.requestId}\t${l.level.toUpperCase()}\t${l.message}\n`,
-        )
-        .join('') +
-      `REPORT RequestId: ${request.requestId}\tDuration: ${durationMs.toFixed(2)} ms\tMax Memory Used: ${Math.round(memoryBytes / 1024 / 1024)} MB\n`;
-    const bytes = Buffer.from(text);
-    return bytes.length <= LOG_TAIL_BYTES
-      ? text
-      : bytes.subarray(bytes.length - LOG_TAIL_BYTES).toString('utf8');
+  #invoke(request: InvokeRequest): Promise<InvokeResponse> {
+    return runInvocation(this.#manager, this.#options.logs, request);
   }
 
   async #stats(request: StatsRequest): Promise<StatsResponse> {

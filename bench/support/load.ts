@@ -5,6 +5,8 @@ import autocannon from 'autocannon';
 
 export interface LoadResult {
   requestsPerSecond: number;
+  /** Responses received in the run. */
+  total: number;
   latenciesMs: number[];
   errors: number;
   non2xx: number;
@@ -31,6 +33,7 @@ export async function load(options: {
   });
   return {
     requestsPerSecond: result.requests.average,
+    total: result.requests.total,
     latenciesMs,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,

@@ -14,8 +14,17 @@ import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cp, lchown, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RoostError } from '../../lib/errors.ts';
+import type { Socket } from 'node:net';
 import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
-import type { FromRuntime, FunctionFailure, ToRuntime } from '../../runtime-node/protocol.ts';
+import { FrameReader, FrameWriter, MAX_FRAME_BYTES } from '../../runtime-node/frames.js';
+import type {
+  FromRuntime,
+  FunctionFailure,
+  InvokeFrame,
+  LogFrame,
+  ReplyFrame,
+  ToRuntime,
+} from '../../runtime-node/protocol.ts';
 import type { ProcessConfinement } from './isolation.ts';
 
 export const RUNTIME_DIR = join(import.meta.dirname, '..', '..', 'runtime-node');
@@ -40,7 +49,7 @@ export type InvokeReply =
   | { ok: true; result: Uint8Array | undefined; durationMs: number }
   | ({ ok: false; durationMs: number } & FunctionFailure);
 
-export type LogMessage = Extract<FromRuntime, { type: 'log' }>;
+export type LogMessage = LogFrame;
 
 export class ProcessExitedError extends RoostError {
   readonly exit: Exit;
@@ -92,6 +101,9 @@ export class RuntimeProcess {
   /** Lines the function printed, and what the process wrote outside the runtime's capture. */
   onLog: (message: LogMessage) => void = () => {};
   readonly #process: ManagedProcess;
+  /** The socket pair invocations travel on (frames); control stays on the IPC channel. */
+  readonly #invocations: Socket;
+  readonly #writer: FrameWriter;
   readonly #pending = new Map<
     number,
     { resolve: (value: never) => void; reject: (err: Error) => void }
@@ -150,6 +162,7 @@ export class RuntimeProcess {
       env: { HOME: tmp, TMPDIR: tmp, LANG: 'C.UTF-8' },
       cwd: tmp,
       ipc: true,
+      socketPair: true,
       keepStderrLines: 30,
       onLine: (line) =>
         this.onLog({
@@ -175,6 +188,33 @@ export class RuntimeProcess {
     this.booted = Promise.all([bootedMessage, attached]).then(() => undefined);
     this.booted.catch(() => {});
     this.#process.child.on('message', (message: FromRuntime) => this.#onMessage(message));
+    this.#invocations = this.#process.child.stdio[4] as Socket;
+    this.#writer = new FrameWriter(this.#invocations);
+    const replies = new FrameReader({
+      maxFrameBytes: MAX_FRAME_BYTES,
+      onFrame: (frame: ReplyFrame | LogFrame, body: Buffer) =>
+        'type' in frame ? this.onLog(frame) : this.#onReply(frame, body),
+    });
+    this.#invocations.on('data', (chunk: Buffer) => {
+      try {
+        replies.push(chunk);
+      } catch (err) {
+        // Only the function's own code could have written this (the runtime
+        // keeps to the limit): the process is out of step and is stopped; its
+        // invocations fail with it, nobody else's.
+        this.onLog({
+          type: 'log',
+          time: Date.now(),
+          level: 'error',
+          requestId: '',
+          message: `the function process wrote an invalid invocation reply, so it was killed: ${(err as Error).message}`,
+          stream: 'stderr',
+        });
+        this.kill('SIGKILL');
+      }
+    });
+    // A socket error means the process is gone or going: its exit settles what was pending.
+    this.#invocations.on('error', () => undefined);
     this.exited = this.#process.exited.then((exit) => {
       const tail = this.#process.stderrTail.join('\n');
       // Read before the cgroup goes: a kill by the kernel leaves no line on stderr.
@@ -222,10 +262,14 @@ export class RuntimeProcess {
   }
 
   invoke(requestId: string, payload: Uint8Array, deadline: number): Promise<InvokeReply> {
+    if (this.#exitError || this.#process.exit)
+      return Promise.reject(this.#exitError ?? new Error('the function process has exited'));
     const id = ++nextId;
-    return this.#request({ type: 'invoke', id, requestId, payload, deadline }, (resolve, reject) =>
-      this.#pending.set(id, { resolve, reject }),
-    );
+    const frame: InvokeFrame = { id, requestId, deadline };
+    return new Promise<InvokeReply>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.#writer.write(frame, payload);
+    });
   }
 
   /** True if the process answers within timeoutMs (its event loop is not blocked). */
@@ -278,25 +322,23 @@ export class RuntimeProcess {
       case 'specialize-failed':
         this.#settle(SPECIALIZE_ID, message);
         return;
-      case 'log':
-        this.onLog(message);
-        return;
       case 'pong':
         this.#settle(message.id, true);
         return;
-      case 'result':
-        this.#settle(message.id, {
-          ok: true,
-          result: message.result,
-          durationMs: message.durationMs,
-        });
-        return;
-      case 'error': {
-        const { type: _, id, ...failure } = message;
-        this.#settle(id, { ok: false, ...failure });
-        return;
-      }
     }
+  }
+
+  #onReply(reply: ReplyFrame, body: Buffer): void {
+    if (reply.ok) {
+      this.#settle(reply.id, {
+        ok: true,
+        result: reply.hasResult ? body : undefined,
+        durationMs: reply.durationMs,
+      });
+      return;
+    }
+    const { id, ...failure } = reply;
+    this.#settle(id, failure);
   }
 
   #settle(id: number, value: unknown): void {

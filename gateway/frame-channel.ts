@@ -1,0 +1,180 @@
+// The gateway's side of the invocation transport (proto/invoke-frames.ts):
+// one TCP connection per sidecar, opened on first use with the preface and
+// the invoke token, carrying every invocation for that sidecar multiplexed by
+// id. A broken connection fails what was on it and is reopened by the next
+// invocation. Whether a failed invocation may be retried elsewhere is decided
+// here, where it is known: nothing was delivered if the connection never came
+// up or the sidecar refused it before reading a frame.
+import { connect, type Socket } from 'node:net';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { InvokeResponse } from '../proto/sandbox-host.ts';
+import {
+  INVOKE_PREFACE,
+  MAX_INVOKE_FRAME_BYTES,
+  type InvokeFrame,
+  type RefusedFrame,
+  type ResultFrame,
+} from '../proto/invoke-frames.ts';
+import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
+import {
+  ChannelBroken,
+  ChannelTimeout,
+  InvocationRejected,
+  type ChannelInvocation,
+  type InvocationChannel,
+} from './invocation-channel.ts';
+
+interface Pending {
+  resolve: (response: InvokeResponse) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  /** The connection it was sent on: only that one's failure fails it. */
+  connection: Connection;
+}
+
+/** What one open connection knows about itself. */
+interface Connection {
+  socket: Socket;
+  writer: FrameWriter;
+  /** The TCP connection came up: frames written may have reached the sidecar. */
+  connected: boolean;
+  /** The sidecar refused the hello: nothing sent on this connection ran. */
+  refused: RefusedFrame | undefined;
+}
+
+export class FrameChannel implements InvocationChannel {
+  readonly address: string;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #token: string;
+  readonly #maxFrameBytes: number;
+  readonly #pending = new Map<number, Pending>();
+  #connection: Connection | undefined;
+  #nextId = 1;
+
+  constructor(address: string, token: string, options: { maxFrameBytes?: number } = {}) {
+    this.address = address;
+    const colon = address.lastIndexOf(':');
+    this.#host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+    this.#port = Number(address.slice(colon + 1));
+    this.#token = token;
+    this.#maxFrameBytes = options.maxFrameBytes ?? MAX_INVOKE_FRAME_BYTES;
+  }
+
+  /** Sends one invocation; throws InvocationRejected, ChannelBroken or ChannelTimeout. */
+  invoke(request: ChannelInvocation, timeoutMs: number): Promise<InvokeResponse> {
+    // A frame the sidecar would refuse is not sent: the refusal would close the
+    // connection under every other invocation on it.
+    if (request.payload.length + 4096 > this.#maxFrameBytes)
+      return Promise.reject(
+        new InvocationRejected(
+          GrpcStatus.INVALID_ARGUMENT,
+          `The event of ${request.payload.length} bytes is over the invocation frame limit of ${this.#maxFrameBytes} bytes`,
+          true,
+        ),
+      );
+    const connection = this.#open();
+    const id = this.#nextId++;
+    const header: InvokeFrame = {
+      id,
+      namespace: request.namespace,
+      sandbox: request.sandbox,
+      requestId: request.requestId,
+      timeoutMs: request.timeoutMs,
+      ...(request.tailLogs ? { tailLogs: true } : {}),
+    };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new ChannelTimeout(this.address, timeoutMs));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer, connection });
+      connection.writer.write(header, request.payload);
+    });
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  close(): void {
+    this.#connection?.socket.end();
+    this.#connection = undefined;
+  }
+
+  #open(): Connection {
+    if (this.#connection) return this.#connection;
+    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
+    const writer = new FrameWriter(socket);
+    const connection: Connection = { socket, writer, connected: false, refused: undefined };
+    this.#connection = connection;
+    socket.once('connect', () => (connection.connected = true));
+    // Written before the connection is up: they leave in one packet once it is.
+    socket.write(INVOKE_PREFACE);
+    writer.write({ type: 'hello', token: this.#token });
+    const reader = new FrameReader({
+      maxFrameBytes: this.#maxFrameBytes,
+      onFrame: (header: ResultFrame | RefusedFrame, body: Buffer) => {
+        if ('type' in header) {
+          connection.refused = header;
+          return;
+        }
+        this.#answer(header, body);
+      },
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    const broken = (err?: Error) => {
+      if (this.#connection === connection) this.#connection = undefined;
+      const refused = connection.refused;
+      // Nothing was delivered if the connection never came up, or if the
+      // sidecar refused it for the token, before it read any invocation.
+      const notInvoked = !connection.connected || refused?.code === GrpcStatus.UNAUTHENTICATED;
+      const cause =
+        err ??
+        new Error(refused ? `refused: ${refused.message}` : 'the sidecar closed the connection');
+      for (const [id, pending] of this.#pending) {
+        if (pending.connection !== connection) continue;
+        clearTimeout(pending.timer);
+        pending.reject(new ChannelBroken(this.address, cause, notInvoked));
+        this.#pending.delete(id);
+      }
+    };
+    socket.on('error', broken);
+    socket.on('close', () => broken());
+    return connection;
+  }
+
+  #answer(header: ResultFrame, result: Buffer): void {
+    const pending = this.#pending.get(header.id);
+    if (!pending) return;
+    this.#pending.delete(header.id);
+    clearTimeout(pending.timer);
+    const rejection = header.rejection;
+    if (rejection) {
+      pending.reject(
+        new InvocationRejected(rejection.code, rejection.message, rejection.notInvoked),
+      );
+      return;
+    }
+    pending.resolve({
+      result,
+      error: header.error,
+      errorType: header.errorType,
+      errorMessage: header.errorMessage,
+      stackTrace: header.stackTrace,
+      durationMs: header.durationMs,
+      memoryBytes: header.memoryBytes,
+      coldStart: header.coldStart,
+      cpuMicros: header.cpuMicros,
+      logTail: header.logTail,
+      streamId: header.id,
+      rejection: null,
+    });
+  }
+}

@@ -1,0 +1,50 @@
+// What the invoker needs from a connection to one sidecar, whatever carries
+// it (frame-channel.ts today), and the ways an invocation on it can fail. The
+// retry rule (a request goes to another Sandbox only if no function saw it)
+// is expressed here: InvocationRejected and ChannelBroken say `notInvoked`.
+import type { ServiceError } from '@grpc/grpc-js';
+import type { InvokeRequest, InvokeResponse } from '../proto/sandbox-host.ts';
+import { RoostError } from '../lib/errors.ts';
+
+/** One invocation for a sidecar. */
+export type ChannelInvocation = Omit<InvokeRequest, 'streamId'>;
+
+export interface InvocationChannel {
+  readonly address: string;
+  /** Sends one invocation; throws InvocationRejected, ChannelBroken or ChannelTimeout. */
+  invoke(request: ChannelInvocation, timeoutMs: number): Promise<InvokeResponse>;
+  /** Invocations sent and not yet answered. */
+  readonly pending: number;
+  close(): void;
+}
+
+/** The sidecar refused the invocation (see Rejection in the proto). */
+export class InvocationRejected extends RoostError {
+  readonly grpcCode: number;
+  readonly notInvoked: boolean;
+  constructor(grpcCode: number, message: string, notInvoked: boolean) {
+    super('ROOST_INVOCATION_REJECTED', message);
+    this.grpcCode = grpcCode;
+    this.notInvoked = notInvoked;
+  }
+}
+
+/** The connection broke with the invocation on it. */
+export class ChannelBroken extends RoostError {
+  /** The invocation was never delivered to the sidecar, so it cannot have run. */
+  readonly notInvoked: boolean;
+  constructor(address: string, cause: ServiceError | Error, notInvoked: boolean) {
+    super(
+      'ROOST_CHANNEL_BROKEN',
+      `The connection to sidecar ${address} failed: ${(cause as ServiceError).details || cause.message}`,
+      { cause },
+    );
+    this.notInvoked = notInvoked;
+  }
+}
+
+export class ChannelTimeout extends RoostError {
+  constructor(address: string, timeoutMs: number) {
+    super('ROOST_CHANNEL_TIMEOUT', `No answer from sidecar ${address} within ${timeoutMs} ms`);
+  }
+}
