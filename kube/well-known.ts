@@ -39,6 +39,13 @@ export const HostAnnotations = {
  */
 export const ALLOWED_NAMESPACES_ANNOTATION = 'roost.dev/allowed-namespaces';
 
+/**
+ * The reason on a Sandbox (and its Events) whose host pod was lost: it is
+ * failed and replaced elsewhere, which says nothing about whether its
+ * function can start.
+ */
+export const HOST_LOST_REASON = 'HostLost';
+
 /** On every Sandbox the sidecar has plugged; removed once it is unplugged. */
 export const SIDECAR_FINALIZER = 'roost.dev/sidecar';
 
