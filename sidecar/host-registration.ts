@@ -62,7 +62,10 @@ export class HostRegistration {
       },
     );
     await this.renew();
-    this.#timer = setInterval(() => void this.renew(), this.#options.renewIntervalMs ?? HOST_LEASE_RENEW_MS);
+    this.#timer = setInterval(
+      () => void this.renew(),
+      this.#options.renewIntervalMs ?? HOST_LEASE_RENEW_MS,
+    );
     this.#timer.unref();
   }
 

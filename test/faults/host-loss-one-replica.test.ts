@@ -87,7 +87,8 @@ test('a one-replica function whose host is SIGKILLed: no request fails that the 
   const unexpected = failed.filter((o) => !inFlight(o));
   const reasons = [...new Set(failed.map((o) => o.error ?? `HTTP ${o.status}`))].join(', ');
   report({
-    fault: 'sidecar SIGKILL, its host pod holding the only Sandbox of a function (pod Failed at once)',
+    fault:
+      'sidecar SIGKILL, its host pod holding the only Sandbox of a function (pod Failed at once)',
     load: '10 invocations/s of that function (100 ms each)',
     sent,
     failed: failed.length,
