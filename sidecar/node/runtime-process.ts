@@ -17,6 +17,8 @@ import { RoostError } from '../../lib/errors.ts';
 import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
 import type { FromRuntime, FunctionFailure, ToRuntime } from '../../runtime-node/protocol.ts';
 import type { ProcessConfinement } from './isolation.ts';
+import { guardChannel } from './runtime-channel.ts';
+import { parseRuntimeMessage, RuntimeProtocolError } from './runtime-messages.ts';
 
 export const RUNTIME_DIR = join(import.meta.dirname, '..', '..', 'runtime-node');
 
@@ -98,6 +100,8 @@ export class RuntimeProcess {
   >();
   #onBooted: (() => void) | undefined;
   #exitError: ProcessExitedError | undefined;
+  /** Why the process was killed for breaking the runtime protocol, if it was. */
+  #breachError: RuntimeProtocolError | undefined;
   /** Set by the owner to name the request a raw stderr line most likely belongs to. */
   currentRequestId: () => string = () => '';
 
@@ -174,7 +178,19 @@ export class RuntimeProcess {
     bootedMessage.catch(() => {});
     this.booted = Promise.all([bootedMessage, attached]).then(() => undefined);
     this.booted.catch(() => {});
-    this.#process.child.on('message', (message: FromRuntime) => this.#onMessage(message));
+    // Anything on the channel may come from the function's own code: checked,
+    // and a process that breaks the protocol is killed, failing alone.
+    guardChannel(this.#process.child, (err) => this.#breach(err));
+    this.#process.child.on('message', (raw: unknown) => {
+      let message: FromRuntime;
+      try {
+        message = parseRuntimeMessage(raw);
+      } catch (err) {
+        this.#breach(err as RuntimeProtocolError);
+        return;
+      }
+      this.#onMessage(message);
+    });
     this.exited = this.#process.exited.then((exit) => {
       const tail = this.#process.stderrTail.join('\n');
       // Read before the cgroup goes: a kill by the kernel leaves no line on stderr.
@@ -182,7 +198,8 @@ export class RuntimeProcess {
       const outOfMemory =
         killedByKernel !== undefined ||
         /heap out of memory|heap limit|Allocation failed/i.test(tail);
-      const detail = killedByKernel ?? crashSummary(this.#process.stderrTail);
+      const detail =
+        this.#breachError?.message ?? killedByKernel ?? crashSummary(this.#process.stderrTail);
       this.#exitError = new ProcessExitedError(exit, outOfMemory, detail);
       for (const pending of this.#pending.values()) pending.reject(this.#exitError);
       this.#pending.clear();
@@ -297,6 +314,13 @@ export class RuntimeProcess {
         return;
       }
     }
+  }
+
+  /** The process broke the protocol: it is killed, and its exit says why. */
+  #breach(err: RuntimeProtocolError): void {
+    if (this.#breachError) return;
+    this.#breachError = err;
+    this.#process.kill('SIGKILL');
   }
 
   #settle(id: number, value: unknown): void {
