@@ -85,7 +85,7 @@ test('anything a function process sends is a well-formed message or a RuntimePro
           expect(typeof message.type).toBe('string');
         } catch (err) {
           expectOwnError(err, { class: RuntimeProtocolError, codes: ['ROOST_RUNTIME_PROTOCOL'] });
-          expect(err.message.length).toBeLessThan(300);
+          expect((err as Error).message.length).toBeLessThan(300);
         }
       },
     ),

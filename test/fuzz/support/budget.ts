@@ -7,7 +7,7 @@
 // the code it broke.
 import fc from 'fast-check';
 
-const SECONDS = Number(process.env.ROOST_FUZZ_SECONDS ?? 8);
+const SECONDS = Number(process.env.ROOST_FUZZ_SECONDS ?? 12);
 const SEED =
   process.env.ROOST_FUZZ_SEED === undefined ? undefined : Number(process.env.ROOST_FUZZ_SEED);
 
