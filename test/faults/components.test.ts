@@ -10,9 +10,18 @@
 //     only until the sidecar has loaded the Java Sandboxes into a new bridge;
 //     the Node function on the same host never notices.
 //
+//   - abusive clients at the gateway's defaults: thousands of idle keep-alive
+//     connections, a slowloris crowd sending a header byte a second, and
+//     malformed HTTP (garbage request lines, oversized and too many headers,
+//     smuggling attempts, bad framing), all at once, while a real client
+//     keeps calling through the same gateway. The real client sees no
+//     failure; every malformed request gets a 4xx or is closed, never a 5xx;
+//     the gateway stays within its memory and is still serving afterwards.
+//
 // One host pod offering nodejs and java holds every function. Its own
 // control plane, as the other fault files.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -29,7 +38,9 @@ import { requireBuiltJava } from '../support/java-bridge.ts';
 import { createJarConfigMap } from '../support/java-sandboxes.ts';
 import { descendants } from '../support/processes.ts';
 import { startRoostSystem, type RoostSystem } from '../support/roost-system.ts';
+import { idleKeepAlive, malformedRequests, slowloris } from './support/abusive-clients.ts';
 import { report, SteadyLoad } from './support/load.ts';
+import { rawExchange } from '../support/raw-http.ts';
 
 requireBuiltJava();
 
@@ -38,6 +49,10 @@ const HOST = 'both';
 /** Short, so that a dead gateway's events move on to the other within the test. */
 const ACK_WAIT = '--events-ack-wait=2s';
 const EVENTS = 100;
+const IDLE = 3000;
+const SLOWLORIS = 200;
+/** Resident memory the gateway may reach under all the abusive clients (it starts under 200 MiB). */
+const RSS_BOUND_MIB = 512;
 
 let controlPlane: ControlPlane;
 let client: KubeClient;
@@ -45,6 +60,8 @@ let system: RoostSystem;
 let sink: EventSink;
 let logDir: string;
 const loads: SteadyLoad[] = [];
+/** The abusive clients' connections, closed at the end whatever happens. */
+const sockets: Socket[] = [];
 
 beforeAll(async () => {
   controlPlane = await startControlPlane();
@@ -96,6 +113,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
   for (const load of loads) await load.stop();
   await system?.stop();
   await sink?.stop();
@@ -245,4 +263,74 @@ test('the JVM bridge SIGKILLed under load: only Java calls fail until its Sandbo
   expect(nodeOutcome.failed.map((o) => `${o.status} ${o.error}`)).toEqual([]);
   expect(lateJava.map((o) => `${o.sentAt - killedAt} ms after the kill: ${o.error}`)).toEqual([]);
   expect(bridgePid()).not.toBe(before);
+});
+
+function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
+test(`${IDLE} idle keep-alive connections, ${SLOWLORIS} slowloris clients and malformed HTTP at once: real traffic never fails`, async () => {
+  const url = new URL(system.gateway.url);
+  const gatewayPid = system.gateway.process.pid!;
+  const rssBefore = rssMiB(gatewayPid);
+  const load = steadyLoad(system.functionUrl('hello'));
+  await sleep(1000);
+  const startedAt = Date.now();
+
+  for (let opened = 0; opened < IDLE; opened += 100) {
+    const batch = await Promise.all(Array.from({ length: 100 }, () => idleKeepAlive(url)));
+    sockets.push(...batch);
+  }
+  for (let i = 0; i < SLOWLORIS; i++) sockets.push(slowloris(url, `/fn/${namespace}/hello`));
+  const malformed = await Promise.all(
+    Object.entries(malformedRequests(`/fn/${namespace}/hello`)).flatMap(([what, chunks]) =>
+      // Twenty of each, all at once.
+      Array.from({ length: 20 }, async () => {
+        const outcome = await rawExchange(system.gateway.url, chunks, {
+          capMs: 15_000,
+          untilResponse: true,
+        });
+        return { what, statusLine: outcome.statusLine, closed: outcome.closedByServer };
+      }),
+    ),
+  );
+  let rssPeak = rssMiB(gatewayPid);
+  // The slowloris crowd keeps sending past the 10 s header timeout.
+  for (let i = 0; i < 12; i++) {
+    await sleep(1000);
+    rssPeak = Math.max(rssPeak, rssMiB(gatewayPid));
+  }
+  const idleStillOpen = sockets.slice(0, IDLE).filter((s) => !s.destroyed).length;
+  const slowlorisClosed = sockets.slice(IDLE).filter((s) => s.destroyed).length;
+  await load.stop();
+
+  const { sent, failed } = load.since(startedAt);
+  const answers = new Map<string, number>();
+  for (const m of malformed) {
+    const key = `${m.what}: ${m.statusLine ?? (m.closed ? 'closed' : 'no answer')}`;
+    answers.set(key, (answers.get(key) ?? 0) + 1);
+  }
+  report({
+    fault: `${IDLE} idle keep-alive connections, ${SLOWLORIS} slowloris clients, ${malformed.length} malformed requests, at once`,
+    load: '10 invocations/s of a function through the same gateway',
+    sent,
+    failed: failed.length,
+    recoveredInMs: undefined,
+    note: `nothing expected to fail. ${idleStillOpen} idle connections still open (keep-alive timeout 65 s), ${slowlorisClosed} of ${SLOWLORIS} slowloris connections closed at the 10 s header timeout; gateway RSS ${rssBefore.toFixed(0)} MiB before, ${rssPeak.toFixed(0)} MiB at most; malformed answered: ${[...answers.keys()].map((k) => k.replace(/\s*:\s*HTTP\/1\.1/, ':')).join('; ')}`,
+  });
+  expect(failed.map((o) => `${o.sentAt - startedAt} ms: ${o.status} ${o.error}`)).toEqual([]);
+  for (const m of malformed) {
+    const status = Number(m.statusLine?.split(' ')[1] ?? 0);
+    const refused = (status >= 400 && status < 500) || (!m.statusLine && m.closed);
+    expect(refused, `${m.what}: ${m.statusLine ?? 'no answer'}`).toBe(true);
+  }
+  expect(slowlorisClosed).toBe(SLOWLORIS);
+  expect(rssPeak).toBeLessThan(RSS_BOUND_MIB);
+  // Still serving, and it lets go of the crowd.
+  for (const socket of sockets) socket.destroy();
+  sockets.length = 0;
+  const after = await fetch(system.functionUrl('hello'));
+  expect(after.status).toBe(200);
+  expect(system.gateway.process.exit).toBeUndefined();
 });
