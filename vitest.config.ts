@@ -6,13 +6,15 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     include: ['**/*.test.ts'],
     // test/e2e/ is the real-node suite (`npm run test:e2e`), test/faults/ the fault suite
-    // (`npm run test:faults`), test/browser/ the console in Chromium (`npm run test:browser`).
+    // (`npm run test:faults`), test/fuzz/ the fuzzing (`npm run test:fuzz`), test/browser/ the
+    // console in Chromium (`npm run test:browser`).
     exclude: [
       'node_modules/**',
       '.roost/**',
       '**/target/**',
       'test/e2e/**',
       'test/faults/**',
+      'test/fuzz/**',
       'test/browser/**',
     ],
     // Child processes (sidecars, control planes) need real processes, not threads.

@@ -6,7 +6,7 @@ import type { Sandbox, SandboxDeployment } from '../kube/api/roost.ts';
 import { SandboxDeployments, SandboxReplicaSets, Sandboxes } from '../kube/api/resources.ts';
 import type { KubeClient, ObjectKey } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
-import { DEPLOYMENT_LABEL, TEMPLATE_HASH_LABEL } from '../kube/well-known.ts';
+import { DEPLOYMENT_LABEL, HOST_LOST_REASON, TEMPLATE_HASH_LABEL } from '../kube/well-known.ts';
 import { sleep } from '../lib/duration.ts';
 import { failure, notFoundError } from './errors.ts';
 import { newReplicaSet } from './revisions.ts';
@@ -98,7 +98,7 @@ export function sandboxProblems(sandboxes: Sandbox[]): Problems {
     if (sandbox.metadata.deletionTimestamp) continue;
     const status = sandbox.status ?? {};
     // A Sandbox whose host was lost is replaced elsewhere: not the function's failure.
-    if (status.phase === 'Failed' && status.reason !== 'HostLost') {
+    if (status.phase === 'Failed' && status.reason !== HOST_LOST_REASON) {
       problems.failed.push(
         `Sandbox ${sandbox.metadata.name} failed: ${status.reason ?? 'Failed'}: ${status.message ?? 'no message'}`,
       );

@@ -53,6 +53,12 @@ describe('toFunctionUrlEvent', () => {
     expect(event).toMatchObject({ isBase64Encoded: true, body: 'AP8B' });
   });
 
+  // Found by `npm run test:fuzz`: decoded as UTF-8, the byte 0x80 reached the function as U+FFFD.
+  test('a body labelled text that is not UTF-8 travels base64, byte for byte', () => {
+    const event = toFunctionUrlEvent(request({ body: Buffer.from([0x7b, 0x80, 0x7d]) }));
+    expect(event).toMatchObject({ isBase64Encoded: true, body: 'e4B9' });
+  });
+
   test('an empty request has no body and no query parameters', () => {
     const event = toFunctionUrlEvent(request({ method: 'GET', query: '', body: Buffer.alloc(0) }));
     expect(event.body).toBeUndefined();
@@ -103,6 +109,57 @@ describe('fromFunctionResult', () => {
       headers: {},
       body: Buffer.alloc(0),
     });
+  });
+
+  // Before `npm run test:fuzz` (which found the first at once), each of these threw a TypeError
+  // or SyntaxError (a 500), or failed in res.writeHead; a function's process may send any bytes.
+  test.each([
+    ['bytes that are not JSON', Buffer.from([0x7b, 0xff]), 'the result is not JSON'],
+    ['a 1xx status', { statusCode: 101 }, 'statusCode 101 is not a final HTTP status'],
+    ['headers that are a list', { statusCode: 200, headers: ['a'] }, 'headers is not an object'],
+    [
+      'a multi-value header that is no list',
+      { statusCode: 200, multiValueHeaders: { a: 'b' } },
+      'multiValueHeaders.a is not a list',
+    ],
+    [
+      'cookies that are no list',
+      { statusCode: 200, cookies: { length: 2 } },
+      'cookies is not a list',
+    ],
+    [
+      'a header name with a space',
+      { statusCode: 200, headers: { 'x y': '1' } },
+      'header "x y" is not a valid HTTP header',
+    ],
+    [
+      'a header value with a line break',
+      { statusCode: 200, headers: { 'x-a': 'v\r\nx-b: smuggled' } },
+      'header "x-a" is not a valid HTTP header',
+    ],
+  ])('%s is refused with a 502 that says why', (_, value, says) => {
+    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value));
+    expect(() => fromFunctionResult(bytes)).toThrow(
+      expect.objectContaining({
+        status: 502,
+        code: 'ROOST_BAD_FUNCTION_RESPONSE',
+        message: expect.stringContaining(says),
+      }),
+    );
+  });
+
+  test("a function's framing headers are dropped: the gateway frames its responses", () => {
+    const response = result({
+      statusCode: 200,
+      headers: {
+        'Content-Length': '1',
+        'Transfer-Encoding': 'chunked',
+        Connection: 'close',
+        'x-kept': 'yes',
+      },
+      body: 'hello',
+    });
+    expect(response.headers).toEqual({ 'x-kept': 'yes', 'content-type': 'application/json' });
   });
 
   test('a statusCode that is not an HTTP status is refused with a 502', () => {

@@ -1,7 +1,8 @@
 // The AWS Lambda function URL (API Gateway v2 payload 2.0) shapes: an HTTP
 // request becomes the event a handler receives, and the handler's result
 // becomes the HTTP response, so that existing Lambda handlers run unchanged.
-import type { IncomingHttpHeaders } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } from 'node:http';
 import { badFunctionResponse } from './errors.ts';
 
 export interface HttpRequestInfo {
@@ -92,7 +93,9 @@ export function toFunctionUrlEvent(request: HttpRequestInfo): FunctionUrlEvent {
   };
   if (request.body.length > 0) {
     const contentType = headers['content-type'] ?? '';
-    if (TEXT_TYPES.test(contentType) || (!contentType && isUtf8(request.body))) {
+    // Text only when it is valid UTF-8, whatever its type says: decoding
+    // anything else would hand the function replacement characters for bytes.
+    if ((TEXT_TYPES.test(contentType) || !contentType) && isUtf8(request.body)) {
       event.body = request.body.toString('utf8');
     } else {
       event.body = request.body.toString('base64');
@@ -111,10 +114,6 @@ function queryParameters(query: string): Record<string, string> {
   return parameters;
 }
 
-function isUtf8(bytes: Buffer): boolean {
-  return Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
-}
-
 /** "12/Mar/2020:19:03:58 +0000", the time format of requestContext.time. */
 function clfTime(epochMs: number): string {
   const d = new Date(epochMs);
@@ -129,43 +128,95 @@ export interface HttpResponse {
 }
 
 /**
+ * Headers that say how the connection or the message is framed: the gateway
+ * sets them itself, so a function's own are dropped rather than sent, where
+ * a content-length or transfer-encoding of its choosing would let it frame
+ * the gateway's response (and smuggle another to whatever sits in front).
+ */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'content-length',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
  * The HTTP response for a handler's result (JSON bytes). An object with a
  * statusCode is a full response; anything else is a 200 whose body is the
- * result as JSON, as Lambda function URLs infer it.
+ * result as JSON, as Lambda function URLs infer it. The bytes come from the
+ * function's process, which may be hostile: whatever they are, the answer is
+ * a response Node can send or 502 ROOST_BAD_FUNCTION_RESPONSE saying why.
  */
 export function fromFunctionResult(resultJson: Buffer): HttpResponse {
   if (resultJson.length === 0) return { statusCode: 200, headers: {}, body: Buffer.alloc(0) };
-  const result = JSON.parse(resultJson.toString('utf8')) as unknown;
+  let result: unknown;
+  try {
+    result = JSON.parse(resultJson.toString('utf8'));
+  } catch {
+    throw badFunctionResponse('the result is not JSON');
+  }
   if (!isStructured(result)) {
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: resultJson };
   }
   const statusCode = Number(result.statusCode);
-  if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)
+  // 1xx are not final answers: a client would wait on for one that never comes.
+  if (!Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599)
     throw badFunctionResponse(
-      `statusCode ${JSON.stringify(result.statusCode)} is not an HTTP status`,
+      `statusCode ${JSON.stringify(result.statusCode)} is not a final HTTP status (200-599)`,
     );
   const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(result.headers ?? {}))
-    headers[name.toLowerCase()] = String(value);
-  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
-    headers[name.toLowerCase()] = (values as unknown[]).map(String);
-  if (result.cookies?.length) headers['set-cookie'] = result.cookies.map(String);
+  const set = (name: string, value: string | string[]) => {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(lower)) return;
+    try {
+      validateHeaderName(lower);
+      for (const v of [value].flat()) validateHeaderValue(lower, v);
+    } catch {
+      throw badFunctionResponse(`header ${JSON.stringify(name)} is not a valid HTTP header`);
+    }
+    headers[lower] = value;
+  };
+  for (const [name, value] of Object.entries(objectField(result, 'headers')))
+    set(name, String(value));
+  for (const [name, values] of Object.entries(objectField(result, 'multiValueHeaders'))) {
+    if (!Array.isArray(values))
+      throw badFunctionResponse(`multiValueHeaders.${name} is not a list`);
+    set(name, values.map(String));
+  }
+  if (result.cookies !== undefined && result.cookies !== null) {
+    if (!Array.isArray(result.cookies)) throw badFunctionResponse('cookies is not a list');
+    if (result.cookies.length > 0) set('set-cookie', result.cookies.map(String));
+  }
   let body = Buffer.alloc(0);
   if (result.body !== undefined && result.body !== null) {
     const text = typeof result.body === 'string' ? result.body : JSON.stringify(result.body);
-    body = result.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+    body =
+      result.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
     headers['content-type'] ??= 'application/json';
   }
   return { statusCode, headers, body };
 }
 
+/** An optional object field of a result: absent or null is empty; anything but an object is refused. */
+function objectField(result: StructuredResult, name: 'headers' | 'multiValueHeaders'): object {
+  const value = result[name];
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw badFunctionResponse(`${name} is not an object`);
+  return value;
+}
+
 interface StructuredResult {
   statusCode: unknown;
-  headers?: Record<string, unknown>;
-  multiValueHeaders?: Record<string, unknown[]>;
-  cookies?: unknown[];
+  headers?: unknown;
+  multiValueHeaders?: unknown;
+  cookies?: unknown;
   body?: unknown;
-  isBase64Encoded?: boolean;
+  isBase64Encoded?: unknown;
 }
 
 function isStructured(result: unknown): result is StructuredResult {

@@ -39,6 +39,20 @@ export const HostAnnotations = {
  */
 export const ALLOWED_NAMESPACES_ANNOTATION = 'roost.dev/allowed-namespaces';
 
+/**
+ * The reason on a Sandbox (and its Events) whose host pod was lost: it is
+ * failed and replaced elsewhere, which says nothing about whether its
+ * function can start.
+ */
+export const HOST_LOST_REASON = 'HostLost';
+
+/**
+ * How often a sidecar renews its host Lease, by default. The controller's
+ * host grace must be longer, or healthy hosts are declared lost between two
+ * renewals.
+ */
+export const HOST_LEASE_RENEW_MS = 10_000;
+
 /** On every Sandbox the sidecar has plugged; removed once it is unplugged. */
 export const SIDECAR_FINALIZER = 'roost.dev/sidecar';
 

@@ -5,7 +5,7 @@ import type { Pod } from '../kube/api/core.ts';
 import { Leases, Pods } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
-import { HOST_READY_CONDITION, HostAnnotations } from '../kube/well-known.ts';
+import { HOST_LEASE_RENEW_MS, HOST_READY_CONDITION, HostAnnotations } from '../kube/well-known.ts';
 import type { Runtime } from '../kube/api/roost.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -62,7 +62,10 @@ export class HostRegistration {
       },
     );
     await this.renew();
-    this.#timer = setInterval(() => void this.renew(), this.#options.renewIntervalMs ?? 10_000);
+    this.#timer = setInterval(
+      () => void this.renew(),
+      this.#options.renewIntervalMs ?? HOST_LEASE_RENEW_MS,
+    );
     this.#timer.unref();
   }
 
@@ -77,7 +80,7 @@ export class HostRegistration {
     };
     // A renewal that outlives its interval is worth nothing (the next one
     // carries a newer time) and would pile up behind a hung API server.
-    const signal = AbortSignal.timeout(this.#options.renewIntervalMs ?? 10_000);
+    const signal = AbortSignal.timeout(this.#options.renewIntervalMs ?? HOST_LEASE_RENEW_MS);
     try {
       await client.patch(Leases, key, { spec }, { signal });
     } catch (err) {

@@ -144,6 +144,18 @@ describe('the command line', () => {
       code: 2,
       says: /Cannot read --since "soon"/,
     },
+    {
+      what: 'a host grace no longer than the host Lease renewal',
+      args: ['controller', '--host-grace', '5s'],
+      code: 2,
+      says: /--host-grace 5s is too short: sidecars renew their host Leases every 10s \(--host-lease-renew\)/,
+    },
+    {
+      what: 'a host grace no longer than a given renewal',
+      args: ['controller', '--host-grace', '3s', '--host-lease-renew', '3s'],
+      code: 2,
+      says: /--host-grace 3s is too short: .* use more than 3s/,
+    },
   ])('$what: exit $code', async ({ args, code, says }) => {
     const result = await roost(args);
     expect(result.stdout + result.stderr).toMatch(says);

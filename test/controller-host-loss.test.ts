@@ -38,7 +38,13 @@ beforeAll(async () => {
   });
   sandboxes = new Informer(client, Sandboxes, { namespace });
   await sandboxes.start();
-  controller = startController({ namespace, identity: 'hostloss', hostGrace: `${GRACE_MS}ms` });
+  controller = startController({
+    namespace,
+    identity: 'hostloss',
+    hostGrace: `${GRACE_MS}ms`,
+    // The stand-in renews every RENEW_MS, not every 10 s as a sidecar does.
+    extraArgs: [`--host-lease-renew=${RENEW_MS}ms`],
+  });
 });
 
 afterAll(async () => {

@@ -292,7 +292,7 @@ describe('sidecar to function process', () => {
       stream.on('end', () => resolve(lines));
       stream.on('error', reject);
     });
-    expect(logs.join('\n')).toMatch(/invalid invocation reply.*limit/);
+    expect(logs.join('\n')).toMatch(/invalid invocation frame.*limit.*killed/);
   });
 
   test('a function cannot reach a neighbour: no socket file to open, and the sidecar port wants the token', async () => {

@@ -5,7 +5,9 @@ import { Command, Option } from 'commander';
 import { Namespaces } from '../../kube/api/resources.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { isAlreadyExists } from '../../kube/errors.ts';
-import { CONTROLLER_LEASE_NAME } from '../../kube/well-known.ts';
+import { CONTROLLER_LEASE_NAME, HOST_LEASE_RENEW_MS } from '../../kube/well-known.ts';
+import { usageError } from '../errors.ts';
+import { formatDuration } from '../../lib/duration.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
 import { exitWithParent } from '../../lib/parent-watch.ts';
@@ -21,6 +23,7 @@ interface ControllerFlags extends MetricsFlags {
   identity?: string;
   namespace?: string;
   hostGrace: number;
+  hostLeaseRenew: number;
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
@@ -47,6 +50,12 @@ export function controllerCommand(): Command {
       'how long a host Lease may go unrenewed before its Sandboxes move',
       durationOption,
       20_000,
+    )
+    .option(
+      '--host-lease-renew <duration>',
+      'how often the sidecars renew their host Leases (their default); --host-grace must be longer',
+      durationOption,
+      HOST_LEASE_RENEW_MS,
     )
     .option(
       '--lease-duration <duration>',
@@ -83,6 +92,7 @@ export function controllerCommand(): Command {
     // Loaded here, not at the top: the user's verbs need none of the controllers.
     const { defaultComponents } = await import('../../controllers/components.ts');
     const { runManager } = await import('../../controllers/manager.ts');
+    checkHostGrace(flags.hostGrace, flags.hostLeaseRenew);
     const log = createLogger('controller');
     const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-controller' });
     await ensureNamespace(client, flags.leaseNamespace);
@@ -141,6 +151,18 @@ export function controllerCommand(): Command {
       process.exit(1);
     }
   });
+}
+
+/**
+ * A host is lost when its Lease goes unrenewed for the grace period; with a
+ * grace no longer than the interval between renewals, every healthy host
+ * would be declared lost between two of them and its Sandboxes moved.
+ */
+export function checkHostGrace(graceMs: number, renewMs: number): void {
+  if (graceMs > renewMs) return;
+  throw usageError(
+    `--host-grace ${formatDuration(graceMs)} is too short: sidecars renew their host Leases every ${formatDuration(renewMs)} (--host-lease-renew), so healthy hosts would be declared lost; use more than ${formatDuration(renewMs)} (default 20s)`,
+  );
 }
 
 async function ensureNamespace(client: KubeClient, name: string): Promise<void> {

@@ -20,7 +20,7 @@ import type { ReconcileResult } from '../../kube/controller.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Store } from '../../kube/informer.ts';
-import { SIDECAR_FINALIZER } from '../../kube/well-known.ts';
+import { HOST_LOST_REASON, SIDECAR_FINALIZER } from '../../kube/well-known.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { Semaphore } from '../../lib/semaphore.ts';
 import { EvictionIncompleteError } from '../errors.ts';
@@ -63,7 +63,7 @@ export class HostLifecycleReconciler {
     if (pod && bound.some((s) => !s.metadata.deletionTimestamp))
       this.#options.recorder.warning(
         pod,
-        'HostLost',
+        HOST_LOST_REASON,
         `${state.message}: moving its ${bound.length} Sandboxes elsewhere`,
       );
     await this.#evictAll(podName, bound, state.message, state.final);
@@ -119,7 +119,7 @@ export class HostLifecycleReconciler {
         if (final) await this.#markFailed(sandbox, message);
         recorder.warning(
           sandbox,
-          'HostLost',
+          HOST_LOST_REASON,
           `${message}; deleting the Sandbox so that it is replaced elsewhere`,
         );
         await client.delete(Sandboxes, key, { preconditions: { uid: sandbox.metadata.uid } });
@@ -158,13 +158,13 @@ export class HostLifecycleReconciler {
       keyOf(sandbox),
       {
         phase: 'Failed',
-        reason: 'HostLost',
+        reason: HOST_LOST_REASON,
         message,
         conditions: [
           {
             type: 'Ready',
             status: 'False',
-            reason: 'HostLost',
+            reason: HOST_LOST_REASON,
             message,
             lastTransitionTime: kubeTime(),
           },

@@ -1,6 +1,7 @@
 // How the controllers read a Sandbox's state: ready, available, failed, terminating.
 import type { Sandbox } from '../../kube/api/roost.ts';
 import { findCondition } from '../../kube/conditions.ts';
+import { HOST_LOST_REASON } from '../../kube/well-known.ts';
 
 export function isTerminating(sandbox: Sandbox): boolean {
   return !!sandbox.metadata.deletionTimestamp;
@@ -26,7 +27,17 @@ export function isAvailable(sandbox: Sandbox, minReadySeconds: number, now: numb
   return since !== undefined && (minReadySeconds === 0 || since + minReadySeconds * 1000 <= now);
 }
 
-/** Failed and not being deleted: its host gave up on it (the code cannot be fetched or loaded). */
+/**
+ * Failed and not being deleted: its host gave up on it (the code cannot be
+ * fetched or loaded). A Sandbox failed because its host pod was lost is not
+ * counted: it is being replaced elsewhere, and its function may be fine. The
+ * gateway fails requests at once on the failure this reports, so a lost host
+ * read as one would answer 502 for a function that is only moving.
+ */
 export function isFailed(sandbox: Sandbox): boolean {
-  return !isTerminating(sandbox) && sandbox.status?.phase === 'Failed';
+  return (
+    !isTerminating(sandbox) &&
+    sandbox.status?.phase === 'Failed' &&
+    sandbox.status.reason !== HOST_LOST_REASON
+  );
 }

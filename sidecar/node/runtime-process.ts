@@ -22,10 +22,15 @@ import type {
   FunctionFailure,
   InvokeFrame,
   LogFrame,
-  ReplyFrame,
   ToRuntime,
 } from '../../runtime-node/protocol.ts';
 import type { ProcessConfinement } from './isolation.ts';
+import { guardChannel } from './runtime-channel.ts';
+import {
+  parseInvocationFrame,
+  parseRuntimeMessage,
+  RuntimeProtocolError,
+} from './runtime-messages.ts';
 
 export const RUNTIME_DIR = join(import.meta.dirname, '..', '..', 'runtime-node');
 
@@ -110,6 +115,8 @@ export class RuntimeProcess {
   >();
   #onBooted: (() => void) | undefined;
   #exitError: ProcessExitedError | undefined;
+  /** Why the process was killed for breaking the runtime protocol, if it was. */
+  #breachError: RuntimeProtocolError | undefined;
   /** Set by the owner to name the request a raw stderr line most likely belongs to. */
   currentRequestId: () => string = () => '';
 
@@ -187,30 +194,35 @@ export class RuntimeProcess {
     bootedMessage.catch(() => {});
     this.booted = Promise.all([bootedMessage, attached]).then(() => undefined);
     this.booted.catch(() => {});
-    this.#process.child.on('message', (message: FromRuntime) => this.#onMessage(message));
+    // Anything on the channel or the invocation socket may come from the
+    // function's own code: checked, and a process that breaks the protocol is
+    // killed, failing alone.
+    guardChannel(this.#process.child, (err) => this.#breach(err));
+    this.#process.child.on('message', (raw: unknown) => {
+      let message: FromRuntime;
+      try {
+        message = parseRuntimeMessage(raw);
+      } catch (err) {
+        this.#breach(err as RuntimeProtocolError);
+        return;
+      }
+      this.#onMessage(message);
+    });
     this.#invocations = this.#process.child.stdio[4] as Socket;
     this.#writer = new FrameWriter(this.#invocations);
     const replies = new FrameReader({
       maxFrameBytes: MAX_FRAME_BYTES,
-      onFrame: (frame: ReplyFrame | LogFrame, body: Buffer) =>
-        'type' in frame ? this.onLog(frame) : this.#onReply(frame, body),
+      onFrame: (frame: unknown, body: Buffer) => this.#onFrame(frame, body),
     });
     this.#invocations.on('data', (chunk: Buffer) => {
       try {
         replies.push(chunk);
       } catch (err) {
-        // Only the function's own code could have written this (the runtime
-        // keeps to the limit): the process is out of step and is stopped; its
-        // invocations fail with it, nobody else's.
-        this.onLog({
-          type: 'log',
-          time: Date.now(),
-          level: 'error',
-          requestId: '',
-          message: `the function process wrote an invalid invocation reply, so it was killed: ${(err as Error).message}`,
-          stream: 'stderr',
-        });
-        this.kill('SIGKILL');
+        this.#breach(
+          err instanceof RuntimeProtocolError
+            ? err
+            : new RuntimeProtocolError(`an invalid invocation frame (${(err as Error).message})`),
+        );
       }
     });
     // A socket error means the process is gone or going: its exit settles what was pending.
@@ -222,7 +234,8 @@ export class RuntimeProcess {
       const outOfMemory =
         killedByKernel !== undefined ||
         /heap out of memory|heap limit|Allocation failed/i.test(tail);
-      const detail = killedByKernel ?? crashSummary(this.#process.stderrTail);
+      const detail =
+        this.#breachError?.message ?? killedByKernel ?? crashSummary(this.#process.stderrTail);
       this.#exitError = new ProcessExitedError(exit, outOfMemory, detail);
       for (const pending of this.#pending.values()) pending.reject(this.#exitError);
       this.#pending.clear();
@@ -328,17 +341,36 @@ export class RuntimeProcess {
     }
   }
 
-  #onReply(reply: ReplyFrame, body: Buffer): void {
-    if (reply.ok) {
-      this.#settle(reply.id, {
+  /** A frame from the invocation socket: a log line, or the reply to an invocation. */
+  #onFrame(raw: unknown, body: Buffer): void {
+    const frame = parseInvocationFrame(raw);
+    if ('type' in frame) return this.onLog(frame);
+    if (frame.ok) {
+      this.#settle(frame.id, {
         ok: true,
-        result: reply.hasResult ? body : undefined,
-        durationMs: reply.durationMs,
+        result: frame.hasResult ? body : undefined,
+        durationMs: frame.durationMs,
       });
       return;
     }
-    const { id, ...failure } = reply;
+    const { id, ...failure } = frame;
     this.#settle(id, failure);
+  }
+
+  /** The process broke the protocol: it is killed, and its exit says why. */
+  #breach(err: RuntimeProtocolError): void {
+    if (this.#breachError) return;
+    this.#breachError = err;
+    // Said in the function's own logs too, where its owner looks first.
+    this.onLog({
+      type: 'log',
+      time: Date.now(),
+      level: 'error',
+      requestId: '',
+      message: `${err.message}; the process was killed`,
+      stream: 'stderr',
+    });
+    this.#process.kill('SIGKILL');
   }
 
   #settle(id: number, value: unknown): void {

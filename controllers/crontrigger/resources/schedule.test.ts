@@ -25,6 +25,8 @@ describe('parseSchedule', () => {
     ['61 * * * *', 'spec.schedule', 'minute'],
     ['0 0 0 1 1 * 2030', 'spec.schedule', 'has 7 fields'],
     ['@every 500ms', 'spec.schedule', 'shorter than 1s'],
+    // Found by `npm run test:fuzz`: its next time was an Invalid Date.
+    ['@every 2410001000h', 'spec.schedule', 'longer than 366 days'],
     ['@every soon', 'spec.schedule', 'not a duration'],
   ])('%s is refused naming %s', (schedule, field, says) => {
     const error = (() => {

@@ -22,6 +22,8 @@ export interface Schedule {
 
 /** @every runs at most this often: a trigger is an event through a queue, not a timer. */
 const MIN_EVERY_MS = 1000;
+/** And at least this often: further apart, its times leave what a Date can hold (use a cron expression). */
+const MAX_EVERY_MS = 366 * 24 * 3_600_000;
 
 export function parseSchedule(
   spec: { schedule: string; timeZone?: string },
@@ -65,7 +67,7 @@ function everySchedule(intervalMs: number, origin: Date): Schedule {
   };
 }
 
-/** "30s", "1m30s", "2h", "500ms" (below a second is refused). */
+/** "30s", "1m30s", "2h", "500ms" (below a second, or above 366 days, is refused). */
 function parseEvery(text: string): number {
   const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text.trim())
@@ -77,6 +79,11 @@ function parseEvery(text: string): number {
   const ms = parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2] as keyof typeof unit], 0);
   if (ms < MIN_EVERY_MS)
     throw new InvalidScheduleError('spec.schedule', `"@every ${text}" is shorter than 1s`);
+  if (!(ms <= MAX_EVERY_MS))
+    throw new InvalidScheduleError(
+      'spec.schedule',
+      `"@every ${text}" is longer than 366 days; use a cron expression such as "0 0 1 1 *"`,
+    );
   return ms;
 }
 

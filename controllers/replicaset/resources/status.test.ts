@@ -145,3 +145,13 @@ test("a Sandbox's message that names it already is not prefixed with its name ag
     '1 of 1 Sandboxes failed; Sandbox ns/fn-h-abcde: HandlerNotFound: no handler',
   );
 });
+
+test('a Sandbox failed because its host was lost is no ReplicaFailure: it is being replaced, and the gateway holds requests meanwhile', () => {
+  const lost: Sandbox = {
+    ...failedSandbox('host pod ns/h has stopped (phase Failed)'),
+    status: { phase: 'Failed', reason: 'HostLost', message: 'host pod ns/h has stopped' },
+  };
+  const { status } = computeStatus({ replicaSet: replicaSet(), active: [lost], now: NOW });
+  expect(status.conditions).toEqual([]);
+  expect(status.replicas).toBe(1);
+});

@@ -152,3 +152,15 @@ file before it expires and the component re-reads it.
 nats://{{ include "roost.fullname" . }}-nats.{{ .Release.Namespace }}.svc:4222
 {{- end -}}
 {{- end -}}
+
+{{/* Pod annotations: Prometheus' scrape annotations for a /metrics port (when metrics.annotations), then the component's own. */}}
+{{- define "roost.podAnnotations" -}}
+{{- if .root.Values.metrics.annotations -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- with .annotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
