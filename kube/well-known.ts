@@ -84,6 +84,9 @@ export const ROLLBACK_TO_ANNOTATION = 'roost.dev/rollback-to';
 /** The Lease that elects the one `roost controller` process that acts. */
 export const CONTROLLER_LEASE_NAME = 'roost-controller';
 
+/** The Lease that elects the one `roost triggers` replica that writes triggers' conditions and lag. */
+export const TRIGGERS_LEASE_NAME = 'roost-triggers';
+
 /**
  * Set on a SandboxRoute by `roost rollout promote|abort`: "promote" moves all
  * traffic to the canary revision now, "abort" rolls it back to the stable
