@@ -26,8 +26,7 @@ import type { QueueSource, SourceMessage } from './source.ts';
 
 /** What a replica's consumer last saw, for the Ready condition. */
 export type ConsumerState =
-  | { ready: true }
-  | { ready: false; reason: NotReadyReason; message: string };
+  { ready: true } | { ready: false; reason: NotReadyReason; message: string };
 
 /** Counts since the status last took them (status.ts adds them to the trigger's). */
 export interface Counts {
@@ -54,7 +53,11 @@ export class TriggerConsumer {
   readonly #spec: Required<
     Pick<
       QueueTrigger['spec'],
-      'batchSize' | 'maxBatchingWindowSeconds' | 'maxConcurrency' | 'maxRetries' | 'retryDelaySeconds'
+      | 'batchSize'
+      | 'maxBatchingWindowSeconds'
+      | 'maxConcurrency'
+      | 'maxRetries'
+      | 'retryDelaySeconds'
     >
   >;
   readonly #stop = new AbortController();
@@ -208,7 +211,10 @@ export class TriggerConsumer {
       } catch (err) {
         // The function never answered for these: not a try. Keep them and ask again.
         this.#lastError = { time: new Date(), message: errorMessage(err) };
-        this.#options.log.warn({ err: errorMessage(err) }, 'cannot invoke; will send the batch again');
+        this.#options.log.warn(
+          { err: errorMessage(err) },
+          'cannot invoke; will send the batch again',
+        );
         if (this.#stop.signal.aborted || this.#source !== source) return;
         await sleep(backoff.next());
         if (this.#stop.signal.aborted || this.#source !== source) return;

@@ -60,7 +60,9 @@ export function makeInvoker(options: InvokerOptions): (event: unknown) => Promis
         signal: AbortSignal.timeout(options.timeoutMs ?? 15 * 60_000),
       });
     } catch (err) {
-      throw new InvokeError(`Cannot reach the gateway at ${options.gatewayUrl}: ${(err as Error).message}`);
+      throw new InvokeError(
+        `Cannot reach the gateway at ${options.gatewayUrl}: ${(err as Error).message}`,
+      );
     } finally {
       end();
     }
@@ -70,8 +72,7 @@ export function makeInvoker(options: InvokerOptions): (event: unknown) => Promis
         `The gateway answered ${response.status} for ${options.namespace}/${options.name}: ${text.slice(0, 300)}`,
         response.status,
       );
-    if (response.headers.get('x-amz-function-error'))
-      return { error: parseError(text) };
+    if (response.headers.get('x-amz-function-error')) return { error: parseError(text) };
     return { batchItemFailures: parseBatchItemFailures(text) };
   };
 }

@@ -74,8 +74,7 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
     onDelete: (t) => queue.add(cacheKey(t)),
   });
   const targetChanged = (d: SandboxDeployment) => {
-    for (const t of triggers.store.byIndex(TRIGGERS_BY_TARGET, cacheKey(d)))
-      queue.add(cacheKey(t));
+    for (const t of triggers.store.byIndex(TRIGGERS_BY_TARGET, cacheKey(d))) queue.add(cacheKey(t));
   };
   deployments.addHandlers({ onAdd: targetChanged, onDelete: targetChanged });
 
@@ -139,7 +138,9 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
     onStartedLeading: async (term) => {
       leading = true;
       log.info('leading: writing the triggers’ conditions and lag');
-      await new Promise<void>((resolve) => term.addEventListener('abort', () => resolve(), { once: true }));
+      await new Promise<void>((resolve) =>
+        term.addEventListener('abort', () => resolve(), { once: true }),
+      );
       leading = false;
     },
   });

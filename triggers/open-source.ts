@@ -60,7 +60,9 @@ export async function openSource(
       trigger: { namespace, name },
     });
   }
-  throw new InvalidSecretError('The trigger names no source (spec.source.rabbitmq or spec.source.nats)');
+  throw new InvalidSecretError(
+    'The trigger names no source (spec.source.rabbitmq or spec.source.nats)',
+  );
 }
 
 /** The URL in one key of a Secret of `namespace`, checked for its scheme; never quoted. */

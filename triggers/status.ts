@@ -84,13 +84,19 @@ export class TriggerStatusWriter {
       const view =
         cached && this.#options.isLeader() ? await this.#leaderView(cached, consumer) : undefined;
       const nothingToAdd = counts.delivered + counts.failed + counts.deadLettered === 0;
-      if (nothingToAdd && (!view || !cached || sameStatus(cached.status ?? {}, apply(cached, view, NO_COUNTS))))
+      if (
+        nothingToAdd &&
+        (!view || !cached || sameStatus(cached.status ?? {}, apply(cached, view, NO_COUNTS)))
+      )
         return;
       await this.#write(key, view, counts);
     } catch (err) {
       this.keepCounts(key, counts);
       if (!isNotFound(err))
-        this.#options.log.warn({ trigger: key, err: errorMessage(err) }, 'cannot write trigger status');
+        this.#options.log.warn(
+          { trigger: key, err: errorMessage(err) },
+          'cannot write trigger status',
+        );
       else this.#kept.delete(key);
     }
   }
@@ -113,7 +119,10 @@ export class TriggerStatusWriter {
     }
   }
 
-  async #leaderView(trigger: QueueTrigger, consumer: TriggerConsumer | undefined): Promise<LeaderView> {
+  async #leaderView(
+    trigger: QueueTrigger,
+    consumer: TriggerConsumer | undefined,
+  ): Promise<LeaderView> {
     const { rabbitmq, nats } = trigger.spec.source;
     const view: LeaderView = {
       source: rabbitmq ? 'rabbitmq' : 'nats',
@@ -126,7 +135,11 @@ export class TriggerStatusWriter {
         view.lastError = { time: kubeTime(time), message };
     };
     if (!(trigger.spec.enabled ?? QUEUE_DEFAULTS.enabled)) {
-      view.ready = { status: 'False', reason: 'Disabled', message: 'spec.enabled is false: nothing is consumed' };
+      view.ready = {
+        status: 'False',
+        reason: 'Disabled',
+        message: 'spec.enabled is false: nothing is consumed',
+      };
       return view;
     }
     if (!this.#options.targetExists(trigger)) {

@@ -63,7 +63,12 @@ export function triggersCommand(): Command {
     .option('--lease-name <name>', 'name of the leader Lease', TRIGGERS_LEASE_NAME)
     .option('--identity <id>', 'this process in the Lease (default: hostname_pid_random)')
     .option('--lease-duration <duration>', 'how long the Lease holds', durationOption, 10_000)
-    .option('--renew-deadline <duration>', 'a leader that cannot renew stops', durationOption, 7_000)
+    .option(
+      '--renew-deadline <duration>',
+      'a leader that cannot renew stops',
+      durationOption,
+      7_000,
+    )
     .option('--retry-period <duration>', 'how often to try the Lease', durationOption, 2_000)
     .option(
       '--ack-wait <duration>',
@@ -83,8 +88,7 @@ export function triggersCommand(): Command {
     const log = createLogger('triggers');
     const client = KubeClient.load(flags.kubeconfig, { fieldManager: 'roost-triggers' });
     const token = readInvokeToken(flags.tokenFile);
-    if (!token)
-      log.warn('no invoke token: the gateway and Roost’s NATS may refuse roost triggers');
+    if (!token) log.warn('no invoke token: the gateway and Roost’s NATS may refuse roost triggers');
     const metrics = await startMetricsEndpoint({
       component: 'triggers',
       flags,

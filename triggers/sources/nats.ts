@@ -28,12 +28,7 @@ import {
   QueueNotFoundError,
   redact,
 } from '../errors.ts';
-import type {
-  ConsumeOptions,
-  DeadLetterReason,
-  QueueSource,
-  SourceMessage,
-} from '../source.ts';
+import type { ConsumeOptions, DeadLetterReason, QueueSource, SourceMessage } from '../source.ts';
 
 /** Roost's own streams (the event queue, its dead letters): never a trigger's. */
 export const RESERVED_STREAM_PREFIX = 'ROOST_';
@@ -143,9 +138,9 @@ export class NatsSource implements QueueSource {
       lost = true;
       onLost(err);
     };
-    void this.#nc.closed().then(() =>
-      lose(new BrokerUnreachableError('The connection to the NATS server was lost')),
-    );
+    void this.#nc
+      .closed()
+      .then(() => lose(new BrokerUnreachableError('The connection to the NATS server was lost')));
     const consumer = await this.#js.consumers.get(this.#options.stream, this.#options.durable);
     const messages = await consumer.consume({ max_messages: options.prefetch });
     this.#messages = messages;
@@ -165,7 +160,9 @@ export class NatsSource implements QueueSource {
       } catch (err) {
         lose(
           /not found/i.test(errorMessage(err))
-            ? new QueueNotFoundError(`The stream ${this.#options.stream} or its consumer was deleted`)
+            ? new QueueNotFoundError(
+                `The stream ${this.#options.stream} or its consumer was deleted`,
+              )
             : new BrokerUnreachableError(`NATS consumer failed: ${errorMessage(err)}`),
         );
         return;
@@ -243,7 +240,8 @@ export class NatsSource implements QueueSource {
     const subject = this.#options.deadLetterSubject;
     if (subject) {
       const h = natsHeaders();
-      if (raw.headers) for (const [key, values] of raw.headers) for (const v of values) h.append(key, v);
+      if (raw.headers)
+        for (const [key, values] of raw.headers) for (const v of values) h.append(key, v);
       h.set('Roost-Tries', String(reason.tries));
       h.set('Roost-Error', reason.error.replace(/[\r\n]+/g, ' ').slice(0, 1024));
       h.set('Roost-Stream', this.#options.stream);

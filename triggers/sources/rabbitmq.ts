@@ -22,12 +22,7 @@ import amqp, {
 } from 'amqplib';
 import { errorMessage } from '../../lib/errors.ts';
 import { BrokerUnreachableError, QueueNotFoundError, redact } from '../errors.ts';
-import type {
-  ConsumeOptions,
-  DeadLetterReason,
-  QueueSource,
-  SourceMessage,
-} from '../source.ts';
+import type { ConsumeOptions, DeadLetterReason, QueueSource, SourceMessage } from '../source.ts';
 
 export const DEAD_LETTER_EXCHANGE = 'roost.dead-letter';
 export const FAILED_TRIES_HEADER = 'x-roost-failed-tries';
@@ -109,7 +104,11 @@ export class RabbitMQSource implements QueueSource {
       if (options.deadLetterQueue) {
         await publish.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
         await publish.assertQueue(options.deadLetterQueue, { durable: true });
-        await publish.bindQueue(options.deadLetterQueue, DEAD_LETTER_EXCHANGE, options.deadLetterQueue);
+        await publish.bindQueue(
+          options.deadLetterQueue,
+          DEAD_LETTER_EXCHANGE,
+          options.deadLetterQueue,
+        );
       }
       return new RabbitMQSource(options, connection, consume, publish);
     } catch (err) {
@@ -143,7 +142,8 @@ export class RabbitMQSource implements QueueSource {
       this.#options.queue,
       (raw) => {
         // null: the broker cancelled the consumer (the queue was deleted).
-        if (!raw) return lose(new QueueNotFoundError(`The queue ${this.#options.queue} was deleted`));
+        if (!raw)
+          return lose(new QueueNotFoundError(`The queue ${this.#options.queue} was deleted`));
         onMessage(this.#toMessage(raw));
       },
       { noAck: false },
@@ -188,7 +188,13 @@ export class RabbitMQSource implements QueueSource {
     const raw = (message as Delivery).raw;
     const headers = { ...(raw.properties.headers ?? {}) } as Record<string, unknown>;
     // The broker's own death records grow with every round through a delay queue.
-    for (const key of Object.keys(headers)) if (key.startsWith('x-death') || key.startsWith('x-first-death') || key.startsWith('x-last-death')) delete headers[key];
+    for (const key of Object.keys(headers))
+      if (
+        key.startsWith('x-death') ||
+        key.startsWith('x-first-death') ||
+        key.startsWith('x-last-death')
+      )
+        delete headers[key];
     headers[FAILED_TRIES_HEADER] = message.failedTries + 1;
     const delay = Math.max(0, Math.round(delayMs));
     const target = delay === 0 ? this.#options.queue : await this.#delayQueue(delay);
@@ -236,7 +242,10 @@ export class RabbitMQSource implements QueueSource {
           type: p.type,
           appId: p.appId,
         },
-        (err) => (err ? reject(new BrokerUnreachableError(`RabbitMQ refused a publish to ${routingKey}`)) : resolve()),
+        (err) =>
+          err
+            ? reject(new BrokerUnreachableError(`RabbitMQ refused a publish to ${routingKey}`))
+            : resolve(),
       );
     });
   }
@@ -302,9 +311,7 @@ function notFoundOr(err: unknown, options: RabbitMQSourceOptions): Error {
     return new QueueNotFoundError(
       `The queue ${options.queue} does not exist on the RabbitMQ broker (Roost does not declare it)`,
     );
-  return new BrokerUnreachableError(
-    `RabbitMQ failed: ${redact(message, [options.url])}`,
-  );
+  return new BrokerUnreachableError(`RabbitMQ failed: ${redact(message, [options.url])}`);
 }
 
 function vhostOf(url: string): string {
