@@ -14,7 +14,7 @@ import amqp, { type ChannelModel } from 'amqplib';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Events, QueueTriggers, Secrets } from '../kube/api/resources.ts';
+import { Events, QueueTriggers, SandboxDeployments, Secrets } from '../kube/api/resources.ts';
 import type { QueueTrigger } from '../kube/api/roost.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import { startRabbitMQ, type RabbitMQBroker } from '../testenv/rabbitmq.ts';
@@ -331,6 +331,59 @@ describe('RabbitMQ', () => {
       `No Secret elsewhere in namespace ${namespace}`,
     );
   }, 60_000);
+});
+
+describe('a function at zero', () => {
+  test('scales up when messages wait, and handles them', async () => {
+    await client.create(SandboxDeployments, {
+      metadata: { name: 'sleepy', namespace },
+      spec: {
+        replicas: 0,
+        autoscaling: { minReplicas: 0, maxReplicas: 2 },
+        template: {
+          spec: {
+            function: {
+              runtime: 'nodejs',
+              handler: 'index.handler',
+              memoryMiB: 64,
+              concurrency: 4,
+              env: [{ name: 'SINK', value: sink.url }],
+              code: { inline: { files: { 'index.mjs': WORK } } },
+            },
+          },
+        },
+      },
+    });
+    const channel = await amqpConnection.createChannel();
+    await channel.assertQueue('wake', { durable: true });
+    await channel.close();
+    await publishRabbit(
+      'wake',
+      Array.from({ length: 100 }, (_, i) => ({ run: 'wake', i })),
+    );
+    await createTrigger('rmq-wake', {
+      source: { rabbitmq: { connectionSecretRef: { name: 'rabbit', key: 'url' }, queue: 'wake' } },
+      target: { name: 'sleepy' },
+    });
+    await eventually(
+      async () =>
+        ((await client.get(SandboxDeployments, { namespace, name: 'sleepy' })).spec.replicas ?? 0) >
+        0,
+      { what: 'sleepy to scale up from zero', timeoutMs: 30_000 },
+    );
+    await eventually(() => new Set(handled('wake')).size === 100, {
+      what: 'all 100 handled',
+      timeoutMs: 60_000,
+    });
+    const t = await eventually(
+      async () => {
+        const t = await getTrigger('rmq-wake');
+        return t.status?.delivered === 100 && t.status.lag === 0 ? t : undefined;
+      },
+      { what: '100 delivered, lag 0' },
+    );
+    expect(t.status?.deadLettered ?? 0).toBe(0);
+  }, 90_000);
 });
 
 describe('NATS JetStream', () => {
