@@ -96,3 +96,11 @@ export const CANARY_ACTION_ANNOTATION = 'roost.dev/canary-action';
 /** The Secret (in the system namespace) whose `key` signs the console's one-time login links. */
 export const CONSOLE_LOGIN_SECRET = 'roost-console-login';
 export const CONSOLE_LOGIN_KEY = 'key';
+
+/**
+ * A Secret a QueueTrigger may name must carry this label set to "true".
+ * roost triggers may read Secrets; the label keeps a user who may create
+ * triggers, but not read a namespace's Secrets, from having it use one that
+ * was never meant for a trigger (the confused deputy).
+ */
+export const QUEUE_CREDENTIALS_LABEL = 'roost.dev/queue-credentials';

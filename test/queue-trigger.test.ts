@@ -17,8 +17,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Events, QueueTriggers, SandboxDeployments, Secrets } from '../kube/api/resources.ts';
 import type { QueueTrigger } from '../kube/api/roost.ts';
 import { KubeApiError } from '../kube/errors.ts';
+import { QUEUE_CREDENTIALS_LABEL } from '../kube/well-known.ts';
 import { startRabbitMQ, type RabbitMQBroker } from '../testenv/rabbitmq.ts';
-import { adminClient, createNamespace, eventually } from './support/cluster.ts';
+import { adminClient, createNamespace, eventually, kubectl } from './support/cluster.ts';
+import { roost, systemEnv } from './support/roost-cli.ts';
 import { deployNodeFunction } from './support/deployments.ts';
 import { startEventSink, type EventSink } from './support/event-sink.ts';
 import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
@@ -71,6 +73,8 @@ const WORK = `export const handler = async (event) => {
 };`;
 
 const PASSWORD = 'pa55-never-print-me';
+/** The label that lets triggers use a Secret. */
+const CREDENTIALS = { [QUEUE_CREDENTIALS_LABEL]: 'true' };
 
 beforeAll(async () => {
   sink = await startEventSink();
@@ -82,7 +86,7 @@ beforeAll(async () => {
   amqpConnection = await amqp.connect(rabbit.url);
   nc = await connect({ servers: system.nats.url, token: system.hosts.token });
   await client.create(Secrets, {
-    metadata: { name: 'rabbit', namespace },
+    metadata: { name: 'rabbit', namespace, labels: CREDENTIALS },
     stringData: { url: rabbit.url },
   });
   await deployNodeFunction(client, {
@@ -216,8 +220,16 @@ describe('RabbitMQ', () => {
     await eventually(async () => (await getTrigger('rmq-orders')).status?.lag === 0, {
       what: 'lag 0',
     });
-    const listed = await getTrigger('rmq-orders');
-    expect(listed.status).toMatchObject({ source: 'rabbitmq', queue: 'orders' });
+    const listed = await roost(['get', 'triggers', '-n', namespace], { env: systemEnv(system) });
+    expect(listed.stdout).toMatch(
+      /^NAME\s+TYPE\s+SOURCE\s+QUEUE\s+TARGET\s+READY\s+LAG\s+DELIVERED\s+FAILED\s+DEAD\s+AGE/m,
+    );
+    expect(listed.stdout).toMatch(
+      /rmq-orders\s+queue\s+rabbitmq\s+orders\s+work\s+True\s+0\s+900\s+400\s+100/,
+    );
+    const columns = await kubectl(['get', 'qt', 'rmq-orders', '-n', namespace]);
+    expect(columns.stdout).toMatch(/^NAME\s+SOURCE\s+QUEUE\s+TARGET\s+READY\s+LAG\s+AGE/);
+    expect(columns.stdout).toMatch(/rmq-orders\s+rabbitmq\s+orders\s+work\s+True\s+0/);
   }, 120_000);
 
   test('a replica SIGKILLed mid-batch loses nothing', async () => {
@@ -267,7 +279,7 @@ describe('RabbitMQ', () => {
 
   test('an unreachable broker says BrokerUnreachable, recovers, and no credential is ever printed', async () => {
     await client.create(Secrets, {
-      metadata: { name: 'rabbit-wrong', namespace },
+      metadata: { name: 'rabbit-wrong', namespace, labels: CREDENTIALS },
       stringData: { url: `amqp://roost:${PASSWORD}@127.0.0.1:1/` },
     });
     await createTrigger('rmq-down', {
@@ -280,7 +292,7 @@ describe('RabbitMQ', () => {
 
     // A key that is no URL is refused without quoting it.
     await client.create(Secrets, {
-      metadata: { name: 'rabbit-garbage', namespace },
+      metadata: { name: 'rabbit-garbage', namespace, labels: CREDENTIALS },
       stringData: { url: `not a url ${PASSWORD}` },
     });
     await createTrigger('rmq-garbage', {
@@ -313,7 +325,7 @@ describe('RabbitMQ', () => {
   test('a Secret is read in the trigger’s own namespace only', async () => {
     const other = await createNamespace(client, 'queuet-other');
     await client.create(Secrets, {
-      metadata: { name: 'elsewhere', namespace: other },
+      metadata: { name: 'elsewhere', namespace: other, labels: CREDENTIALS },
       stringData: { url: rabbit.url },
     });
     await createTrigger('rmq-elsewhere', {

@@ -5,10 +5,16 @@
 // connection attempt, never listed or watched, so roost triggers needs no
 // more than `get` on secrets, and a Secret fixed after a failure is picked up
 // at the next attempt. No error here quotes the Secret's value.
+//
+// The Secret must be labelled roost.dev/queue-credentials=true: roost
+// triggers can read Secrets that the trigger's author may not, and only
+// Secrets someone marked for triggers are used for them.
+import type { Secret } from '../kube/api/core.ts';
 import type { QueueTrigger, SecretKeyRef } from '../kube/api/roost.ts';
 import { Secrets } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError, isNotFound } from '../kube/errors.ts';
+import { QUEUE_CREDENTIALS_LABEL } from '../kube/well-known.ts';
 import { BrokerUnreachableError, InvalidSecretError, SecretNotFoundError } from './errors.ts';
 import type { QueueSource } from './source.ts';
 import { NatsSource } from './sources/nats.ts';
@@ -72,9 +78,9 @@ async function readUrl(
   ref: SecretKeyRef,
   schemes: string[],
 ): Promise<string> {
-  let data: Record<string, string> | undefined;
+  let secret: Secret;
   try {
-    data = (await client.get(Secrets, { namespace, name: ref.name })).data;
+    secret = await client.get(Secrets, { namespace, name: ref.name });
   } catch (err) {
     if (isNotFound(err))
       throw new SecretNotFoundError(`No Secret ${ref.name} in namespace ${namespace}`);
@@ -84,7 +90,11 @@ async function readUrl(
       );
     throw err;
   }
-  const encoded = data?.[ref.key];
+  if (secret.metadata.labels?.[QUEUE_CREDENTIALS_LABEL] !== 'true')
+    throw new InvalidSecretError(
+      `The Secret ${ref.name} is not labelled ${QUEUE_CREDENTIALS_LABEL}=true: only Secrets marked for queue triggers are used by them`,
+    );
+  const encoded = secret.data?.[ref.key];
   if (encoded === undefined)
     throw new InvalidSecretError(`The Secret ${ref.name} has no key ${ref.key}`);
   const value = Buffer.from(encoded, 'base64').toString('utf8').trim();
