@@ -10,7 +10,10 @@
 //   - a missing queue and an unreachable broker show in Ready, and recover;
 //   - no credential reaches status, Events or logs; a trigger cannot name
 //     Roost's own streams.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import amqp, { type ChannelModel } from 'amqplib';
+import { parse } from 'yaml';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -459,5 +462,21 @@ describe('NATS JetStream', () => {
     }).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(KubeApiError);
     expect((refused as KubeApiError).message).toMatch(/ROOST_ streams of Roost's own queue server/);
+  });
+});
+
+describe('examples/queue-triggers', () => {
+  test('the trigger manifests are accepted as written, and wait for their function', async () => {
+    for (const file of ['rabbitmq-trigger.yaml', 'nats-trigger.yaml']) {
+      const manifest = parse(
+        readFileSync(join(import.meta.dirname, '..', 'examples', 'queue-triggers', file), 'utf8'),
+      ) as QueueTrigger;
+      await client.create(QueueTriggers, {
+        ...manifest,
+        metadata: { ...manifest.metadata, namespace },
+      });
+      const t = await waitReady(manifest.metadata.name!, 'False', 'TargetNotFound');
+      expect(t.status?.conditions?.[0]?.message).toContain('process-order');
+    }
   });
 });
