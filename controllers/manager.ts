@@ -3,11 +3,10 @@
 // term gets fresh informers and queues: a process that lost the Lease and
 // wins it back starts from a clean cache rather than from whatever it saw
 // before, and nothing from the old term can act in the new one.
-import type { OwnerReference } from '../kube/api/meta.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Component, ComponentContext } from '../kube/component.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { LeaderElector } from '../kube/leader-election.ts';
+import { LeaderElector, type LeaseSettings } from '../kube/leader-election.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import { errorMessage, RoostError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -20,16 +19,7 @@ export interface ManagerOptions {
   namespace?: string;
   /** Called each time this process starts acting as leader, caches synced. */
   onActing?: () => void;
-  lease: {
-    namespace: string;
-    name: string;
-    identity?: string;
-    durationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-    /** Owns the Lease, so it goes when Roost is uninstalled (see LeaderElectionOptions.owner). */
-    owner?: OwnerReference;
-  };
+  lease: LeaseSettings;
 }
 
 export class ComponentFailedError extends RoostError {

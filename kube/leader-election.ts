@@ -52,6 +52,18 @@ export interface LeaderElectionOptions {
   log: Logger;
 }
 
+/** A process's Lease, as its flags give it (roost controller, roost triggers). */
+export interface LeaseSettings {
+  namespace: string;
+  name: string;
+  identity?: string;
+  durationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Owns the Lease, so it goes when Roost is uninstalled (see LeaderElectionOptions.owner). */
+  owner?: OwnerReference;
+}
+
 export class LeaderElectionConfigError extends RoostError {
   constructor(message: string) {
     super('ROOST_LEADER_ELECTION_CONFIG', message);

@@ -350,24 +350,13 @@ describe('RabbitMQ', () => {
 
 describe('a function at zero', () => {
   test('scales up when messages wait, and handles them', async () => {
-    await client.create(SandboxDeployments, {
-      metadata: { name: 'sleepy', namespace },
-      spec: {
-        replicas: 0,
-        autoscaling: { minReplicas: 0, maxReplicas: 2 },
-        template: {
-          spec: {
-            function: {
-              runtime: 'nodejs',
-              handler: 'index.handler',
-              memoryMiB: 64,
-              concurrency: 4,
-              env: [{ name: 'SINK', value: sink.url }],
-              code: { inline: { files: { 'index.mjs': WORK } } },
-            },
-          },
-        },
-      },
+    await deployNodeFunction(client, {
+      namespace,
+      name: 'sleepy',
+      source: WORK,
+      replicas: 0,
+      env: { SINK: sink.url },
+      spec: { autoscaling: { minReplicas: 0, maxReplicas: 2 } },
     });
     const channel = await amqpConnection.createChannel();
     await channel.assertQueue('wake', { durable: true });

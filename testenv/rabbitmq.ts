@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { RoostError } from '../lib/errors.ts';
 import { freePort } from '../lib/ports.ts';
 import { startProcess, type ManagedProcess } from '../lib/process.ts';
+import { awaitReady } from './await-ready.ts';
 
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl';
@@ -110,24 +111,16 @@ export async function startRabbitMQ(
     stopEpmd();
     rmSync(dir, { recursive: true, force: true });
   };
-  const exited = child.exited.then((exit) => {
-    throw new RabbitMQStartError(
-      `rabbitmq-server exited (${exit.code ?? exit.signal}) before it was ready:\n${child.stderrTail.join('\n')}`,
-    );
-  });
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(
-      () => reject(new RabbitMQStartError('rabbitmq-server was not ready within 60 s')),
-      60_000,
-    ).unref(),
-  );
   try {
-    await Promise.race([started, exited, timeout]);
+    await awaitReady(child, started, {
+      name: 'rabbitmq-server',
+      timeoutMs: 60_000,
+      error: (message) => new RabbitMQStartError(message),
+    });
   } catch (err) {
     await stop();
     throw err;
   }
-  exited.catch(() => {});
   options.progress?.(`rabbitmq: ready on 127.0.0.1:${port}`);
   return { url: `amqp://guest:guest@127.0.0.1:${port}`, port, process: child, stop };
 }

@@ -10,9 +10,8 @@ import type { QueueTrigger, SandboxDeployment } from '../kube/api/roost.ts';
 import { QUEUE_DEFAULTS } from '../kube/api/defaults.ts';
 import { QueueTriggers, SandboxDeployments } from '../kube/api/resources.ts';
 import { cacheKey, splitKey, type KubeClient } from '../kube/client.ts';
-import { LeaderElector } from '../kube/leader-election.ts';
+import { LeaderElector, type LeaseSettings } from '../kube/leader-election.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
-import type { OwnerReference } from '../kube/api/meta.ts';
 import type { Logger } from '../lib/log.ts';
 import { ControllerQueue } from '../controllers/shared/queue.ts';
 import { TriggerConsumer } from './consumer.ts';
@@ -39,15 +38,7 @@ export interface TriggersOptions {
   ackWaitMs?: number;
   /** Called once the caches synced and consumers may start. */
   onReady?: () => void;
-  lease: {
-    namespace: string;
-    name: string;
-    identity?: string;
-    durationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-    owner?: OwnerReference;
-  };
+  lease: LeaseSettings;
 }
 
 interface Running {

@@ -4,27 +4,18 @@
 // and lag. Functions are invoked through a gateway's Invoke API.
 import { Command, Option } from 'commander';
 import { KubeClient } from '../../kube/client.ts';
-import { serviceAccountOwner } from '../../kube/service-account.ts';
 import { TRIGGERS_LEASE_NAME } from '../../kube/well-known.ts';
-import { errorMessage } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
-import { exitWithParent } from '../../lib/parent-watch.ts';
-import { onShutdown } from '../../lib/shutdown.ts';
+import { leaseFromFlags, runUntilStopped, type LeaseFlags } from '../leader-process.ts';
 import { durationOption, readInvokeToken } from '../options.ts';
 import { metricsOptions, startMetricsEndpoint, type MetricsFlags } from '../metrics-endpoint.ts';
 
-interface TriggersFlags extends MetricsFlags {
+interface TriggersFlags extends MetricsFlags, LeaseFlags {
   kubeconfig?: string;
   namespace?: string;
   gatewayUrl: string;
   eventsUrl?: string;
   tokenFile?: string;
-  leaseNamespace: string;
-  leaseName: string;
-  identity?: string;
-  leaseDuration: number;
-  renewDeadline: number;
-  retryPeriod: number;
   ackWait: number;
   statusInterval: number;
 }
@@ -96,45 +87,29 @@ export function triggersCommand(): Command {
       token,
       log,
     });
-    const stop = new AbortController();
-    const done = runTriggers(
-      {
-        client,
-        log,
-        namespace: flags.namespace,
-        gatewayUrl: flags.gatewayUrl,
-        token,
-        eventsUrl: flags.eventsUrl,
-        ackWaitMs: flags.ackWait,
-        statusIntervalMs: flags.statusInterval,
-        onReady: () => console.log('roost triggers ready: caches synced, consuming'),
-        lease: {
-          namespace: flags.leaseNamespace,
-          name: flags.leaseName,
-          identity: flags.identity,
-          durationMs: flags.leaseDuration,
-          renewDeadlineMs: flags.renewDeadline,
-          retryPeriodMs: flags.retryPeriod,
-          owner: serviceAccountOwner(),
-        },
+    await runUntilStopped({
+      name: 'roost triggers',
+      log,
+      work: (signal) =>
+        runTriggers(
+          {
+            client,
+            log,
+            namespace: flags.namespace,
+            gatewayUrl: flags.gatewayUrl,
+            token,
+            eventsUrl: flags.eventsUrl,
+            ackWaitMs: flags.ackWait,
+            statusIntervalMs: flags.statusInterval,
+            onReady: () => console.log('roost triggers ready: caches synced, consuming'),
+            lease: leaseFromFlags(flags),
+          },
+          signal,
+        ),
+      close: async () => {
+        await metrics?.close();
+        client.close();
       },
-      stop.signal,
-    );
-    const shutdown = async () => {
-      stop.abort();
-      await done.catch(() => undefined);
-      await metrics?.close();
-      client.close();
-    };
-    onShutdown(shutdown);
-    exitWithParent(() => void shutdown().finally(() => process.exit(0)));
-    try {
-      await done;
-    } catch (err) {
-      log.error({ err: errorMessage(err) }, 'roost triggers failed; exiting to be restarted');
-      console.error(`roost triggers failed: ${errorMessage(err)}`);
-      client.close();
-      process.exit(1);
-    }
+    });
   });
 }

@@ -83,6 +83,8 @@ export class RabbitMQSource implements QueueSource {
           connection_name: `roost-triggers ${options.trigger.namespace}/${options.trigger.name}`,
         },
         timeout: 5000,
+        // Acks are small frames: sent at once, so the broker refills the prefetch without delay.
+        noDelay: true,
       });
     } catch (err) {
       throw new BrokerUnreachableError(
