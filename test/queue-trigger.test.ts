@@ -76,6 +76,8 @@ const WORK = `export const handler = async (event) => {
 };`;
 
 const PASSWORD = 'pa55-never-print-me';
+/** A short NATS ack wait, so that a killed replica's messages move on in seconds. */
+const TRIGGERS_ARGS = ['--ack-wait=3s'];
 /** The label that lets triggers use a Secret. */
 const CREDENTIALS = { [QUEUE_CREDENTIALS_LABEL]: 'true' };
 
@@ -100,7 +102,7 @@ beforeAll(async () => {
     env: { SINK: sink.url },
   });
   for (const identity of ['triggers-a', 'triggers-b'])
-    replicas.push(startTriggers(system, { identity }));
+    replicas.push(startTriggers(system, { identity, extraArgs: TRIGGERS_ARGS }));
   await Promise.all(replicas.map((r) => r.ready));
 }, 180_000);
 
@@ -169,6 +171,33 @@ async function drainRabbit(queue: string): Promise<amqp.GetMessage[]> {
   }
   await channel.close();
   return got;
+}
+
+/**
+ * Publishes 40 slow messages of `run`, SIGKILLs a roost triggers replica
+ * once batches have started, and checks that every message still ran; then
+ * starts a fresh replica in its place.
+ */
+async function killReplicaMidBatch(run: string, publish: (bodies: object[]) => Promise<void>) {
+  await publish(Array.from({ length: 40 }, (_, i) => ({ run, i, sleepMs: 1500 })));
+  await eventually(() => sink.of(`${run}-started`).length >= 3, { what: 'batches to start' });
+  const victim = replicas.shift()!;
+  victim.process.kill('SIGKILL');
+  await victim.process.exited;
+  await eventually(() => new Set(handled(run)).size === 40, {
+    what: `all 40 of ${run} handled after the kill`,
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+  expect([...new Set(handled(run))].sort((a, b) => a - b)).toEqual(
+    Array.from({ length: 40 }, (_, i) => i),
+  );
+  const fresh = startTriggers(system, {
+    identity: `triggers-after-${run}`,
+    extraArgs: TRIGGERS_ARGS,
+  });
+  replicas.push(fresh);
+  await fresh.ready;
 }
 
 function expectExactRun(run: string, count: number) {
@@ -245,25 +274,7 @@ describe('RabbitMQ', () => {
       maxConcurrency: 2,
     });
     await waitReady('rmq-slow');
-    await publishRabbit(
-      'slow',
-      Array.from({ length: 40 }, (_, i) => ({ run: 'slow', i, sleepMs: 1500 })),
-    );
-    await eventually(() => sink.of('slow-started').length >= 3, { what: 'batches to start' });
-    const victim = replicas.shift()!;
-    victim.process.kill('SIGKILL');
-    await victim.process.exited;
-    await eventually(() => new Set(handled('slow')).size === 40, {
-      what: 'all 40 handled after the kill',
-      timeoutMs: 60_000,
-      intervalMs: 250,
-    });
-    expect([...new Set(handled('slow'))].sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 40 }, (_, i) => i),
-    );
-    const fresh = startTriggers(system, { identity: 'triggers-c' });
-    replicas.push(fresh);
-    await fresh.ready;
+    await killReplicaMidBatch('slow', (bodies) => publishRabbit('slow', bodies));
   }, 90_000);
 
   test('a queue that does not exist says QueueNotFound and recovers when it appears', async () => {
@@ -432,6 +443,21 @@ describe('NATS JetStream', () => {
       what: 'lag 0',
     });
   }, 120_000);
+
+  test('a replica SIGKILLed mid-batch loses nothing', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'SLOW', subjects: ['slow'] });
+    await createTrigger('nats-slow', {
+      source: { nats: { stream: 'SLOW', durable: 'slow' } },
+      batchSize: 5,
+      maxConcurrency: 2,
+    });
+    await waitReady('nats-slow');
+    const js = jetstream(nc);
+    await killReplicaMidBatch('nats-slow', async (bodies) => {
+      for (const body of bodies) await js.publish('slow', JSON.stringify(body));
+    });
+  }, 90_000);
 
   test('a stream that does not exist says QueueNotFound and recovers when it appears', async () => {
     await createTrigger('nats-later', {
