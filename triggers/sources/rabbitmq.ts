@@ -139,6 +139,11 @@ export class RabbitMQSource implements QueueSource {
     this.#consumeChannel.on('close', () =>
       lose(new BrokerUnreachableError('The RabbitMQ consuming channel was closed')),
     );
+    // A refused retry or dead-letter publish closes this one: start over, or
+    // the messages it held would stay unacknowledged while the rest go on.
+    this.#publishChannel.on('close', () =>
+      lose(new BrokerUnreachableError('The RabbitMQ publishing channel was closed')),
+    );
     await this.#consumeChannel.prefetch(options.prefetch);
     await this.#consumeChannel.consume(
       this.#options.queue,
