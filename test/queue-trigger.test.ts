@@ -303,6 +303,13 @@ describe('RabbitMQ', () => {
     });
     const down = await waitReady('rmq-down', 'False', 'BrokerUnreachable');
     expect(down.status?.lastError?.message).toMatch(/Cannot reach the RabbitMQ broker/);
+    await eventually(
+      async () =>
+        (
+          await client.list(Events, { namespace, fieldSelector: 'involvedObject.name=rmq-down' })
+        ).items.some((e) => e.reason === 'BrokerUnreachable' && e.type === 'Warning'),
+      { what: 'a BrokerUnreachable Event on the trigger' },
+    );
 
     // A key that is no URL is refused without quoting it.
     await client.create(Secrets, {
@@ -326,6 +333,13 @@ describe('RabbitMQ', () => {
     const secret = await client.get(Secrets, { namespace, name: 'rabbit-wrong' });
     await client.replace(Secrets, { ...secret, data: undefined, stringData: { url: rabbit.url } });
     await waitReady('rmq-down');
+    await eventually(
+      async () =>
+        (
+          await client.list(Events, { namespace, fieldSelector: 'involvedObject.name=rmq-down' })
+        ).items.some((e) => e.reason === 'Consuming'),
+      { what: 'a Consuming Event once it recovered' },
+    );
 
     const everything = JSON.stringify([
       await client.list(QueueTriggers, { namespace }),

@@ -10,6 +10,7 @@ import type { QueueTrigger, SandboxDeployment } from '../kube/api/roost.ts';
 import { QUEUE_DEFAULTS } from '../kube/api/defaults.ts';
 import { QueueTriggers, SandboxDeployments } from '../kube/api/resources.ts';
 import { cacheKey, splitKey, type KubeClient } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector, type LeaseSettings } from '../kube/leader-election.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import type { Logger } from '../lib/log.ts';
@@ -107,8 +108,10 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
   };
 
   let leading = false;
+  const recorder = new EventRecorder({ client, component: 'roost-triggers', log });
   const status = new TriggerStatusWriter({
     client,
+    recorder,
     log,
     triggers: triggers.store,
     consumerOf: (key) => running.get(key)?.consumer,
@@ -150,6 +153,7 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
     // The last counts, so a replica stopped (a rolling update) loses none.
     await status.flushAll();
     await election;
+    await recorder.flush();
     await informers.stop();
   }
 }

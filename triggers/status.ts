@@ -14,6 +14,7 @@ import { QueueTriggers } from '../kube/api/resources.ts';
 import { splitKey, type KubeClient } from '../kube/client.ts';
 import { kubeTime, setCondition } from '../kube/conditions.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import type { EventRecorder } from '../kube/events.ts';
 import type { Store } from '../kube/informer.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -26,6 +27,8 @@ type Status = NonNullable<QueueTrigger['status']>;
 
 export interface TriggerStatusWriterOptions {
   client: KubeClient;
+  /** The leader's Events for kubectl describe: Ready going False (its reason), and back. */
+  recorder: EventRecorder;
   log: Logger;
   triggers: Store<QueueTrigger>;
   consumerOf(key: string): TriggerConsumer | undefined;
@@ -112,11 +115,21 @@ export class TriggerStatusWriter {
           { ...live, status },
           { subresource: 'status' },
         );
+        if (view) this.#announce(live, view);
         return;
       } catch (err) {
         if (!isConflict(err) || attempt >= 10) throw err;
       }
     }
+  }
+
+  /** An Event when Ready changes: a Warning with the reason, or Normal when it consumes again. */
+  #announce(before: QueueTrigger, view: LeaderView): void {
+    const was = before.status?.conditions?.find((c) => c.type === 'Ready');
+    if (was?.status === view.ready.status && was.reason === view.ready.reason) return;
+    if (view.ready.status === 'True')
+      this.#options.recorder.normal(before, 'Consuming', `Consuming ${view.source} ${view.queue}`);
+    else this.#options.recorder.warning(before, view.ready.reason, view.ready.message);
   }
 
   async #leaderView(
