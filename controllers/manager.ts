@@ -6,7 +6,7 @@
 import type { KubeClient } from '../kube/client.ts';
 import type { Component, ComponentContext } from '../kube/component.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { LeaderElector, type LeaseSettings } from '../kube/leader-election.ts';
+import { electorFor, type LeaseSettings } from '../kube/leader-election.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import { errorMessage, RoostError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -97,15 +97,8 @@ export async function runComponents(
  * that whatever runs it (the kubelet, roost dev) restarts it.
  */
 export async function runManager(options: ManagerOptions, signal: AbortSignal): Promise<void> {
-  const elector = new LeaderElector({
+  const elector = electorFor(options.lease, {
     client: options.client,
-    namespace: options.lease.namespace,
-    name: options.lease.name,
-    identity: options.lease.identity,
-    leaseDurationMs: options.lease.durationMs ?? 10_000,
-    renewDeadlineMs: options.lease.renewDeadlineMs ?? 7_000,
-    retryPeriodMs: options.lease.retryPeriodMs ?? 2_000,
-    owner: options.lease.owner,
     log: options.log,
     onStartedLeading: (term) => runComponents(options, term),
   });

@@ -64,6 +64,23 @@ export interface LeaseSettings {
   owner?: OwnerReference;
 }
 
+/** The elector for a process's Lease settings (10 s, 7 s and 2 s when unset). */
+export function electorFor(
+  lease: LeaseSettings,
+  options: Pick<LeaderElectionOptions, 'client' | 'log' | 'onStartedLeading' | 'onStoppedLeading'>,
+): LeaderElector {
+  return new LeaderElector({
+    ...options,
+    namespace: lease.namespace,
+    name: lease.name,
+    identity: lease.identity,
+    leaseDurationMs: lease.durationMs ?? 10_000,
+    renewDeadlineMs: lease.renewDeadlineMs ?? 7_000,
+    retryPeriodMs: lease.retryPeriodMs ?? 2_000,
+    owner: lease.owner,
+  });
+}
+
 export class LeaderElectionConfigError extends RoostError {
   constructor(message: string) {
     super('ROOST_LEADER_ELECTION_CONFIG', message);

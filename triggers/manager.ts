@@ -11,7 +11,7 @@ import { QUEUE_DEFAULTS } from '../kube/api/defaults.ts';
 import { QueueTriggers, SandboxDeployments } from '../kube/api/resources.ts';
 import { cacheKey, splitKey, type KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { LeaderElector, type LeaseSettings } from '../kube/leader-election.ts';
+import { electorFor, type LeaseSettings } from '../kube/leader-election.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import type { Logger } from '../lib/log.ts';
 import { ControllerQueue } from '../controllers/shared/queue.ts';
@@ -119,15 +119,8 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
     isLeader: () => leading,
   });
 
-  const elector = new LeaderElector({
+  const elector = electorFor(options.lease, {
     client,
-    namespace: options.lease.namespace,
-    name: options.lease.name,
-    identity: options.lease.identity,
-    leaseDurationMs: options.lease.durationMs ?? 10_000,
-    renewDeadlineMs: options.lease.renewDeadlineMs ?? 7_000,
-    retryPeriodMs: options.lease.retryPeriodMs ?? 2_000,
-    owner: options.lease.owner,
     log,
     onStartedLeading: async (term) => {
       leading = true;
