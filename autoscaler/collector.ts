@@ -2,16 +2,19 @@
 // their registration Leases (label roost.dev/gateway=true, fresh renewTime).
 // A gateway that does not answer within the timeout is left out of this tick.
 import type { Lease } from '../kube/api/core.ts';
-import { Leases } from '../kube/api/resources.ts';
+import type { QueueTrigger } from '../kube/api/roost.ts';
+import { Leases, QueueTriggers } from '../kube/api/resources.ts';
 import type { Informer } from '../kube/informer.ts';
 import { GATEWAY_LABEL, GATEWAY_URL_ANNOTATION } from '../kube/well-known.ts';
 import type { SharedInformers } from '../kube/shared-informers.ts';
 import type { Logger } from '../lib/log.ts';
 import { CONCURRENCY_PATH, type ConcurrencyReport } from '../gateway/concurrency-report.ts';
 import { bearer } from '../gateway/internal-auth.ts';
+import { queueTriggerDemand } from './queue-demand.ts';
 
 export class ConcurrencyCollector {
   readonly #leases: Informer<Lease>;
+  readonly #queueTriggers: Informer<QueueTrigger>;
   readonly #timeoutMs: number;
   readonly #log: Logger;
   readonly #token: string | undefined;
@@ -26,6 +29,7 @@ export class ConcurrencyCollector {
   }) {
     this.#token = options.token;
     this.#leases = options.informers.for(Leases, { labelSelector: `${GATEWAY_LABEL}=true` });
+    this.#queueTriggers = options.informers.for(QueueTriggers);
     this.#timeoutMs = options.timeoutMs ?? 500;
     this.#log = options.log;
   }
@@ -62,6 +66,10 @@ export class ConcurrencyCollector {
       }
     }
     for (const [key, depth] of queued) if (depth > (totals.get(key) ?? 0)) totals.set(key, depth);
+    // So are messages waiting for a function's queue triggers (their lag,
+    // which roost triggers writes in status): the larger of the two counts.
+    for (const [key, demand] of queueTriggerDemand(this.#queueTriggers.store.list()))
+      if (demand > (totals.get(key) ?? 0)) totals.set(key, demand);
     return totals;
   }
 

@@ -28,7 +28,7 @@ export function metricsOptions(defaultHost: string): Option[] {
  * run and how busy they are, and are not for everyone on the pod network.
  */
 export async function startMetricsEndpoint(options: {
-  component: 'controller' | 'sidecar';
+  component: 'controller' | 'sidecar' | 'triggers';
   flags: MetricsFlags;
   defaultHost: string;
   token: string | undefined;

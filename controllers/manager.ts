@@ -3,11 +3,10 @@
 // term gets fresh informers and queues: a process that lost the Lease and
 // wins it back starts from a clean cache rather than from whatever it saw
 // before, and nothing from the old term can act in the new one.
-import type { OwnerReference } from '../kube/api/meta.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Component, ComponentContext } from '../kube/component.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { LeaderElector } from '../kube/leader-election.ts';
+import { electorFor, type LeaseSettings } from '../kube/leader-election.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import { errorMessage, RoostError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -20,16 +19,7 @@ export interface ManagerOptions {
   namespace?: string;
   /** Called each time this process starts acting as leader, caches synced. */
   onActing?: () => void;
-  lease: {
-    namespace: string;
-    name: string;
-    identity?: string;
-    durationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-    /** Owns the Lease, so it goes when Roost is uninstalled (see LeaderElectionOptions.owner). */
-    owner?: OwnerReference;
-  };
+  lease: LeaseSettings;
 }
 
 export class ComponentFailedError extends RoostError {
@@ -107,15 +97,8 @@ export async function runComponents(
  * that whatever runs it (the kubelet, roost dev) restarts it.
  */
 export async function runManager(options: ManagerOptions, signal: AbortSignal): Promise<void> {
-  const elector = new LeaderElector({
+  const elector = electorFor(options.lease, {
     client: options.client,
-    namespace: options.lease.namespace,
-    name: options.lease.name,
-    identity: options.lease.identity,
-    leaseDurationMs: options.lease.durationMs ?? 10_000,
-    renewDeadlineMs: options.lease.renewDeadlineMs ?? 7_000,
-    retryPeriodMs: options.lease.retryPeriodMs ?? 2_000,
-    owner: options.lease.owner,
     log: options.log,
     onStartedLeading: (term) => runComponents(options, term),
   });

@@ -20,6 +20,7 @@ import {
   ASYNC_DEFAULTS,
   AUTOSCALING_DEFAULTS,
   CRON_DEFAULTS,
+  QUEUE_DEFAULTS,
   ROUTE_DEFAULTS,
   WORKLOAD_DEFAULTS,
 } from '../kube/api/defaults.ts';
@@ -538,7 +539,7 @@ const SCHEDULE_RULE = [
 /** Where a trigger sends its events: a function, and optionally one of its aliases. */
 const eventTarget = () =>
   object(
-    'The function to send the event to.',
+    'The function to send the events to.',
     {
       name: string("Name of a SandboxDeployment in the trigger's namespace.", {
         minLength: 1,
@@ -634,6 +635,193 @@ const cronTrigger = crd({
     { name: 'Next', type: 'date', jsonPath: '.status.nextScheduleTime' },
     { name: 'Target', type: 'string', jsonPath: '.spec.target.name', priority: 1 },
     { name: 'Time Zone', type: 'string', jsonPath: '.spec.timeZone', priority: 1 },
+  ],
+});
+
+const secretKeyRef = (description: string) =>
+  object(
+    description,
+    {
+      name: string("Name of a Secret in the trigger's namespace (never another namespace's).", {
+        minLength: 1,
+        maxLength: 253,
+      }),
+      key: string('The key of that Secret whose value is used.', {
+        minLength: 1,
+        maxLength: 253,
+        pattern: '^[-._a-zA-Z0-9]+$',
+      }),
+    },
+    { required: ['name', 'key'] },
+  );
+
+const queueTrigger = crd({
+  kind: 'QueueTrigger',
+  plural: 'queuetriggers',
+  shortNames: ['queuet', 'qt'],
+  description:
+    'A queue that feeds a function, as a Lambda event source mapping: messages of a RabbitMQ queue or a NATS JetStream stream are read in batches by `roost triggers` (competing consumers), sent to the function through the gateway, and acknowledged only after the function answered for them (at least once, no ordering). A message that keeps failing goes to the dead-letter destination after its retries.',
+  spec: object(
+    'Which queue feeds which function, and how.',
+    {
+      source: object(
+        'The queue: exactly one of rabbitmq and nats.',
+        {
+          rabbitmq: object(
+            'A RabbitMQ queue. The event is the Amazon MQ for RabbitMQ event (rmqMessagesByQueue).',
+            {
+              connectionSecretRef: secretKeyRef(
+                'The Secret key holding the amqp:// or amqps:// URL, credentials included. Credentials are never written inline.',
+              ),
+              queue: string('The queue to consume. It must exist; Roost does not declare it.', {
+                minLength: 1,
+                maxLength: 255,
+              }),
+            },
+            { required: ['connectionSecretRef', 'queue'] },
+          ),
+          nats: object(
+            'A NATS JetStream stream, read through a durable pull consumer. The event is a Records list (eventSource roost:nats).',
+            {
+              serverSecretRef: secretKeyRef(
+                "The Secret key holding the nats:// URL (credentials included). Without it, Roost's own queue server, whose ROOST_ streams no trigger may read.",
+              ),
+              stream: string('The stream. It must exist; Roost does not create it.', {
+                minLength: 1,
+                maxLength: 255,
+                pattern: '^[^.*> ]+$',
+              }),
+              subject: string(
+                'Only messages on subjects matching this filter (NATS wildcards allowed). Default: every subject of the stream.',
+                { minLength: 1, maxLength: 255 },
+              ),
+              durable: string(
+                'Name of the durable consumer Roost creates and shares between its replicas.',
+                { minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' },
+              ),
+            },
+            {
+              required: ['stream', 'durable'],
+              'x-kubernetes-validations': [
+                {
+                  rule: "has(self.serverSecretRef) || !self.stream.startsWith('ROOST_')",
+                  message:
+                    "the ROOST_ streams of Roost's own queue server are Roost's; name a stream of your own, or a server in serverSecretRef",
+                  fieldPath: '.stream',
+                },
+              ],
+            },
+          ),
+        },
+        {
+          'x-kubernetes-validations': [
+            {
+              rule: 'has(self.rabbitmq) != has(self.nats)',
+              message: 'set exactly one of source.rabbitmq and source.nats',
+            },
+          ],
+        },
+      ),
+      target: eventTarget(),
+      batchSize: integer('Most messages in one invocation.', {
+        minimum: 1,
+        maximum: 1000,
+        default: QUEUE_DEFAULTS.batchSize,
+      }),
+      maxBatchingWindowSeconds: integer(
+        'How long to wait for a batch to fill before sending what has come. 0 sends at once.',
+        { minimum: 0, maximum: 300, default: QUEUE_DEFAULTS.maxBatchingWindowSeconds },
+      ),
+      maxConcurrency: integer(
+        'Most batches in flight at once in each roost triggers replica. RabbitMQ prefetch is batchSize × maxConcurrency.',
+        { minimum: 1, maximum: 1000, default: QUEUE_DEFAULTS.maxConcurrency },
+      ),
+      maxRetries: integer(
+        'Tries after the first for a message the function failed (a thrown error, a timeout, or an entry in batchItemFailures). Then it goes to the dead-letter destination.',
+        { minimum: 0, maximum: 100, default: QUEUE_DEFAULTS.maxRetries },
+      ),
+      retryDelaySeconds: integer(
+        'Delay before the first retry; it doubles after each failed try. Other messages go on meanwhile.',
+        { minimum: 0, maximum: 3600, default: QUEUE_DEFAULTS.retryDelaySeconds },
+      ),
+      deadLetter: object(
+        'Where a message goes after its last failed try. Without it, it is dropped.',
+        {
+          queue: string(
+            'RabbitMQ: a queue Roost declares and binds to the dead-letter exchange roost.dead-letter.',
+            { minLength: 1, maxLength: 255 },
+          ),
+          subject: string(
+            'NATS: a subject to publish to; a stream must capture it for the message to be kept.',
+            { minLength: 1, maxLength: 255, pattern: '^[^*> ]+$' },
+          ),
+        },
+      ),
+      enabled: boolean('Consume while true; false stops consuming and leaves the messages.', {
+        default: QUEUE_DEFAULTS.enabled,
+      }),
+    },
+    {
+      required: ['source', 'target'],
+      'x-kubernetes-validations': [
+        {
+          rule: '!has(self.deadLetter) || !has(self.deadLetter.queue) || has(self.source.rabbitmq)',
+          message:
+            'deadLetter.queue is for a rabbitmq source; a nats source uses deadLetter.subject',
+          fieldPath: '.deadLetter.queue',
+        },
+        {
+          rule: '!has(self.deadLetter) || !has(self.deadLetter.subject) || has(self.source.nats)',
+          message:
+            'deadLetter.subject is for a nats source; a rabbitmq source uses deadLetter.queue',
+          fieldPath: '.deadLetter.subject',
+        },
+      ],
+    },
+  ),
+  status: object('What roost triggers observed and did.', {
+    observedGeneration: integer('The metadata.generation this status was computed from.', {
+      minimum: 0,
+    }),
+    source: string('rabbitmq or nats, for kubectl get.'),
+    queue: string('The queue, or stream/subject, for kubectl get.'),
+    lag: integer('Messages waiting in the broker for this trigger, not yet handled.', {
+      minimum: 0,
+    }),
+    delivered: integer('Messages the function handled, and acknowledged to the broker.', {
+      minimum: 0,
+    }),
+    failed: integer('Tries that failed: a message retried twice and then dead-lettered counts 3.', {
+      minimum: 0,
+    }),
+    deadLettered: integer(
+      'Messages sent to the dead-letter destination (or dropped without one).',
+      {
+        minimum: 0,
+      },
+    ),
+    lastError: object('The latest error reaching the broker or the function.', {
+      time: timestamp('When.'),
+      message: string('What happened; never holds credentials.'),
+    }),
+    conditions: conditions(
+      'Ready: consuming, with the reason when not (BrokerUnreachable, QueueNotFound, TargetNotFound, SecretNotFound, InvalidSecret, Disabled).',
+    ),
+  }),
+  columns: [
+    { name: 'Source', type: 'string', jsonPath: '.status.source' },
+    { name: 'Queue', type: 'string', jsonPath: '.status.queue' },
+    { name: 'Target', type: 'string', jsonPath: '.spec.target.name' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Lag', type: 'integer', jsonPath: '.status.lag' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
+    { name: 'Delivered', type: 'integer', jsonPath: '.status.delivered', priority: 1 },
+    { name: 'Dead', type: 'integer', jsonPath: '.status.deadLettered', priority: 1 },
   ],
 });
 
@@ -845,5 +1033,6 @@ export const customResourceDefinitions: CustomResourceDefinition[] = [
   sandboxDeployment,
   sandboxEndpoints,
   cronTrigger,
+  queueTrigger,
   sandboxRoute,
 ];

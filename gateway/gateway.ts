@@ -199,7 +199,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         get events() {
           return events;
         },
-        invokeApi: { defaultNamespace: config.invokeApiNamespace ?? 'default', sigv4Keys },
+        invokeApi: {
+          defaultNamespace: config.invokeApiNamespace ?? 'default',
+          sigv4Keys,
+          internalAuth,
+        },
         metrics,
         revisionStats,
         bodies,

@@ -20,6 +20,11 @@ export class InternalAuth {
     this.#token = new BearerToken(token);
   }
 
+  /** Whether the request carries the invoke token. */
+  accepts(req: IncomingMessage): boolean {
+    return this.#token.accepts(req);
+  }
+
   /** Throws the gateway's 401 unless `path` is open or the request carries the token. */
   check(path: string, req: IncomingMessage): void {
     if (OPEN_PATHS.has(path)) return;

@@ -52,6 +52,35 @@ export interface LeaderElectionOptions {
   log: Logger;
 }
 
+/** A process's Lease, as its flags give it (roost controller, roost triggers). */
+export interface LeaseSettings {
+  namespace: string;
+  name: string;
+  identity?: string;
+  durationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Owns the Lease, so it goes when Roost is uninstalled (see LeaderElectionOptions.owner). */
+  owner?: OwnerReference;
+}
+
+/** The elector for a process's Lease settings (10 s, 7 s and 2 s when unset). */
+export function electorFor(
+  lease: LeaseSettings,
+  options: Pick<LeaderElectionOptions, 'client' | 'log' | 'onStartedLeading' | 'onStoppedLeading'>,
+): LeaderElector {
+  return new LeaderElector({
+    ...options,
+    namespace: lease.namespace,
+    name: lease.name,
+    identity: lease.identity,
+    leaseDurationMs: lease.durationMs ?? 10_000,
+    renewDeadlineMs: lease.renewDeadlineMs ?? 7_000,
+    retryPeriodMs: lease.retryPeriodMs ?? 2_000,
+    owner: lease.owner,
+  });
+}
+
 export class LeaderElectionConfigError extends RoostError {
   constructor(message: string) {
     super('ROOST_LEADER_ELECTION_CONFIG', message);

@@ -107,6 +107,9 @@ export const ROLLBACK_TO_ANNOTATION = 'roost.dev/rollback-to';
 /** The Lease that elects the one `roost controller` process that acts. */
 export const CONTROLLER_LEASE_NAME = 'roost-controller';
 
+/** The Lease that elects the one `roost triggers` replica that writes triggers' conditions and lag. */
+export const TRIGGERS_LEASE_NAME = 'roost-triggers';
+
 /**
  * Set on a SandboxRoute by `roost rollout promote|abort`: "promote" moves all
  * traffic to the canary revision now, "abort" rolls it back to the stable
@@ -116,3 +119,11 @@ export const CANARY_ACTION_ANNOTATION = 'roost.dev/canary-action';
 /** The Secret (in the system namespace) whose `key` signs the console's one-time login links. */
 export const CONSOLE_LOGIN_SECRET = 'roost-console-login';
 export const CONSOLE_LOGIN_KEY = 'key';
+
+/**
+ * A Secret a QueueTrigger may name must carry this label set to "true".
+ * roost triggers may read Secrets; the label keeps a user who may create
+ * triggers, but not read a namespace's Secrets, from having it use one that
+ * was never meant for a trigger (the confused deputy).
+ */
+export const QUEUE_CREDENTIALS_LABEL = 'roost.dev/queue-credentials';

@@ -85,6 +85,7 @@ test('it writes .roost/kubeconfig and .roost/dev.json with every component', () 
       'nats-server',
       'roost controller',
       'roost gateway',
+      'roost triggers',
       'roost console',
       'sidecar roost-system/host-1',
       'sidecar roost-system/host-2',

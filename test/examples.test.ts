@@ -22,12 +22,13 @@ const inlineExamples = readdirSync(EXAMPLES).filter(
 );
 
 describe('examples', () => {
-  test('there are Node hello, HTTP, CloudEvents and Java examples', () => {
+  test('there are Node hello, HTTP, CloudEvents, Java and queue-trigger examples', () => {
     expect(readdirSync(EXAMPLES).sort()).toEqual([
       'cloudevents',
       'hello',
       'http-api',
       'java-hello',
+      'queue-triggers',
     ]);
   });
 

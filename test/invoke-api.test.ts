@@ -280,6 +280,21 @@ describe('SigV4 verification (--invoke-api-auth sigv4)', () => {
     expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
   });
 
+  test("Roost's own callers show the invoke token instead; a wrong token is no signature", async () => {
+    const call = (authorization: string) =>
+      fetch(`${signed.url}/2015-03-31/functions/${fn('greet')}/invocations`, {
+        method: 'POST',
+        headers: { authorization },
+        body: JSON.stringify({ name: 'internal' }),
+      });
+    const trusted = await call(`Bearer ${system.hosts.token}`);
+    expect(trusted.status).toBe(200);
+    expect(await trusted.json()).toBe('hello internal');
+    const guessed = await call('Bearer not-the-token');
+    expect(guessed.status).toBe(403);
+    await guessed.arrayBuffer();
+  });
+
   test('a signed request whose body was changed on the way is refused', async () => {
     // Sign one body, send another, keeping the signature.
     let captured: { headers: Record<string, string> } | undefined;

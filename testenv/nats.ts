@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../lib/ports.ts';
 import { startProcess, type Exit, type ManagedProcess } from '../lib/process.ts';
+import { awaitReady } from './await-ready.ts';
 import { ensureNats } from './binaries.ts';
 import { ControlPlaneError } from './control-plane.ts';
 
@@ -73,24 +74,16 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
       if (line.includes('Server is ready')) ready();
     },
   });
-  const exited = child.exited.then((exit) => {
-    throw new ControlPlaneError(
-      `nats-server exited (${exit.code ?? exit.signal}) before it was ready:\n${child.stderrTail.join('\n')}`,
-    );
-  });
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(
-      () => reject(new ControlPlaneError('nats-server was not ready within 30 s')),
-      30_000,
-    ).unref(),
-  );
   try {
-    await Promise.race([listening, exited, timeout]);
+    await awaitReady(child, listening, {
+      name: 'nats-server',
+      timeoutMs: 30_000,
+      error: (message) => new ControlPlaneError(message),
+    });
   } catch (err) {
     await child.stop(2000);
     throw err;
   }
-  exited.catch(() => {});
   return {
     url: `nats://127.0.0.1:${port}`,
     pid: child.pid,

@@ -10,23 +10,15 @@ import { usageError } from '../errors.ts';
 import { formatDuration } from '../../lib/duration.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
-import { exitWithParent } from '../../lib/parent-watch.ts';
-import { onShutdown } from '../../lib/shutdown.ts';
 import { durationOption, readInvokeToken } from '../options.ts';
-import { serviceAccountOwner } from '../../kube/service-account.ts';
+import { leaseFromFlags, runUntilStopped, type LeaseFlags } from '../leader-process.ts';
 import { metricsOptions, startMetricsEndpoint, type MetricsFlags } from '../metrics-endpoint.ts';
 
-interface ControllerFlags extends MetricsFlags {
+interface ControllerFlags extends MetricsFlags, LeaseFlags {
   kubeconfig?: string;
-  leaseNamespace: string;
-  leaseName: string;
-  identity?: string;
   namespace?: string;
   hostGrace: number;
   hostLeaseRenew: number;
-  leaseDuration: number;
-  renewDeadline: number;
-  retryPeriod: number;
   tokenFile?: string;
   eventsUrl?: string;
 }
@@ -104,52 +96,31 @@ export function controllerCommand(): Command {
       token: invokeToken,
       log,
     });
-    const stop = new AbortController();
-    const done = runManager(
-      {
-        client,
-        components: defaultComponents({
-          hostGraceMs: flags.hostGrace,
-          invokeToken,
-          eventsUrl: flags.eventsUrl,
-        }),
-        log,
-        namespace: flags.namespace,
-        // For whoever started us (roost dev, tests), whatever the log level.
-        onActing: () => console.log('roost controller leading: caches synced, acting'),
-        lease: {
-          namespace: flags.leaseNamespace,
-          name: flags.leaseName,
-          identity: flags.identity,
-          durationMs: flags.leaseDuration,
-          renewDeadlineMs: flags.renewDeadline,
-          retryPeriodMs: flags.retryPeriod,
-          // In a pod: owned by the controller's ServiceAccount, so that
-          // `helm uninstall` takes the Lease with it.
-          owner: serviceAccountOwner(),
-        },
+    await runUntilStopped({
+      name: 'roost controller',
+      log,
+      work: (signal) =>
+        runManager(
+          {
+            client,
+            components: defaultComponents({
+              hostGraceMs: flags.hostGrace,
+              invokeToken,
+              eventsUrl: flags.eventsUrl,
+            }),
+            log,
+            namespace: flags.namespace,
+            // For whoever started us (roost dev, tests), whatever the log level.
+            onActing: () => console.log('roost controller leading: caches synced, acting'),
+            lease: leaseFromFlags(flags),
+          },
+          signal,
+        ),
+      close: async () => {
+        await metrics?.close();
+        client.close();
       },
-      stop.signal,
-    );
-    const shutdown = async () => {
-      stop.abort();
-      await done.catch(() => undefined);
-      await metrics?.close();
-      client.close();
-    };
-    onShutdown(shutdown);
-    exitWithParent(() => void shutdown().finally(() => process.exit(0)));
-    try {
-      await done;
-    } catch (err) {
-      // A component failed: the term is over and the Lease handed back. Exit,
-      // so that whatever runs this process (the kubelet, roost dev) starts a
-      // fresh one, as controller-runtime's manager does.
-      log.error({ err: errorMessage(err) }, 'the controller failed; exiting to be restarted');
-      console.error(`roost controller failed: ${errorMessage(err)}`);
-      client.close();
-      process.exit(1);
-    }
+    });
   });
 }
 

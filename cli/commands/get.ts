@@ -3,8 +3,19 @@
 // every namespace unless -n names one.
 import { Command } from 'commander';
 import type { Lease } from '../../kube/api/core.ts';
-import type { CronTrigger, Sandbox, SandboxDeployment } from '../../kube/api/roost.ts';
-import { CronTriggers, Leases, SandboxDeployments, Sandboxes } from '../../kube/api/resources.ts';
+import type {
+  CronTrigger,
+  QueueTrigger,
+  Sandbox,
+  SandboxDeployment,
+} from '../../kube/api/roost.ts';
+import {
+  CronTriggers,
+  Leases,
+  QueueTriggers,
+  SandboxDeployments,
+  Sandboxes,
+} from '../../kube/api/resources.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { DEPLOYMENT_LABEL, TEMPLATE_HASH_LABEL } from '../../kube/well-known.ts';
 import { CliContext, withCliContext, type GlobalFlags } from '../context.ts';
@@ -117,22 +128,88 @@ function hostsCommand(): Command {
 
 function triggersCommand(): Command {
   const command = new Command('triggers')
-    .aliases(['trigger', 'crontriggers', 'cront'])
-    .description('Triggers (CronTriggers): schedule, target, last and next run.')
+    .aliases(['trigger', 'crontriggers', 'cront', 'queuetriggers', 'queuet', 'qt'])
+    .description(
+      'Triggers: CronTriggers (schedule, target, last and next run), then QueueTriggers (source, queue, target, readiness, lag, counts).',
+    )
     .option('-A, --all-namespaces', 'in every namespace');
   return withClusterOptions(command, { output: FORMATS }).action((flags: GetFlags) =>
     withCliContext(flags, async (context) => {
       const namespace = flags.allNamespaces ? undefined : context.namespace;
-      const list = await context.client.list(CronTriggers, { namespace });
-      const items = list.items.sort(byNamespaceAndName);
-      printResult(
-        flags.output,
-        kubeList(items),
-        (_, wide) => triggerTable(items, { wide, allNamespaces: !namespace }),
-        `No triggers in ${namespace ? `namespace ${namespace}` : 'any namespace'}`,
+      const cron = (await context.client.list(CronTriggers, { namespace })).items.sort(
+        byNamespaceAndName,
+      );
+      // A cluster without the QueueTrigger CRD (an older install) has none.
+      const queue = (
+        await context.client.list(QueueTriggers, { namespace }).catch((err: unknown) => {
+          if (isNotFound(err)) return { items: [] as QueueTrigger[] };
+          throw err;
+        })
+      ).items.sort(byNamespaceAndName);
+      const empty = `No triggers in ${namespace ? `namespace ${namespace}` : 'any namespace'}`;
+      const allNamespaces = !namespace;
+      if (flags.output === 'json' || flags.output === 'yaml' || queue.length === 0) {
+        printResult(
+          flags.output,
+          kubeList([...cron, ...queue]),
+          (_, wide) => triggerTable(cron, { wide, allNamespaces }),
+          empty,
+        );
+        return;
+      }
+      if (cron.length > 0) {
+        printResult(flags.output, cron, (_, wide) => triggerTable(cron, { wide, allNamespaces }));
+        process.stdout.write('\n');
+      }
+      printResult(flags.output, queue, (_, wide) =>
+        queueTriggerTable(queue, { wide, allNamespaces }),
       );
     }),
   );
+}
+
+function queueTriggerTable(
+  items: QueueTrigger[],
+  options: { wide: boolean; allNamespaces: boolean },
+) {
+  const headers = [
+    'name',
+    'type',
+    'source',
+    'queue',
+    'target',
+    'ready',
+    'lag',
+    'delivered',
+    'failed',
+    'dead',
+    'age',
+  ];
+  if (options.wide) headers.push('reason', 'last error');
+  if (options.allNamespaces) headers.unshift('namespace');
+  const now = Date.now();
+  const rows = items.map((t) => {
+    const status = t.status ?? {};
+    const ready = status.conditions?.find((c) => c.type === 'Ready');
+    const { rabbitmq, nats } = t.spec.source;
+    const row = [
+      t.metadata.name!,
+      'queue',
+      rabbitmq ? 'rabbitmq' : 'nats',
+      rabbitmq ? rabbitmq.queue : `${nats?.stream}/${nats?.subject ?? '>'}`,
+      t.spec.target.name,
+      ready?.status ?? 'Unknown',
+      String(status.lag ?? '-'),
+      String(status.delivered ?? 0),
+      String(status.failed ?? 0),
+      String(status.deadLettered ?? 0),
+      formatAge(t.metadata.creationTimestamp, now),
+    ];
+    if (options.wide) row.push(ready?.reason ?? '-', status.lastError?.message ?? '-');
+    if (options.allNamespaces) row.unshift(t.metadata.namespace ?? '');
+    return row;
+  });
+  return { headers, rows };
 }
 
 function triggerTable(items: CronTrigger[], options: { wide: boolean; allNamespaces: boolean }) {

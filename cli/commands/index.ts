@@ -14,6 +14,7 @@ import { rolloutCommand } from './rollout.ts';
 import { sidecarCommand } from './sidecar.ts';
 import { statsCommand } from './stats.ts';
 import { trafficCommand } from './traffic.ts';
+import { triggersCommand } from './triggers.ts';
 
 /** Every `roost` subcommand: the user's verbs, then the components they drive. */
 export function commands(): Command[] {
@@ -32,6 +33,7 @@ export function commands(): Command[] {
     hostCommand(),
     controllerCommand(),
     gatewayCommand(),
+    triggersCommand(),
     sidecarCommand(),
   ];
 }

@@ -197,6 +197,31 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
     });
     progress(`✓ roost gateway at ${gatewayUrl} (pid ${gateway.pid})`);
 
+    // Queue triggers' consumers: one replica here; a cluster runs two.
+    const triggers = new ComponentProcess({
+      name: 'roost triggers',
+      args: [
+        'triggers',
+        `--kubeconfig=${kubeconfig}`,
+        `--lease-namespace=${DEV_NAMESPACE}`,
+        `--gateway-url=${gatewayUrl}`,
+        `--events-url=${natsUrl}`,
+        '--metrics-host=127.0.0.1',
+        '--metrics-port=0',
+      ],
+      env: componentEnv,
+      logFile: join(logDir, 'triggers.log'),
+      ready: /roost triggers ready/,
+      metrics: /roost triggers metrics at (\S+)/,
+      onRestart,
+      onRestarted,
+    });
+    stops.push(() => triggers.stop());
+    await triggers.start();
+    progress(
+      `✓ roost triggers (pid ${triggers.pid}; log ${relative(options.cwd, join(logDir, 'triggers.log'))})`,
+    );
+
     const loginKey = randomBytes(24).toString('base64url');
     const consolePort = options.consolePort ?? (await freePort('127.0.0.1', DEFAULT_CONSOLE_PORT));
     const consoleProcess = new ComponentProcess({
@@ -293,6 +318,12 @@ export async function startLocalRoost(options: LocalRoostOptions): Promise<Local
           pid: gateway.pid,
           address: gatewayUrl,
           metrics: `${gatewayUrl}/metrics`,
+        },
+        {
+          name: 'roost triggers',
+          pid: triggers.pid,
+          address: '',
+          metrics: triggers.metricsUrl,
         },
         { name: 'nats-server', pid: nats.current.pid, address: natsUrl },
         { name: 'roost console', pid: consoleProcess.pid, address: consoleUrl },

@@ -24,6 +24,7 @@ import { lambdaError, lambdaErrorBody, toLambdaError } from './errors.ts';
 import { parseFunctionName } from './function-name.ts';
 import { chooseRevision, resolveTarget, type TrafficTarget } from '../traffic.ts';
 import { verifySigV4, type SigV4Keys } from './sigv4.ts';
+import type { InternalAuth } from '../internal-auth.ts';
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?(.*))?$/;
 
@@ -35,6 +36,12 @@ export interface InvokeApiOptions {
   defaultNamespace: string;
   /** When set, requests must carry a SigV4 signature made with one of these keys. */
   sigv4Keys: SigV4Keys | undefined;
+  /**
+   * Roost's own callers (roost triggers) show the invoke token instead of a
+   * signature: they hold no SigV4 key, and the token is what every internal
+   * call already carries.
+   */
+  internalAuth?: InternalAuth;
 }
 
 type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
@@ -103,7 +110,8 @@ export async function handleInvokeApi(
     } finally {
       fn.reading--;
     }
-    if (context.invokeApi.sigv4Keys) await verifySigV4(req, body, context.invokeApi.sigv4Keys);
+    if (context.invokeApi.sigv4Keys && !context.invokeApi.internalAuth?.accepts(req))
+      await verifySigV4(req, body, context.invokeApi.sigv4Keys);
     const payload = jsonPayload(body);
 
     if (type === 'DryRun') return { entry, status: sendEmpty(res, 204) };

@@ -51,6 +51,20 @@ export const CRON_DEFAULTS = {
   suspend: false,
 } as const;
 
+/**
+ * A QueueTrigger's delivery, as Lambda's event source mappings have it: 10
+ * messages a batch sent at once (no batching window), two batches at a
+ * time, two retries after the first try with a back-off that doubles.
+ */
+export const QUEUE_DEFAULTS = {
+  batchSize: 10,
+  maxBatchingWindowSeconds: 0,
+  maxConcurrency: 2,
+  maxRetries: 2,
+  retryDelaySeconds: 1,
+  enabled: true,
+} as const;
+
 /** SandboxRoute: a target's percent, and the canary's bounds when unset. */
 export const ROUTE_DEFAULTS = {
   percent: 0,

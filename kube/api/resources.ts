@@ -11,6 +11,7 @@ import type {
 import type { KubeObject } from './meta.ts';
 import type {
   CronTrigger,
+  QueueTrigger,
   Sandbox,
   SandboxDeployment,
   SandboxEndpoints,
@@ -79,6 +80,12 @@ export const CronTriggers = resource<CronTrigger>(
   ROOST_VERSION,
   'CronTrigger',
   'crontriggers',
+);
+export const QueueTriggers = resource<QueueTrigger>(
+  ROOST_GROUP,
+  ROOST_VERSION,
+  'QueueTrigger',
+  'queuetriggers',
 );
 export const Pods = resource<Pod>('', 'v1', 'Pod', 'pods');
 export const ConfigMaps = resource<ConfigMap>('', 'v1', 'ConfigMap', 'configmaps');

@@ -8,6 +8,7 @@ import type { Schema } from '../../crds/schema.ts';
 import type { Condition } from './meta.ts';
 import type {
   CronTrigger,
+  QueueTrigger,
   Sandbox,
   SandboxDeployment,
   SandboxEndpoints,
@@ -177,6 +178,35 @@ const examples: Record<string, unknown> = {
       conditions: [condition],
     },
   } satisfies Omit<DeepRequired<CronTrigger>, 'metadata'>,
+  QueueTrigger: {
+    apiVersion: '',
+    kind: '',
+    spec: {
+      source: {
+        rabbitmq: { connectionSecretRef: { name: '', key: '' }, queue: '' },
+        nats: { serverSecretRef: { name: '', key: '' }, stream: '', subject: '', durable: '' },
+      },
+      target: { name: '', alias: '' },
+      batchSize: 1,
+      maxBatchingWindowSeconds: 1,
+      maxConcurrency: 1,
+      maxRetries: 1,
+      retryDelaySeconds: 1,
+      deadLetter: { queue: '', subject: '' },
+      enabled: true,
+    },
+    status: {
+      observedGeneration: 1,
+      source: '',
+      queue: '',
+      lag: 1,
+      delivered: 1,
+      failed: 1,
+      deadLettered: 1,
+      lastError: { time: '', message: '' },
+      conditions: [condition],
+    },
+  } satisfies Omit<DeepRequired<QueueTrigger>, 'metadata'>,
   SandboxRoute: {
     apiVersion: '',
     kind: '',

@@ -343,3 +343,72 @@ export interface SandboxRoute extends KubeObject {
     conditions?: Condition[];
   };
 }
+
+/** A key of a Secret in the object's own namespace. */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+/** A RabbitMQ queue; the Secret's key holds an amqp:// or amqps:// URL. */
+export interface RabbitMQSource {
+  connectionSecretRef: SecretKeyRef;
+  queue: string;
+}
+
+/** A NATS JetStream stream read through a durable pull consumer. */
+export interface NatsSource {
+  /** The key holds a nats:// URL; without it, Roost's own queue server. */
+  serverSecretRef?: SecretKeyRef;
+  stream: string;
+  /** Subject filter of the consumer; default every subject of the stream. */
+  subject?: string;
+  durable: string;
+}
+
+/** Exactly one source is set. */
+export interface QueueSource {
+  rabbitmq?: RabbitMQSource;
+  nats?: NatsSource;
+}
+
+/** Where messages that failed for good go: `queue` for RabbitMQ, `subject` for NATS. */
+export interface DeadLetterDestination {
+  queue?: string;
+  subject?: string;
+}
+
+/** A queue that feeds a function (a Lambda event source mapping). */
+export interface QueueTriggerSpec {
+  source: QueueSource;
+  target: EventTarget;
+  batchSize?: number;
+  maxBatchingWindowSeconds?: number;
+  /** Batches in flight at once, across every consumer replica's share. */
+  maxConcurrency?: number;
+  maxRetries?: number;
+  /** Delay before the first retry; doubles after each failed try. */
+  retryDelaySeconds?: number;
+  deadLetter?: DeadLetterDestination;
+  enabled?: boolean;
+}
+
+export interface QueueTrigger extends KubeObject {
+  spec: QueueTriggerSpec;
+  status?: {
+    observedGeneration?: number;
+    /** rabbitmq or nats (a printer column). */
+    source?: string;
+    /** The queue, or stream/subject (a printer column). */
+    queue?: string;
+    /** Messages waiting in the broker for this trigger. */
+    lag?: number;
+    /** Messages the function handled (acknowledged). */
+    delivered?: number;
+    /** Tries that failed (a message retried twice and then dead-lettered counts 3). */
+    failed?: number;
+    deadLettered?: number;
+    lastError?: { time: string; message: string };
+    conditions?: Condition[];
+  };
+}

@@ -216,12 +216,13 @@ spec:
     await cluster?.stop();
   });
 
-  test('2 controllers, 2 gateways, the console and the event queue in the restricted namespace, 2 host pods with strong isolation in a baseline one', async () => {
+  test('2 controllers, 2 gateways, 2 trigger consumers, the console and the event queue in the restricted namespace, 2 host pods with strong isolation in a baseline one', async () => {
     const running = await eventually('all Roost pods ready', async () => {
       const list = await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost');
-      return list.length === 6 && list.every((p) => p.ready) ? list : undefined;
+      return list.length === 8 && list.every((p) => p.ready) ? list : undefined;
     });
-    expect(running).toHaveLength(6);
+    expect(running).toHaveLength(8);
+    expect(running.filter((p) => p.name.startsWith('roost-triggers-'))).toHaveLength(2);
     expect(running.filter((p) => p.name === 'roost-nats-0')).toHaveLength(1);
     const hosts = await eventually('both host pods ready', async () => {
       const list = await pods(kubectl, HOSTS, 'roost.dev/host=true');
@@ -646,7 +647,7 @@ spec:
           ...(await pods(kubectl, SYSTEM, 'app.kubernetes.io/name=roost')),
           ...(await pods(kubectl, HOSTS, 'roost.dev/host=true')),
         ];
-        return all.length === 8 && all.every((p) => p.ready && p.node === 'node-2')
+        return all.length === 10 && all.every((p) => p.ready && p.node === 'node-2')
           ? all
           : undefined;
       },
@@ -656,7 +657,7 @@ spec:
       `[e2e] node-1 drained, every Roost pod ready on node-2 in ${Date.now() - drained} ms`,
     );
     // The event queue's pod too: its volume (hostPath here) is on this machine for either node.
-    expect(moved).toHaveLength(8);
+    expect(moved).toHaveLength(10);
     await kubectl([
       'wait',
       '--for=condition=Available',
@@ -720,7 +721,7 @@ spec:
           )),
           ...(await imagesOf(HOSTS, 'roost.dev/host=true')),
         ];
-        return all.length === 7 &&
+        return all.length === 9 &&
           all.every((images) => images.split(' ').every((i) => i.endsWith(':next')))
           ? all
           : undefined;
@@ -728,7 +729,7 @@ spec:
       180_000,
     );
     console.error(`[e2e] helm upgrade to a new tag rolled every pod in ${Date.now() - started} ms`);
-    expect(rolled).toHaveLength(7);
+    expect(rolled).toHaveLength(9);
     await kubectl([
       'wait',
       '--for=condition=Available',

@@ -68,7 +68,7 @@ export async function deployNodeFunction(
   });
   await eventually(
     async () =>
-      (await client.get(SandboxDeployments, { namespace, name })).status?.readyReplicas ===
+      ((await client.get(SandboxDeployments, { namespace, name })).status?.readyReplicas ?? 0) ===
       replicas,
     { what: `${namespace}/${name} to be ready`, timeoutMs: 60_000 },
   );

@@ -1,0 +1,511 @@
+// QueueTriggers as a user meets them, against a real RabbitMQ (Debian's
+// rabbitmq-server on free ports) and the real nats-server, with two
+// `roost triggers` replicas as competing consumers and functions invoked
+// through the gateway's Invoke API:
+//   - 1,000 messages per broker, a known tenth failing for good and another
+//     tenth failing once: every success ran exactly once (so a partial batch
+//     failure retried only its failed messages), every failure is in the
+//     dead-letter destination after its retries, and the counts are exact;
+//   - a replica SIGKILLed mid-batch loses nothing;
+//   - a missing queue and an unreachable broker show in Ready, and recover;
+//   - no credential reaches status, Events or logs; a trigger cannot name
+//     Roost's own streams.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import amqp, { type ChannelModel } from 'amqplib';
+import { parse } from 'yaml';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Events, QueueTriggers, SandboxDeployments, Secrets } from '../kube/api/resources.ts';
+import type { QueueTrigger } from '../kube/api/roost.ts';
+import { KubeApiError } from '../kube/errors.ts';
+import { QUEUE_CREDENTIALS_LABEL } from '../kube/well-known.ts';
+import { startRabbitMQ, type RabbitMQBroker } from '../testenv/rabbitmq.ts';
+import { adminClient, createNamespace, eventually, kubectl } from './support/cluster.ts';
+import { roost, systemEnv } from './support/roost-cli.ts';
+import { deployNodeFunction } from './support/deployments.ts';
+import { startEventSink, type EventSink } from './support/event-sink.ts';
+import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
+import { startTriggers, type TriggersProcess } from './support/triggers-process.ts';
+
+const client = adminClient();
+let system: RoostSystem;
+let rabbit: RabbitMQBroker;
+let amqpConnection: ChannelModel;
+let nc: NatsConnection;
+let namespace: string;
+let sink: EventSink;
+const replicas: TriggersProcess[] = [];
+
+/**
+ * The function under test. Each message body is {run, i, fail?, flaky?,
+ * sleepMs?}: `fail` fails every try, `flaky` fails its first try only (told
+ * by the tries header or delivery count). It reports the ids it handled to
+ * the sink under the run's name, and names the rest in batchItemFailures.
+ */
+const WORK = `export const handler = async (event) => {
+  const items = event.rmqMessagesByQueue
+    ? Object.values(event.rmqMessagesByQueue)[0].map((m) => ({
+        id: m.messageId,
+        body: JSON.parse(Buffer.from(m.data, 'base64').toString()),
+        tries: Number(m.basicProperties.headers['x-roost-failed-tries'] ?? 0),
+      }))
+    : event.Records.map((r) => ({
+        id: r.messageId,
+        body: JSON.parse(Buffer.from(r.data, 'base64').toString()),
+        tries: r.deliveryCount - 1,
+      }));
+  const run = items[0].body.run;
+  if (items[0].body.sleepMs) {
+    await fetch(process.env.SINK + '/' + run + '-started', { method: 'POST', body: '{}' });
+    await new Promise((r) => setTimeout(r, items[0].body.sleepMs));
+  }
+  const ok = [];
+  const batchItemFailures = [];
+  for (const item of items) {
+    if (item.body.fail || (item.body.flaky && item.tries === 0))
+      batchItemFailures.push({ itemIdentifier: item.id });
+    else ok.push(item.body.i);
+  }
+  await fetch(process.env.SINK + '/' + run, {
+    method: 'POST',
+    body: JSON.stringify({ ok, size: items.length, eventSource: event.eventSource ?? event.Records[0].eventSource }),
+  });
+  return { batchItemFailures };
+};`;
+
+const PASSWORD = 'pa55-never-print-me';
+/** A short NATS ack wait, so that a killed replica's messages move on in seconds. */
+const TRIGGERS_ARGS = ['--ack-wait=3s'];
+/** The label that lets triggers use a Secret. */
+const CREDENTIALS = { [QUEUE_CREDENTIALS_LABEL]: 'true' };
+
+beforeAll(async () => {
+  sink = await startEventSink();
+  namespace = await createNamespace(client, 'queuet');
+  [system, rabbit] = await Promise.all([
+    startRoostSystem({ namespace, hosts: [{ name: 'host-1' }, { name: 'host-2' }] }),
+    startRabbitMQ(),
+  ]);
+  amqpConnection = await amqp.connect(rabbit.url);
+  nc = await connect({ servers: system.nats.url, token: system.hosts.token });
+  await client.create(Secrets, {
+    metadata: { name: 'rabbit', namespace, labels: CREDENTIALS },
+    stringData: { url: rabbit.url },
+  });
+  await deployNodeFunction(client, {
+    namespace,
+    name: 'work',
+    source: WORK,
+    replicas: 2,
+    env: { SINK: sink.url },
+  });
+  for (const identity of ['triggers-a', 'triggers-b'])
+    replicas.push(startTriggers(system, { identity, extraArgs: TRIGGERS_ARGS }));
+  await Promise.all(replicas.map((r) => r.ready));
+}, 180_000);
+
+afterAll(async () => {
+  for (const r of replicas) await r.stop();
+  await amqpConnection?.close().catch(() => {});
+  await nc?.close().catch(() => {});
+  await system?.stop();
+  await rabbit?.stop();
+  await sink?.stop();
+});
+
+async function createTrigger(name: string, spec: Partial<QueueTrigger['spec']>) {
+  return client.create(QueueTriggers, {
+    metadata: { name, namespace },
+    spec: {
+      target: { name: 'work' },
+      ...spec,
+    } as QueueTrigger['spec'],
+  });
+}
+
+const getTrigger = (name: string) => client.get(QueueTriggers, { namespace, name });
+
+async function waitReady(name: string, status: 'True' | 'False' = 'True', reason?: string) {
+  return eventually(
+    async () => {
+      const t = await getTrigger(name);
+      const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === status && (!reason || ready.reason === reason) ? t : undefined;
+    },
+    { what: `${name} Ready=${status}${reason ? ` (${reason})` : ''}`, timeoutMs: 30_000 },
+  );
+}
+
+/** Every message body of a run: i from 0; i % 10 == 0 fails for good, i % 10 == 5 fails once. */
+function messages(run: string, count: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    run,
+    i,
+    ...(i % 10 === 0 ? { fail: true } : {}),
+    ...(i % 10 === 5 ? { flaky: true } : {}),
+  }));
+}
+
+/** The message numbers the function reported handling, with repeats. */
+function handled(run: string): number[] {
+  return sink.of(run).flatMap((r) => (JSON.parse(r.body) as { ok: number[] }).ok);
+}
+
+async function publishRabbit(queue: string, bodies: object[]) {
+  const channel = await amqpConnection.createConfirmChannel();
+  for (const body of bodies)
+    channel.sendToQueue(queue, Buffer.from(JSON.stringify(body)), { persistent: true });
+  await channel.waitForConfirms();
+  await channel.close();
+}
+
+async function drainRabbit(queue: string): Promise<amqp.GetMessage[]> {
+  const channel = await amqpConnection.createChannel();
+  const got: amqp.GetMessage[] = [];
+  for (;;) {
+    const message = await channel.get(queue, { noAck: true });
+    if (!message) break;
+    got.push(message);
+  }
+  await channel.close();
+  return got;
+}
+
+/**
+ * Publishes 40 slow messages of `run`, SIGKILLs a roost triggers replica
+ * once batches have started, and checks that every message still ran; then
+ * starts a fresh replica in its place.
+ */
+async function killReplicaMidBatch(run: string, publish: (bodies: object[]) => Promise<void>) {
+  await publish(Array.from({ length: 40 }, (_, i) => ({ run, i, sleepMs: 1500 })));
+  await eventually(() => sink.of(`${run}-started`).length >= 3, { what: 'batches to start' });
+  const victim = replicas.shift()!;
+  victim.process.kill('SIGKILL');
+  await victim.process.exited;
+  await eventually(() => new Set(handled(run)).size === 40, {
+    what: `all 40 of ${run} handled after the kill`,
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+  expect([...new Set(handled(run))].sort((a, b) => a - b)).toEqual(
+    Array.from({ length: 40 }, (_, i) => i),
+  );
+  const fresh = startTriggers(system, {
+    identity: `triggers-after-${run}`,
+    extraArgs: TRIGGERS_ARGS,
+  });
+  replicas.push(fresh);
+  await fresh.ready;
+}
+
+function expectExactRun(run: string, count: number) {
+  const ran = handled(run);
+  const successes = Array.from({ length: count }, (_, i) => i).filter((i) => i % 10 !== 0);
+  // Each success exactly once: a batch with failures retried only them.
+  expect([...ran].sort((a, b) => a - b)).toEqual(successes);
+}
+
+describe('RabbitMQ', () => {
+  test('1,000 messages: every success runs once, every failure is dead-lettered after its retries, counts exact', async () => {
+    const channel = await amqpConnection.createChannel();
+    await channel.assertQueue('orders', { durable: true });
+    await channel.close();
+    await createTrigger('rmq-orders', {
+      source: {
+        rabbitmq: { connectionSecretRef: { name: 'rabbit', key: 'url' }, queue: 'orders' },
+      },
+      batchSize: 10,
+      maxConcurrency: 4,
+      maxRetries: 2,
+      retryDelaySeconds: 1,
+      deadLetter: { queue: 'orders-dead' },
+    });
+    await waitReady('rmq-orders');
+    const started = Date.now();
+    await publishRabbit('orders', messages('rmq', 1000));
+    const done = await eventually(
+      async () => {
+        const t = await getTrigger('rmq-orders');
+        return t.status?.delivered === 900 && t.status?.deadLettered === 100 ? t : undefined;
+      },
+      { what: '900 delivered and 100 dead-lettered', timeoutMs: 90_000, intervalMs: 250 },
+    );
+    console.log(`RabbitMQ: 1,000 messages settled in ${Date.now() - started} ms`);
+    // A fail-for-good message is tried 3 times, a flaky one fails once.
+    expect(done.status).toMatchObject({ delivered: 900, failed: 400, deadLettered: 100 });
+    expectExactRun('rmq', 1000);
+    const first = JSON.parse(sink.of('rmq')[0]!.body) as { eventSource: string; size: number };
+    expect(first.eventSource).toBe('roost:rmq');
+    const dead = await drainRabbit('orders-dead');
+    expect(
+      dead.map((m) => (JSON.parse(m.content.toString()) as { i: number }).i).sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 100 }, (_, k) => k * 10));
+    for (const m of dead) {
+      expect(m.properties.headers?.['x-roost-tries']).toBe(3);
+      expect(String(m.properties.headers?.['x-roost-error'])).toContain('batchItemFailures');
+    }
+    const check = await amqpConnection.createChannel();
+    expect((await check.checkQueue('orders')).messageCount).toBe(0);
+    await check.close();
+    await eventually(async () => (await getTrigger('rmq-orders')).status?.lag === 0, {
+      what: 'lag 0',
+    });
+    const listed = await roost(['get', 'triggers', '-n', namespace], { env: systemEnv(system) });
+    expect(listed.stdout).toMatch(
+      /^NAME\s+TYPE\s+SOURCE\s+QUEUE\s+TARGET\s+READY\s+LAG\s+DELIVERED\s+FAILED\s+DEAD\s+AGE/m,
+    );
+    expect(listed.stdout).toMatch(
+      /rmq-orders\s+queue\s+rabbitmq\s+orders\s+work\s+True\s+0\s+900\s+400\s+100/,
+    );
+    const columns = await kubectl(['get', 'qt', 'rmq-orders', '-n', namespace]);
+    expect(columns.stdout).toMatch(/^NAME\s+SOURCE\s+QUEUE\s+TARGET\s+READY\s+LAG\s+AGE/);
+    expect(columns.stdout).toMatch(/rmq-orders\s+rabbitmq\s+orders\s+work\s+True\s+0/);
+  }, 120_000);
+
+  test('a replica SIGKILLed mid-batch loses nothing', async () => {
+    const channel = await amqpConnection.createChannel();
+    await channel.assertQueue('slow', { durable: true });
+    await channel.close();
+    await createTrigger('rmq-slow', {
+      source: { rabbitmq: { connectionSecretRef: { name: 'rabbit', key: 'url' }, queue: 'slow' } },
+      batchSize: 5,
+      maxConcurrency: 2,
+    });
+    await waitReady('rmq-slow');
+    await killReplicaMidBatch('slow', (bodies) => publishRabbit('slow', bodies));
+  }, 90_000);
+
+  test('a queue that does not exist says QueueNotFound and recovers when it appears', async () => {
+    await createTrigger('rmq-later', {
+      source: { rabbitmq: { connectionSecretRef: { name: 'rabbit', key: 'url' }, queue: 'later' } },
+    });
+    const waiting = await waitReady('rmq-later', 'False', 'QueueNotFound');
+    expect(waiting.status?.conditions?.[0]?.message).toContain('later');
+    const channel = await amqpConnection.createChannel();
+    await channel.assertQueue('later', { durable: true });
+    await channel.close();
+    await waitReady('rmq-later');
+    await publishRabbit('later', [{ run: 'later', i: 1 }]);
+    await eventually(() => handled('later').includes(1), { what: 'the message to run' });
+  }, 60_000);
+
+  test('an unreachable broker says BrokerUnreachable, recovers, and no credential is ever printed', async () => {
+    await client.create(Secrets, {
+      metadata: { name: 'rabbit-wrong', namespace, labels: CREDENTIALS },
+      stringData: { url: `amqp://roost:${PASSWORD}@127.0.0.1:1/` },
+    });
+    await createTrigger('rmq-down', {
+      source: {
+        rabbitmq: { connectionSecretRef: { name: 'rabbit-wrong', key: 'url' }, queue: 'down' },
+      },
+    });
+    const down = await waitReady('rmq-down', 'False', 'BrokerUnreachable');
+    expect(down.status?.lastError?.message).toMatch(/Cannot reach the RabbitMQ broker/);
+    await eventually(
+      async () =>
+        (
+          await client.list(Events, { namespace, fieldSelector: 'involvedObject.name=rmq-down' })
+        ).items.some((e) => e.reason === 'BrokerUnreachable' && e.type === 'Warning'),
+      { what: 'a BrokerUnreachable Event on the trigger' },
+    );
+
+    // A key that is no URL is refused without quoting it.
+    await client.create(Secrets, {
+      metadata: { name: 'rabbit-garbage', namespace, labels: CREDENTIALS },
+      stringData: { url: `not a url ${PASSWORD}` },
+    });
+    await createTrigger('rmq-garbage', {
+      source: {
+        rabbitmq: { connectionSecretRef: { name: 'rabbit-garbage', key: 'url' }, queue: 'down' },
+      },
+    });
+    const garbage = await waitReady('rmq-garbage', 'False', 'InvalidSecret');
+    expect(garbage.status?.conditions?.[0]?.message).toMatch(
+      /does not hold a amqp:\/\/ or amqps:\/\/ URL/,
+    );
+
+    // The broker "appears": the Secret now names the real one.
+    const channel = await amqpConnection.createChannel();
+    await channel.assertQueue('down', { durable: true });
+    await channel.close();
+    const secret = await client.get(Secrets, { namespace, name: 'rabbit-wrong' });
+    await client.replace(Secrets, { ...secret, data: undefined, stringData: { url: rabbit.url } });
+    await waitReady('rmq-down');
+    await eventually(
+      async () =>
+        (
+          await client.list(Events, { namespace, fieldSelector: 'involvedObject.name=rmq-down' })
+        ).items.some((e) => e.reason === 'Consuming'),
+      { what: 'a Consuming Event once it recovered' },
+    );
+
+    const everything = JSON.stringify([
+      await client.list(QueueTriggers, { namespace }),
+      await client.list(Events, { namespace }),
+    ]);
+    expect(everything).not.toContain(PASSWORD);
+    for (const r of replicas) expect(r.log()).not.toContain(PASSWORD);
+    expect(everything).not.toContain('guest:guest');
+  }, 90_000);
+
+  test('a Secret is read in the trigger’s own namespace only', async () => {
+    const other = await createNamespace(client, 'queuet-other');
+    await client.create(Secrets, {
+      metadata: { name: 'elsewhere', namespace: other, labels: CREDENTIALS },
+      stringData: { url: rabbit.url },
+    });
+    await createTrigger('rmq-elsewhere', {
+      source: {
+        rabbitmq: {
+          // The field does not exist: the API server drops it.
+          connectionSecretRef: { name: 'elsewhere', key: 'url', namespace: other } as never,
+          queue: 'orders',
+        },
+      },
+    });
+    const t = await waitReady('rmq-elsewhere', 'False', 'SecretNotFound');
+    expect(t.spec.source.rabbitmq?.connectionSecretRef).toEqual({ name: 'elsewhere', key: 'url' });
+    expect(t.status?.conditions?.[0]?.message).toBe(
+      `No Secret elsewhere in namespace ${namespace}`,
+    );
+  }, 60_000);
+});
+
+describe('a function at zero', () => {
+  test('scales up when messages wait, and handles them', async () => {
+    await deployNodeFunction(client, {
+      namespace,
+      name: 'sleepy',
+      source: WORK,
+      replicas: 0,
+      env: { SINK: sink.url },
+      spec: { autoscaling: { minReplicas: 0, maxReplicas: 2 } },
+    });
+    const channel = await amqpConnection.createChannel();
+    await channel.assertQueue('wake', { durable: true });
+    await channel.close();
+    await publishRabbit(
+      'wake',
+      Array.from({ length: 100 }, (_, i) => ({ run: 'wake', i })),
+    );
+    await createTrigger('rmq-wake', {
+      source: { rabbitmq: { connectionSecretRef: { name: 'rabbit', key: 'url' }, queue: 'wake' } },
+      target: { name: 'sleepy' },
+    });
+    await eventually(
+      async () =>
+        ((await client.get(SandboxDeployments, { namespace, name: 'sleepy' })).spec.replicas ?? 0) >
+        0,
+      { what: 'sleepy to scale up from zero', timeoutMs: 30_000 },
+    );
+    await eventually(() => new Set(handled('wake')).size === 100, {
+      what: 'all 100 handled',
+      timeoutMs: 60_000,
+    });
+    const t = await eventually(
+      async () => {
+        const t = await getTrigger('rmq-wake');
+        return t.status?.delivered === 100 && t.status.lag === 0 ? t : undefined;
+      },
+      { what: '100 delivered, lag 0' },
+    );
+    expect(t.status?.deadLettered ?? 0).toBe(0);
+  }, 90_000);
+});
+
+describe('NATS JetStream', () => {
+  test('1,000 messages: every success runs once, every failure is dead-lettered after its retries, counts exact', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+    await jsm.streams.add({
+      name: 'ORDERS_DEAD',
+      subjects: ['dead.orders'],
+      retention: RetentionPolicy.Limits,
+    });
+    await createTrigger('nats-orders', {
+      source: { nats: { stream: 'ORDERS', subject: 'orders.>', durable: 'work' } },
+      batchSize: 10,
+      maxConcurrency: 4,
+      maxRetries: 2,
+      retryDelaySeconds: 1,
+      deadLetter: { subject: 'dead.orders' },
+    });
+    await waitReady('nats-orders');
+    const js = jetstream(nc);
+    const started = Date.now();
+    await Promise.all(
+      messages('nats', 1000).map((m) => js.publish(`orders.new`, JSON.stringify(m))),
+    );
+    const done = await eventually(
+      async () => {
+        const t = await getTrigger('nats-orders');
+        return t.status?.delivered === 900 && t.status?.deadLettered === 100 ? t : undefined;
+      },
+      { what: '900 delivered and 100 dead-lettered', timeoutMs: 90_000, intervalMs: 250 },
+    );
+    console.log(`NATS: 1,000 messages settled in ${Date.now() - started} ms`);
+    expect(done.status).toMatchObject({ delivered: 900, failed: 400, deadLettered: 100 });
+    expectExactRun('nats', 1000);
+    const dead = await jsm.streams.info('ORDERS_DEAD');
+    expect(dead.state.messages).toBe(100);
+    const first = await jsm.streams.getMessage('ORDERS_DEAD', { seq: 1 });
+    expect((JSON.parse(new TextDecoder().decode(first!.data)) as { i: number }).i % 10).toBe(0);
+    expect(first!.header.get('Roost-Tries')).toBe('3');
+    await eventually(async () => (await getTrigger('nats-orders')).status?.lag === 0, {
+      what: 'lag 0',
+    });
+  }, 120_000);
+
+  test('a replica SIGKILLed mid-batch loses nothing', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'SLOW', subjects: ['slow'] });
+    await createTrigger('nats-slow', {
+      source: { nats: { stream: 'SLOW', durable: 'slow' } },
+      batchSize: 5,
+      maxConcurrency: 2,
+    });
+    await waitReady('nats-slow');
+    const js = jetstream(nc);
+    await killReplicaMidBatch('nats-slow', async (bodies) => {
+      for (const body of bodies) await js.publish('slow', JSON.stringify(body));
+    });
+  }, 90_000);
+
+  test('a stream that does not exist says QueueNotFound and recovers when it appears', async () => {
+    await createTrigger('nats-later', {
+      source: { nats: { stream: 'LATER', durable: 'work' } },
+    });
+    await waitReady('nats-later', 'False', 'QueueNotFound');
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'LATER', subjects: ['later'] });
+    await waitReady('nats-later');
+    await jetstream(nc).publish('later', JSON.stringify({ run: 'nats-later', i: 7 }));
+    await eventually(() => handled('nats-later').includes(7), { what: 'the message to run' });
+  }, 60_000);
+
+  test("Roost's own streams cannot be a trigger's source", async () => {
+    const refused = await createTrigger('nats-steal', {
+      source: { nats: { stream: 'ROOST_EVENTS', durable: 'steal' } },
+    }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(KubeApiError);
+    expect((refused as KubeApiError).message).toMatch(/ROOST_ streams of Roost's own queue server/);
+  });
+});
+
+describe('examples/queue-triggers', () => {
+  test('the trigger manifests are accepted as written, and wait for their function', async () => {
+    for (const file of ['rabbitmq-trigger.yaml', 'nats-trigger.yaml']) {
+      const manifest = parse(
+        readFileSync(join(import.meta.dirname, '..', 'examples', 'queue-triggers', file), 'utf8'),
+      ) as QueueTrigger;
+      await client.create(QueueTriggers, {
+        ...manifest,
+        metadata: { ...manifest.metadata, namespace },
+      });
+      const t = await waitReady(manifest.metadata.name!, 'False', 'TargetNotFound');
+      expect(t.status?.conditions?.[0]?.message).toContain('process-order');
+    }
+  });
+});

@@ -1,0 +1,337 @@
+// A RabbitMQ queue as a trigger's source (amqplib). One connection per
+// trigger and replica, with three channels: one consumes (its prefetch bounds
+// the unsettled messages), one publishes with confirms (retries and dead
+// letters are stored before the original is acknowledged), one answers lag
+// queries (a passive declare of a missing queue closes the channel it ran on).
+//
+// Retries never hold up the queue: a failed message is published to a delay
+// queue of its own back-off (`<queue>.roost-retry.<ms>ms`, whose TTL
+// dead-letters it back into the queue), carrying its count of failed tries in
+// the header x-roost-failed-tries, and then acknowledged. A consumer that
+// dies with messages unacknowledged loses nothing and uses up no try: the
+// broker redelivers them (redelivered: true).
+//
+// Dead letters: Roost declares the direct exchange roost.dead-letter and the
+// queue spec.deadLetter.queue bound to it by the queue's name, and publishes a
+// message that failed for good there, with why in its headers.
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from 'amqplib';
+import { errorMessage } from '../../lib/errors.ts';
+import { BrokerUnreachableError, QueueNotFoundError, redact } from '../errors.ts';
+import type { ConsumeOptions, DeadLetterReason, QueueSource, SourceMessage } from '../source.ts';
+
+export const DEAD_LETTER_EXCHANGE = 'roost.dead-letter';
+export const FAILED_TRIES_HEADER = 'x-roost-failed-tries';
+
+export interface RabbitMQSourceOptions {
+  /** amqp:// or amqps:// with credentials; never logged. */
+  url: string;
+  queue: string;
+  deadLetterQueue?: string;
+  /** Shown in the broker's connection list and in the event's ARN: "namespace/name". */
+  trigger: { namespace: string; name: string };
+}
+
+/** A message of the Amazon MQ for RabbitMQ event, plus the id batchItemFailures names. */
+export interface RabbitMQRecord {
+  messageId: string;
+  basicProperties: Record<string, unknown>;
+  redelivered: boolean;
+  /** The body, base64. */
+  data: string;
+}
+
+interface Delivery extends SourceMessage {
+  raw: ConsumeMessage;
+}
+
+export class RabbitMQSource implements QueueSource {
+  readonly kind = 'rabbitmq';
+  readonly queueName: string;
+  readonly #options: RabbitMQSourceOptions;
+  readonly #connection: ChannelModel;
+  readonly #consumeChannel: Channel;
+  readonly #publishChannel: ConfirmChannel;
+  #lagChannel: Channel | undefined;
+  /** Delay queues declared so far (their messages count as lag). */
+  readonly #delayQueues = new Set<string>();
+  #closing = false;
+
+  private constructor(
+    options: RabbitMQSourceOptions,
+    connection: ChannelModel,
+    consume: Channel,
+    publish: ConfirmChannel,
+  ) {
+    this.#options = options;
+    this.queueName = options.queue;
+    this.#connection = connection;
+    this.#consumeChannel = consume;
+    this.#publishChannel = publish;
+  }
+
+  /** Connects and checks that the queue exists; declares the dead-letter exchange and queue. */
+  static async connect(options: RabbitMQSourceOptions): Promise<RabbitMQSource> {
+    let connection: ChannelModel;
+    try {
+      connection = await amqp.connect(withHeartbeat(options.url), {
+        clientProperties: {
+          connection_name: `roost-triggers ${options.trigger.namespace}/${options.trigger.name}`,
+        },
+        timeout: 5000,
+        // Acks are small frames: sent at once, so the broker refills the prefetch without delay.
+        noDelay: true,
+      });
+    } catch (err) {
+      throw new BrokerUnreachableError(
+        `Cannot reach the RabbitMQ broker: ${redact(errorMessage(err), [options.url])}`,
+      );
+    }
+    // A dead connection is reported through onLost; without a listener, Node would throw.
+    connection.on('error', () => {});
+    try {
+      const consume = await connection.createChannel();
+      consume.on('error', () => {});
+      try {
+        await consume.checkQueue(options.queue);
+      } catch (err) {
+        throw notFoundOr(err, options);
+      }
+      const publish = await connection.createConfirmChannel();
+      publish.on('error', () => {});
+      if (options.deadLetterQueue) {
+        await publish.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+        await publish.assertQueue(options.deadLetterQueue, { durable: true });
+        await publish.bindQueue(
+          options.deadLetterQueue,
+          DEAD_LETTER_EXCHANGE,
+          options.deadLetterQueue,
+        );
+      }
+      return new RabbitMQSource(options, connection, consume, publish);
+    } catch (err) {
+      await connection.close().catch(() => {});
+      if (err instanceof QueueNotFoundError) throw err;
+      throw new BrokerUnreachableError(
+        `Cannot set up RabbitMQ channels: ${redact(errorMessage(err), [options.url])}`,
+      );
+    }
+  }
+
+  async consume(
+    onMessage: (message: SourceMessage) => void,
+    onLost: (err: Error) => void,
+    options: ConsumeOptions,
+  ): Promise<void> {
+    let lost = false;
+    const lose = (err: Error) => {
+      if (lost || this.#closing) return;
+      lost = true;
+      onLost(err);
+    };
+    this.#connection.on('close', () =>
+      lose(new BrokerUnreachableError('The connection to the RabbitMQ broker was lost')),
+    );
+    this.#consumeChannel.on('close', () =>
+      lose(new BrokerUnreachableError('The RabbitMQ consuming channel was closed')),
+    );
+    // A refused retry or dead-letter publish closes this one: start over, or
+    // the messages it held would stay unacknowledged while the rest go on.
+    this.#publishChannel.on('close', () =>
+      lose(new BrokerUnreachableError('The RabbitMQ publishing channel was closed')),
+    );
+    await this.#consumeChannel.prefetch(options.prefetch);
+    await this.#consumeChannel.consume(
+      this.#options.queue,
+      (raw) => {
+        // null: the broker cancelled the consumer (the queue was deleted).
+        if (!raw)
+          return lose(new QueueNotFoundError(`The queue ${this.#options.queue} was deleted`));
+        onMessage(this.#toMessage(raw));
+      },
+      { noAck: false },
+    );
+  }
+
+  #toMessage(raw: ConsumeMessage): Delivery {
+    const headers = (raw.properties.headers ?? {}) as Record<string, unknown>;
+    const failedTries = Number(headers[FAILED_TRIES_HEADER] ?? 0) || 0;
+    const id = `${raw.fields.consumerTag.slice(-8)}-${raw.fields.deliveryTag}`;
+    const p = raw.properties;
+    const record: RabbitMQRecord = {
+      messageId: id,
+      basicProperties: {
+        contentType: p.contentType ?? null,
+        contentEncoding: p.contentEncoding ?? null,
+        headers,
+        deliveryMode: p.deliveryMode ?? null,
+        priority: p.priority ?? null,
+        correlationId: p.correlationId ?? null,
+        replyTo: p.replyTo ?? null,
+        expiration: p.expiration ?? null,
+        messageId: p.messageId ?? null,
+        timestamp: p.timestamp ?? null,
+        type: p.type ?? null,
+        userId: p.userId ?? null,
+        appId: p.appId ?? null,
+        clusterId: p.clusterId ?? null,
+        bodySize: raw.content.length,
+      },
+      redelivered: raw.fields.redelivered,
+      data: raw.content.toString('base64'),
+    };
+    return { id, failedTries, record, raw };
+  }
+
+  async ack(message: SourceMessage): Promise<void> {
+    this.#consumeChannel.ack((message as Delivery).raw);
+  }
+
+  async retry(message: SourceMessage, delayMs: number): Promise<void> {
+    const raw = (message as Delivery).raw;
+    const headers = { ...(raw.properties.headers ?? {}) } as Record<string, unknown>;
+    // The broker's own death records grow with every round through a delay queue.
+    for (const key of Object.keys(headers))
+      if (
+        key.startsWith('x-death') ||
+        key.startsWith('x-first-death') ||
+        key.startsWith('x-last-death')
+      )
+        delete headers[key];
+    headers[FAILED_TRIES_HEADER] = message.failedTries + 1;
+    const delay = Math.max(0, Math.round(delayMs));
+    const target = delay === 0 ? this.#options.queue : await this.#delayQueue(delay);
+    await this.#publish('', target, raw, headers);
+    this.#consumeChannel.ack(raw);
+  }
+
+  async deadLetter(message: SourceMessage, reason: DeadLetterReason): Promise<void> {
+    const raw = (message as Delivery).raw;
+    if (this.#options.deadLetterQueue) {
+      const headers = {
+        ...(raw.properties.headers ?? {}),
+        'x-roost-tries': reason.tries,
+        'x-roost-error': reason.error.slice(0, 1024),
+        'x-roost-queue': this.#options.queue,
+        'x-roost-trigger': `${this.#options.trigger.namespace}/${this.#options.trigger.name}`,
+      };
+      await this.#publish(DEAD_LETTER_EXCHANGE, this.#options.deadLetterQueue, raw, headers);
+    }
+    this.#consumeChannel.ack(raw);
+  }
+
+  async #publish(
+    exchange: string,
+    routingKey: string,
+    raw: ConsumeMessage,
+    headers: Record<string, unknown>,
+  ): Promise<void> {
+    const p = raw.properties;
+    await new Promise<void>((resolve, reject) => {
+      this.#publishChannel.publish(
+        exchange,
+        routingKey,
+        raw.content,
+        {
+          headers,
+          contentType: p.contentType,
+          contentEncoding: p.contentEncoding,
+          deliveryMode: p.deliveryMode ?? 2,
+          priority: p.priority,
+          correlationId: p.correlationId,
+          replyTo: p.replyTo,
+          messageId: p.messageId,
+          timestamp: p.timestamp,
+          type: p.type,
+          appId: p.appId,
+        },
+        (err) =>
+          err
+            ? reject(new BrokerUnreachableError(`RabbitMQ refused a publish to ${routingKey}`))
+            : resolve(),
+      );
+    });
+  }
+
+  async #delayQueue(delayMs: number): Promise<string> {
+    const name = `${this.#options.queue}.roost-retry.${delayMs}ms`;
+    if (!this.#delayQueues.has(name)) {
+      await this.#publishChannel.assertQueue(name, {
+        durable: true,
+        arguments: {
+          'x-message-ttl': delayMs,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': this.#options.queue,
+        },
+      });
+      this.#delayQueues.add(name);
+    }
+    return name;
+  }
+
+  async lag(): Promise<number> {
+    const channel = (this.#lagChannel ??= await this.#openLagChannel());
+    try {
+      let total = (await channel.checkQueue(this.#options.queue)).messageCount;
+      for (const name of this.#delayQueues) total += (await channel.checkQueue(name)).messageCount;
+      return total;
+    } catch (err) {
+      this.#lagChannel = undefined;
+      throw notFoundOr(err, this.#options);
+    }
+  }
+
+  async #openLagChannel(): Promise<Channel> {
+    const channel = await this.#connection.createChannel();
+    channel.on('error', () => {});
+    channel.on('close', () => {
+      if (this.#lagChannel === channel) this.#lagChannel = undefined;
+    });
+    return channel;
+  }
+
+  makeEvent(messages: SourceMessage[]): unknown {
+    const { namespace, name } = this.#options.trigger;
+    return {
+      eventSource: 'roost:rmq',
+      eventSourceArn: `roost:${namespace}:queuetrigger/${name}`,
+      rmqMessagesByQueue: {
+        // Amazon MQ keys by queue and virtual host.
+        [`${this.#options.queue}::${vhostOf(this.#options.url)}`]: messages.map((m) => m.record),
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#connection.close().catch(() => {});
+  }
+}
+
+function notFoundOr(err: unknown, options: RabbitMQSourceOptions): Error {
+  const message = errorMessage(err);
+  if (/NOT_FOUND|404/.test(message))
+    return new QueueNotFoundError(
+      `The queue ${options.queue} does not exist on the RabbitMQ broker (Roost does not declare it)`,
+    );
+  return new BrokerUnreachableError(`RabbitMQ failed: ${redact(message, [options.url])}`);
+}
+
+function vhostOf(url: string): string {
+  try {
+    const path = new URL(url).pathname;
+    return path.length > 1 ? decodeURIComponent(path.slice(1)) : '/';
+  } catch {
+    return '/';
+  }
+}
+
+/** A broker that vanishes without closing the socket is noticed within 30 s, unless the URL says otherwise. */
+function withHeartbeat(url: string): string {
+  if (/[?&]heartbeat=/.test(url)) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}heartbeat=10`;
+}
