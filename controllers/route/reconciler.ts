@@ -107,9 +107,12 @@ export class RouteReconciler {
     if (route.spec.canary) {
       canary = await this.#stepCanary(key, route, resolution.targets, resolution.latest);
       targets = canary.targets;
-      await this.#actOnCanary(route, canary);
     }
+    // Status first, then the spec a promotion rewrites: a pass that sees the
+    // new spec then sees the canary's outcome too, never a stale Progressing
+    // that a spec with nothing newer would end without a word.
     const result = await this.#recordStatus(route, this.#status(route, targets, canary));
+    if (canary) await this.#actOnCanary(route, canary);
     return canary?.requeueAfterMs !== undefined
       ? { requeueAfterMs: canary.requeueAfterMs }
       : result;
@@ -283,7 +286,11 @@ export class RouteReconciler {
         SandboxRoutes,
         keyOf(route),
         // A merge patch: a field this status lacks (canary) must go, so say null.
-        { status: { canary: null, ...status } },
+        // With the resourceVersion read: a pass on a stale copy fails and reads again.
+        {
+          metadata: { resourceVersion: route.metadata.resourceVersion },
+          status: { canary: null, ...status },
+        },
         { subresource: 'status' },
       );
     } catch (err) {
