@@ -112,7 +112,11 @@ test("the Invoke API's FunctionName is read in every form the AWS SDK sends, and
 });
 
 const route = (name: string, targets: { revision: number; percent: number; tag?: string }[]) =>
-  ({ metadata: { name }, status: { targets } }) as unknown as SandboxRoute;
+  ({
+    metadata: { name },
+    spec: { deployment: 'fn', targets },
+    status: { targets },
+  }) as unknown as SandboxRoute;
 
 const functionWithRoutes = fc.record({
   latest: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
