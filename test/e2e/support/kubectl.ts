@@ -7,12 +7,23 @@ const execFileAsync = promisify(execFile);
 
 export type Kubectl = (args: string[], options?: { input?: string }) => Promise<string>;
 
+/**
+ * How long to let a command run: longer than the `--timeout=` it was given
+ * (kubectl drain, helm --wait), so that its own, clearer, timeout speaks
+ * first; else `fallbackMs`.
+ */
+function processTimeoutMs(args: string[], fallbackMs: number): number {
+  const given = args.find((a) => a.startsWith('--timeout='))?.slice('--timeout='.length);
+  const seconds = given?.match(/^(\d+)s$/)?.[1];
+  return seconds ? Math.max(fallbackMs, Number(seconds) * 1000 + 30_000) : fallbackMs;
+}
+
 export function kubectlFor(kubeconfig: string): Kubectl {
   return async (args, options = {}) => {
     const run = execFileAsync('kubectl', args, {
       env: { ...process.env, KUBECONFIG: kubeconfig },
       maxBuffer: 16 * 1024 * 1024,
-      timeout: 90_000,
+      timeout: processTimeoutMs(args, 90_000),
     });
     if (options.input !== undefined) {
       run.child.stdin?.end(options.input);
@@ -96,7 +107,7 @@ export async function helmFor(kubeconfig: string): Promise<Kubectl> {
       const { stdout } = await execFileAsync(helm, args, {
         env: { ...process.env, KUBECONFIG: kubeconfig },
         maxBuffer: 16 * 1024 * 1024,
-        timeout: 300_000,
+        timeout: processTimeoutMs(args, 300_000),
       });
       return stdout;
     } catch (err) {
