@@ -1,9 +1,9 @@
 // `npm run setup:browser`: Debian's Chromium for the console's browser tests,
 // driven by playwright-core (which downloads no browser of its own). As root
 // on Debian it installs the package; elsewhere it names it.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { RoostError } from '../lib/errors.ts';
+import { aptInstall, canAptInstall } from './apt.ts';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
@@ -29,25 +29,11 @@ export function setupBrowser(): void {
     return;
   } catch (err) {
     if (!(err instanceof MissingBrowserError)) throw err;
-    const canApt = process.getuid?.() === 0 && existsSync('/etc/debian_version');
+    const canApt = canAptInstall();
     if (!canApt) throw err;
   }
   console.log('browser: installing chromium with apt-get');
-  for (const args of [
-    ['update', '-q'],
-    ['install', '-y', '-q', '--no-install-recommends', 'chromium', 'fonts-dejavu-core'],
-  ]) {
-    console.log(`$ apt-get ${args.join(' ')}`);
-    const result = spawnSync('apt-get', args, {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    if (result.status !== 0)
-      throw new RoostError(
-        'ROOST_BROWSER_SETUP',
-        `Cannot install chromium: apt-get ${args.join(' ')} exited ${result.status ?? result.signal}`,
-      );
-  }
+  aptInstall(['chromium', 'fonts-dejavu-core'], { code: 'ROOST_BROWSER_SETUP' });
   console.log(`browser: ${chromiumPath()} installed`);
 }
 

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { RoostError } from '../lib/errors.ts';
+import { aptInstall, canAptInstall } from './apt.ts';
 
 const NGINX = '/usr/sbin/nginx';
 
@@ -20,27 +21,13 @@ export function setupNginx(): void {
     console.log(`nginx: ${found} is installed`);
     return;
   }
-  if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version'))
+  if (!canAptInstall())
     throw new RoostError(
       'ROOST_NO_NGINX',
       'Cannot set up the nginx baseline: no nginx at /usr/sbin/nginx (or ROOST_NGINX). Install it with `sudo apt-get install -y nginx-light` (Debian), or run `npm run setup:nginx` as root.',
     );
   console.log('nginx: installing nginx with apt-get');
-  for (const args of [
-    ['update', '-q'],
-    ['install', '-y', '-q', '--no-install-recommends', 'nginx'],
-  ]) {
-    console.log(`$ apt-get ${args.join(' ')}`);
-    const result = spawnSync('apt-get', args, {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    if (result.status !== 0)
-      throw new RoostError(
-        'ROOST_NGINX_SETUP',
-        `Cannot install nginx: apt-get ${args.join(' ')} exited ${result.status ?? result.signal}`,
-      );
-  }
+  aptInstall(['nginx'], { code: 'ROOST_NGINX_SETUP' });
   // The package starts a system-wide nginx on port 80; the benchmark runs its own.
   spawnSync('sh', ['-c', 'service nginx stop || true'], { stdio: 'ignore' });
   console.log(`nginx: ${nginxPath()} installed`);

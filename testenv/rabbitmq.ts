@@ -13,6 +13,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RoostError } from '../lib/errors.ts';
+import { aptInstall, canAptInstall } from './apt.ts';
 import { freePort } from '../lib/ports.ts';
 import { startProcess, type ManagedProcess } from '../lib/process.ts';
 import { awaitReady } from './await-ready.ts';
@@ -131,26 +132,11 @@ export function setupRabbitMQ(): void {
     console.log(`rabbitmq: ${SERVER} is installed`);
     return;
   }
-  if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version'))
-    throw new MissingRabbitMQError();
+  if (!canAptInstall()) throw new MissingRabbitMQError();
   console.log('rabbitmq: installing rabbitmq-server with apt-get (its service is not started)');
-  for (const args of [
-    ['update', '-q'],
-    ['install', '-y', '-q', '--no-install-recommends', 'rabbitmq-server'],
-  ]) {
-    console.log(`$ apt-get ${args.join(' ')}`);
-    const result = spawnSync('apt-get', args, {
-      stdio: 'inherit',
-      // RUNLEVEL=1 keeps invoke-rc.d from starting the Debian service on a
-      // machine without a policy-rc.d that forbids it.
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' },
-    });
-    if (result.status !== 0)
-      throw new RoostError(
-        'ROOST_RABBITMQ_SETUP',
-        `Cannot install rabbitmq-server: apt-get ${args.join(' ')} exited ${result.status ?? result.signal}`,
-      );
-  }
+  // RUNLEVEL=1 keeps invoke-rc.d from starting the Debian service on a
+  // machine without a policy-rc.d that forbids it.
+  aptInstall(['rabbitmq-server'], { code: 'ROOST_RABBITMQ_SETUP', env: { RUNLEVEL: '1' } });
   if (!existsSync(SERVER)) throw new MissingRabbitMQError();
   console.log(`rabbitmq: ${SERVER} installed`);
 }
