@@ -52,7 +52,12 @@ function send(sent: Sent): Promise<{ status: number; body: Buffer }> {
         port,
         method: sent.method,
         path: sent.path,
-        headers: sent.headers,
+        // Node frames a DELETE or OPTIONS body with neither Content-Length nor chunking, so the
+        // bytes would reach the gateway as the start of a next request; a real client frames it.
+        headers:
+          sent.body.length > 0
+            ? { ...sent.headers, 'content-length': String(sent.body.length) }
+            : sent.headers,
         timeout: 15_000,
         // A connection of its own: the gateway may close one whose request body it did not read.
         agent: false,
