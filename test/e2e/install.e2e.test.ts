@@ -20,7 +20,14 @@ import {
   type BuiltImage,
 } from '../../testenv/images.ts';
 import { getOnce, postOnce } from './support/http.ts';
-import { eventually, helmFor, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
+import {
+  diagnose,
+  eventually,
+  helmFor,
+  kubectlFor,
+  pods,
+  type Kubectl,
+} from './support/kubectl.ts';
 
 const SYSTEM = 'roost-system';
 /** The host pools' namespace the chart makes, at Pod Security baseline. */
@@ -199,7 +206,11 @@ spec:
       pools,
       '--wait',
       '--timeout=180s',
-    ]);
+    ]).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await diagnose(kubectl, [SYSTEM, HOSTS])}`, {
+        cause: err,
+      });
+    });
     const ip = (
       await kubectl([
         'get',
@@ -812,7 +823,11 @@ spec:
       'javaImage.tag=next',
       '--wait',
       '--timeout=300s',
-    ]);
+    ]).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await diagnose(kubectl, [SYSTEM, HOSTS])}`, {
+        cause: err,
+      });
+    });
     const imagesOf = async (namespace: string, selector: string) =>
       (
         await kubectl([
