@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as connectNats } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { stringify as stringifyYaml } from 'yaml';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
 import {
   buildImages,
@@ -19,6 +20,8 @@ import {
   ROOST_JAVA_IMAGE,
   type BuiltImage,
 } from '../../testenv/images.ts';
+import type { SandboxDeployment } from '../../kube/api/roost.ts';
+import { nodeFunction } from '../support/deployments.ts';
 import { getOnce, postOnce } from './support/http.ts';
 import {
   diagnose,
@@ -91,6 +94,15 @@ function steadyLoad(url: string): { stop(): Promise<{ sent: number; failures: st
       return { sent, failures };
     },
   };
+}
+
+/** A Node.js SandboxDeployment in APPS, as YAML for kubectl apply. */
+function nodeFunctionYaml(
+  name: string,
+  source: string,
+  spec: Partial<SandboxDeployment['spec']> & { replicas: number },
+): string {
+  return stringifyYaml(nodeFunction({ namespace: APPS, name, source, spec }));
 }
 
 const functions = `
@@ -496,24 +508,10 @@ spec:
 
   test('a function scaled to zero answers its first request through the gateway', async () => {
     await kubectl(['apply', '-f', '-'], {
-      input: `
-apiVersion: roost.dev/v1alpha1
-kind: SandboxDeployment
-metadata: { name: sleepy, namespace: ${APPS} }
-spec:
-  replicas: 0
-  autoscaling: { minReplicas: 0, maxReplicas: 2 }
-  template:
-    spec:
-      function:
-        runtime: nodejs
-        handler: index.handler
-        memoryMiB: 64
-        code:
-          inline:
-            files:
-              index.mjs: "export const handler = async () => ({ awake: true });"
-`,
+      input: nodeFunctionYaml('sleepy', 'export const handler = async () => ({ awake: true });', {
+        replicas: 0,
+        autoscaling: { minReplicas: 0, maxReplicas: 2 },
+      }),
     });
     const response = await getOnce(`${gatewayUrl}/fn/${APPS}/sleepy`);
     expect(response.status).toBe(200);
@@ -525,23 +523,11 @@ spec:
     const roost = (args: string[]) => runRoost(args, { cwd, kubeconfig: cluster.kubeconfigPath });
     // No Sandbox and no autoscaler: the events can only wait in the queue.
     await kubectl(['apply', '-f', '-'], {
-      input: `
-apiVersion: roost.dev/v1alpha1
-kind: SandboxDeployment
-metadata: { name: tally, namespace: ${APPS} }
-spec:
-  replicas: 0
-  template:
-    spec:
-      function:
-        runtime: nodejs
-        handler: index.handler
-        memoryMiB: 64
-        code:
-          inline:
-            files:
-              index.mjs: "export const handler = async (event) => { console.log('tally ran ' + event.n); return {}; };"
-`,
+      input: nodeFunctionYaml(
+        'tally',
+        "export const handler = async (event) => { console.log('tally ran ' + event.n); return {}; };",
+        { replicas: 0 },
+      ),
     });
     const EVENTS = 20;
     const accepted = new Set<string>();
@@ -607,34 +593,17 @@ spec:
     // The stream is the user's: made with the invoke token, as `nats stream add` would.
     const nc = await connectNats({ servers: `${natsIp}:4222`, token });
     try {
-      await (
-        await jetstreamManager(nc)
-      ).streams.add({
-        name: 'E2E_ORDERS',
-        subjects: ['e2e.orders.>'],
-      });
+      const streams = (await jetstreamManager(nc)).streams;
+      await streams.add({ name: 'E2E_ORDERS', subjects: ['e2e.orders.>'] });
       await kubectl(['apply', '-f', '-'], {
-        input: `
-apiVersion: roost.dev/v1alpha1
-kind: SandboxDeployment
-metadata: { name: orders, namespace: ${APPS} }
-spec:
-  replicas: 0
-  autoscaling: { minReplicas: 0, maxReplicas: 2 }
-  template:
-    spec:
-      function:
-        runtime: nodejs
-        handler: index.handler
-        memoryMiB: 64
-        code:
-          inline:
-            files:
-              index.mjs: |
-                export const handler = async (event) => {
-                  for (const r of event.Records) console.log('order ' + JSON.parse(Buffer.from(r.data, 'base64')).n);
-                  return { batchItemFailures: [] };
-                };
+        input: `${nodeFunctionYaml(
+          'orders',
+          `export const handler = async (event) => {
+  for (const r of event.Records) console.log('order ' + JSON.parse(Buffer.from(r.data, 'base64')).n);
+  return { batchItemFailures: [] };
+};`,
+          { replicas: 0, autoscaling: { minReplicas: 0, maxReplicas: 2 } },
+        )}
 ---
 apiVersion: roost.dev/v1alpha1
 kind: QueueTrigger
