@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -43,6 +44,8 @@ public final class Sandboxes implements Invocation.Failures {
   public static final String OWN_PREFIX = "roost-system/bridge-";
 
   private final ConcurrentHashMap<String, Sandbox> byId = new ConcurrentHashMap<>();
+  /** Loads of real functions whose health call has not ended yet; the background warm-up gives way to them. */
+  private final AtomicInteger loading = new AtomicInteger();
   private final EventHub events;
   private final Watchdog watchdog;
   private final LoaderTracker tracker = new LoaderTracker();
@@ -86,13 +89,15 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
             ErrorCode.ROOST_JAVA_SANDBOX_EXISTS,
             "it is already loaded (" + existing.state().name().toLowerCase() + "); unload it first");
       PendingLoad pending = new PendingLoad(sandbox, handler, start, reply);
+      pending.counted = !id.toString().startsWith(OWN_PREFIX);
+      if (pending.counted) loading.incrementAndGet();
       // Armed first, so that the health call, however quick, always finds it to cancel.
       pending.timeout = watchdog.after(sandbox.spec.timeoutMs(), pending::timedOut);
       try {
         sandbox.startLoad(jar, handler, oom -> outOfMemory(sandbox, oom), pending);
       } catch (BridgeError | RuntimeException | Error e) {
         pending.settled.set(true);
-        pending.cancelTimeout();
+        pending.ended();
         abandon(sandbox);
         throw e;
       }
@@ -131,6 +136,7 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
   private final class PendingLoad implements Sandbox.HealthCall {
     final AtomicBoolean settled = new AtomicBoolean();
     volatile ScheduledFuture<?> timeout;
+    boolean counted;
     private final Sandbox sandbox;
     private final HandlerSpec handler;
     private final long start;
@@ -146,7 +152,7 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
     @Override
     public void resolved(HandlerAdapter adapter) {
       if (!settled.compareAndSet(false, true)) return;
-      cancelTimeout();
+      ended();
       sandbox.becomeReady(adapter);
       reply.loaded((System.nanoTime() - start) / 1e6);
     }
@@ -154,7 +160,7 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
     @Override
     public void failed(Throwable error) {
       if (!settled.compareAndSet(false, true)) return;
-      cancelTimeout();
+      ended();
       giveUp(
           error instanceof BridgeError bridgeError
               ? bridgeError
@@ -164,6 +170,7 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
 
     void timedOut() {
       if (!settled.compareAndSet(false, true)) return;
+      ended();
       giveUp(
           new BridgeError(
               ErrorCode.ROOST_JAVA_LOAD_TIMEOUT,
@@ -171,9 +178,11 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
                   + sandbox.spec.timeoutMs() + " ms"));
     }
 
-    void cancelTimeout() {
+    /** Once, by whichever ending settled it. */
+    void ended() {
       ScheduledFuture<?> armed = timeout;
       if (armed != null) armed.cancel(false);
+      if (counted) loading.decrementAndGet();
     }
 
     /**
@@ -217,6 +226,11 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
           ErrorCode.ROOST_JAVA_SANDBOX_NOT_READY, "Sandbox " + sandbox.id + " is still loading; unload it once Load returns");
     SandboxRelease.Report report = sandbox.beginUnload() ? finishUnload(sandbox, request.getGraceMs()) : awaitRelease(sandbox);
     return UnloadResponse.newBuilder().addAllStoppedThreads(report.stoppedThreads()).build();
+  }
+
+  /** Whether a function's Load is under way (its health call running). */
+  public boolean loading() {
+    return loading.get() > 0;
   }
 
   /** Sandboxes ready to take invocations. */

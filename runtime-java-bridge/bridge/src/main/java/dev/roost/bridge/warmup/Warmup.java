@@ -51,7 +51,8 @@ public final class Warmup {
    * past 300; BENCHMARKS.md). After the ready line, on a thread of its own,
    * this runs the whole cycle (Load, Invoke, Unload) of a small jar
    * {@code rounds} times, so the plugs the bridge serves find it compiled.
-   * Plugs that come meanwhile are served at once; they only share the CPU.
+   * A plug that comes meanwhile is served at once, and the warm-up waits while
+   * it loads (the compiler threads it set to work may still share the CPU).
    */
   public static void compileInBackground(Sandboxes sandboxes, int rounds) {
     Thread thread =
@@ -63,6 +64,8 @@ public final class Warmup {
                 dir = Files.createTempDirectory("roost-bridge-warmup-");
                 Path jar = SmallJar.write(dir.resolve("warmup.jar"), WarmupFunction.class, WarmupFunction.Event.class);
                 for (int i = 0; i < rounds && !Thread.currentThread().isInterrupted(); i++) {
+                  // A real plug goes first: wait while one loads.
+                  while (sandboxes.loading()) Thread.sleep(5);
                   cycle(sandboxes, BACKGROUND_ID, jar);
                   Thread.sleep(1);
                 }
