@@ -8,9 +8,11 @@
 // gateway adds is read at p50 and p99. CPU per request is read per process
 // from /proc during the full-load runs.
 import { cpus, loadavg, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startProcess } from '../lib/process.ts';
-import { SandboxDeployments } from '../kube/api/resources.ts';
+import { ConfigMaps, SandboxDeployments } from '../kube/api/resources.ts';
 import { nginxPath } from '../testenv/nginx.ts';
 import { treeCpuSeconds, cpuSeconds } from './cpu.ts';
 import { startBenchSystem, waitAvailable } from './support/system.ts';
@@ -24,12 +26,19 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 /** A directory: profile the gateway and the sidecar under full load into it, and print their hottest functions. */
 const PROFILE_DIR = process.env.PROFILE_DIR;
+/** RUNTIME=java: the function behind the gateway is a Java one in the host pod's JVM bridge. */
+const JAVA = process.env.RUNTIME === 'java';
 const namespace = 'default';
+const JAVA_NOOP_JAR = fileURLToPath(
+  new URL('../runtime-java-bridge/fixtures/tiny/target/tiny.jar', import.meta.url),
+);
+const FUNCTION_PROCESS = 'function process (+ idle pool)';
+const FUNCTION_JVM = 'JVM bridge (+ idle Node pool)';
 
 console.error(
-  `bench:invoke: ${ROUNDS} rounds of ${DURATION} s per target at full load, ${CONNECTIONS} connections; starting Roost`,
+  `bench:invoke: ${ROUNDS} rounds of ${DURATION} s per target at full load, ${CONNECTIONS} connections, a ${JAVA ? 'Java' : 'Node.js'} function; starting Roost`,
 );
-const system = await startBenchSystem({ hosts: 1 });
+const system = await startBenchSystem({ hosts: 1, java: JAVA });
 const stops: (() => Promise<unknown>)[] = [];
 
 /** A process whose CPU is counted: its own and its descendants'. */
@@ -51,6 +60,12 @@ interface Target {
 
 try {
   // One Sandbox that takes many requests at once, so that the gateway path is what is measured.
+  if (JAVA)
+    await system.client.create(ConfigMaps, {
+      metadata: { name: 'noop-jar', namespace },
+      immutable: true,
+      binaryData: { 'function.jar': readFileSync(JAVA_NOOP_JAR).toString('base64') },
+    });
   await system.client.create(SandboxDeployments, {
     metadata: { name: 'noop', namespace },
     spec: {
@@ -58,14 +73,22 @@ try {
       template: {
         spec: {
           function: {
-            runtime: 'nodejs',
-            handler: 'index.handler',
+            ...(JAVA
+              ? {
+                  runtime: 'java' as const,
+                  handler: 'com.example.tiny.Ok',
+                  code: { configMap: { name: 'noop-jar' } },
+                }
+              : {
+                  runtime: 'nodejs' as const,
+                  handler: 'index.handler',
+                  code: {
+                    inline: {
+                      files: { 'index.mjs': 'export const handler = async () => ({ ok: true });' },
+                    },
+                  },
+                }),
             concurrency: 64,
-            code: {
-              inline: {
-                files: { 'index.mjs': 'export const handler = async () => ({ ok: true });' },
-              },
-            },
           },
         },
       },
@@ -118,7 +141,7 @@ try {
       { label: 'gateway', pid: state.gateway.pid! },
       // The sidecar alone; its children are the function process and the idle warm pool.
       { label: 'sidecar', pid: sidecar.pid!, own: true },
-      { label: 'function process (+ idle pool)', pid: sidecar.pid! },
+      { label: JAVA ? FUNCTION_JVM : FUNCTION_PROCESS, pid: sidecar.pid! },
     ],
     full: [],
     cpuPerRequest: new Map(),
@@ -132,13 +155,19 @@ try {
   const cpuOf = (p: Counted) =>
     p.own
       ? cpuSeconds(p.pid)
-      : p.label.startsWith('function')
+      : p.label === FUNCTION_PROCESS || p.label === FUNCTION_JVM
         ? treeCpuSeconds(p.pid) - cpuSeconds(p.pid)
         : treeCpuSeconds(p.pid);
 
   console.error('  warming up');
+  // A Java function needs longer: the JVM compiles its invocation path over the
+  // first few thousand calls, and the bridge's own warm-up runs after its start.
   for (const target of targets)
-    await load({ url: target.url, connections: CONNECTIONS, durationSeconds: 2 });
+    await load({
+      url: target.url,
+      connections: CONNECTIONS,
+      durationSeconds: JAVA && target === targets.at(-1) ? 15 : 2,
+    });
 
   for (let round = 1; round <= ROUNDS; round++) {
     for (const target of targets) {
@@ -166,7 +195,7 @@ try {
   if (PROFILE_DIR) {
     for (const p of targets
       .at(-1)!
-      .processes.filter((p) => p.label !== 'function process (+ idle pool)')) {
+      .processes.filter((p) => p.label !== FUNCTION_PROCESS && p.label !== FUNCTION_JVM)) {
       console.error(`  profiling the ${p.label} under full load`);
       const file = join(PROFILE_DIR, `${p.label}.cpuprofile`);
       const hot = await profileProcess(p.pid, file, () =>

@@ -155,6 +155,32 @@ test('a function that will not stop even when hard-stopped is failed as Stuck an
   );
 });
 
+test('a constructor that outlasts its timeout fails the Load at the timeout, is stopped, and the Sandbox can be loaded again', async () => {
+  neighbour = new Neighbour();
+  const id = `abuse/slowstart-${++loads}`;
+  const started = Date.now();
+  const failure = await bridge.client
+    .load({ sandboxId: id, jarPath: abuse, handler: 'com.example.abuse.SlowStart', timeoutMs: 300 })
+    .catch((err: unknown) => err);
+  expect(failure).toMatchObject({
+    code: 'ROOST_JAVA_LOAD_TIMEOUT',
+    message: expect.stringMatching(
+      /Cannot load Sandbox abuse\/slowstart-\d+: creating com\.example\.abuse\.SlowStart took longer than the function's timeout of 300 ms/,
+    ),
+  });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  expect(Date.now() - started).toBeLessThan(5_000);
+  // Given up for good: nothing of it is loaded, and the same id loads afresh.
+  expect(await invokeJson(bridge.client, id, {}).catch((err: unknown) => err)).toMatchObject({
+    code: 'ROOST_JAVA_SANDBOX_NOT_FOUND',
+  });
+  await bridge.client.load({ sandboxId: id, jarPath: abuse, handler: 'com.example.abuse.Exit' });
+  await bridge.client.unload({ sandboxId: id });
+  await eventually(async () => (await bridge.client.stats()).loadedSandboxes === 1, {
+    what: 'only the neighbour to be loaded',
+  });
+});
+
 test('running out of heap fails the invocation, unloads that function as OOMKilled, and gives the heap back', async () => {
   neighbour = new Neighbour();
   const id = await loadAbuse('com.example.abuse.Hog');

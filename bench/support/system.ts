@@ -20,7 +20,12 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
-export async function startBenchSystem(options: { hosts?: number } = {}): Promise<BenchSystem> {
+export async function startBenchSystem(
+  options: {
+    hosts?: number;
+    /** Host pods offer java too (a JVM bridge each). Default false. */ java?: boolean;
+  } = {},
+): Promise<BenchSystem> {
   const cwd = mkdtempSync(join(tmpdir(), 'roost-bench-'));
   const roost = await startLocalRoost({
     cwd,
@@ -28,7 +33,7 @@ export async function startBenchSystem(options: { hosts?: number } = {}): Promis
     hosts: options.hosts ?? 2,
     hostMemoryMiB: 4096,
     examples: false,
-    java: 'off',
+    java: options.java ? 'on' : 'off',
     progress: (line) => console.error(`  ${line}`),
   });
   const kubeconfigPath = join(cwd, roost.state.kubeconfig);

@@ -14,6 +14,9 @@ import java.io.IOException;
  * <p>Exit codes: 0 stopped, 1 could not serve, 2 bad arguments or environment.
  */
 public final class Main {
+  /** Enough Load cycles for C1 to compile the Load path (see {@link Warmup#compileInBackground}). */
+  private static final int WARMUP_ROUNDS = 300;
+
   private Main() {}
 
   public static void main(String[] args) throws Exception {
@@ -63,6 +66,7 @@ public final class Main {
     if (options.warmup() == BridgeOptions.Warmup.AFTER) {
       BridgeThreads.daemon("roost-bridge-warmup", warmup).start();
     }
+    if (options.warmup() != BridgeOptions.Warmup.OFF) Warmup.compileInBackground(bridge.sandboxes(), WARMUP_ROUNDS);
     bridge.awaitStop();
   }
 

@@ -17,13 +17,10 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -69,11 +66,16 @@ final class Sandbox {
   }
 
   /**
-   * Opens the jar in a new loader and makes the health call: on one of the
+   * Opens the jar in a new loader and starts the health call: on one of the
    * function's own threads, load the handler class, create its instance and
-   * prepare its JSON reader and writer. Within the function's timeout.
+   * prepare its JSON reader and writer. {@code done} hears once, on that
+   * thread, the handler or what the call threw; the caller bounds the wait
+   * (the function's timeout) and decides with {@link #becomeReady}.
+   *
+   * @throws BridgeError if the jar cannot be opened
    */
-  void load(Path jar, HandlerSpec handlerSpec, Consumer<OutOfMemoryError> onOutOfMemory) throws BridgeError {
+  void startLoad(Path jar, HandlerSpec handlerSpec, Consumer<OutOfMemoryError> onOutOfMemory, HealthCall done)
+      throws BridgeError {
     try {
       loader = FunctionClassLoader.open(id.toString(), jar, spec.env());
     } catch (IOException e) {
@@ -82,26 +84,31 @@ final class Sandbox {
     threads = new FunctionThreadGroup(id, log, onOutOfMemory);
     executor = newExecutor();
     FunctionClassLoader functionLoader = loader;
-    Future<HandlerAdapter> healthCall =
-        executor.submit(
-            () -> HandlerResolver.resolve(handlerSpec, functionLoader, jar.toString(), new JsonCodec(functionLoader)));
-    try {
-      handler = healthCall.get(spec.timeoutMs(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof BridgeError error) throw error;
-      throw new BridgeError(
-          ErrorCode.ROOST_JAVA_CONSTRUCTOR_THREW,
-          "loading " + handlerSpec + " failed: " + e.getCause(),
-          e.getCause());
-    } catch (TimeoutException e) {
-      throw new BridgeError(
-          ErrorCode.ROOST_JAVA_LOAD_TIMEOUT,
-          "creating " + handlerSpec.className() + " took longer than the function's timeout of " + spec.timeoutMs() + " ms");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BridgeError(ErrorCode.ROOST_JAVA_SANDBOX_NOT_READY, "the bridge is shutting down");
-    }
-    state.set(State.READY);
+    executor.execute(
+        () -> {
+          HandlerAdapter resolved;
+          try {
+            resolved = HandlerResolver.resolve(handlerSpec, functionLoader, jar.toString(), new JsonCodec(functionLoader));
+          } catch (Throwable e) {
+            done.failed(e);
+            return;
+          }
+          done.resolved(resolved);
+        });
+  }
+
+  /** What the health call of {@link #startLoad} hears, on the function's thread. */
+  interface HealthCall {
+    void resolved(HandlerAdapter handler);
+
+    /** A BridgeError that names the cause, or whatever the function's code threw. */
+    void failed(Throwable error);
+  }
+
+  /** The health call succeeded: take invocations from now on. */
+  void becomeReady(HandlerAdapter resolved) {
+    handler = resolved;
+    state.compareAndSet(State.LOADING, State.READY);
   }
 
   /** Queues an invocation, or says why it cannot run here. */

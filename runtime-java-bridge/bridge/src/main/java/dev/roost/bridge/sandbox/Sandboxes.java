@@ -5,6 +5,7 @@ import dev.roost.bridge.BridgeLog;
 import dev.roost.bridge.BridgeThreads;
 import dev.roost.bridge.ErrorCode;
 import dev.roost.bridge.events.EventHub;
+import dev.roost.bridge.handler.HandlerAdapter;
 import dev.roost.bridge.handler.HandlerSpec;
 import dev.roost.bridge.invoke.Watchdog;
 import dev.roost.bridge.loader.FunctionClassLoader;
@@ -20,10 +21,14 @@ import dev.roost.v1alpha1.UnloadRequest;
 import dev.roost.v1alpha1.UnloadResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -35,8 +40,12 @@ import java.util.function.Consumer;
 public final class Sandboxes implements Invocation.Failures {
   public static final String OOM_KILLED = "OOMKilled";
   public static final String STUCK = "Stuck";
+  /** Ids of the bridge's own Sandboxes (its warm-up), which are not counted as loaded. */
+  public static final String OWN_PREFIX = "roost-system/bridge-";
 
   private final ConcurrentHashMap<String, Sandbox> byId = new ConcurrentHashMap<>();
+  /** Loads of real functions whose health call has not ended yet; the background warm-up gives way to them. */
+  private final AtomicInteger loading = new AtomicInteger();
   private final EventHub events;
   private final Watchdog watchdog;
   private final LoaderTracker tracker = new LoaderTracker();
@@ -51,36 +60,154 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
     OomReserve.arm();
   }
 
-  /** Loads a function into a new class loader and makes its health call; returns the time taken in ms. */
-  public double load(LoadRequest request) throws BridgeError {
-    long start = System.nanoTime();
-    try {
-      loadSandbox(request);
-    } catch (BridgeError e) {
-      throw new BridgeError(e.code(), "Cannot load Sandbox " + request.getSandboxId() + ": " + e.getMessage(), e.getCause());
-    }
-    return (System.nanoTime() - start) / 1e6;
+  /** What a Load hears, once: the time it took in ms, or why it failed. */
+  public interface LoadReply {
+    void loaded(double loadMs);
+
+    void failed(BridgeError error);
   }
 
-  private void loadSandbox(LoadRequest request) throws BridgeError {
-    SandboxId id = SandboxId.parse(request.getSandboxId());
-    HandlerSpec handler = HandlerSpec.parse(request.getHandler());
-    Path jar = jarPath(request.getJarPath());
-    Sandbox sandbox =
-        new Sandbox(id, SandboxSpec.of(request, id, maxQueued), new SandboxLog(id.namespace(), id.name(), events));
-    Sandbox existing = byId.putIfAbsent(id.toString(), sandbox);
-    if (existing != null)
-      throw new BridgeError(
-          ErrorCode.ROOST_JAVA_SANDBOX_EXISTS,
-          "it is already loaded (" + existing.state().name().toLowerCase() + "); unload it first");
+  /**
+   * Loads a function into a new class loader and makes its health call. What
+   * can be checked at once (the request, the jar) throws here; the outcome of
+   * the health call goes to {@code reply} from the function's own thread, or
+   * from the lifecycle thread once a failed or timed-out load has been given
+   * up. No bridge thread waits on a function's constructor, and a plug costs
+   * no hand-over to a waiting thread and back (measured in BENCHMARKS.md).
+   */
+  public void load(LoadRequest request, LoadReply reply) throws BridgeError {
+    long start = System.nanoTime();
     try {
-      sandbox.load(jar, handler, oom -> outOfMemory(sandbox, oom));
-    } catch (BridgeError | RuntimeException | Error e) {
-      sandbox.abandonLoad();
-      SandboxRelease.release(sandbox, 0, tracker);
-      byId.remove(id.toString(), sandbox);
-      throw e;
+      SandboxId id = SandboxId.parse(request.getSandboxId());
+      HandlerSpec handler = HandlerSpec.parse(request.getHandler());
+      Path jar = jarPath(request.getJarPath());
+      Sandbox sandbox =
+          new Sandbox(id, SandboxSpec.of(request, id, maxQueued), new SandboxLog(id.namespace(), id.name(), events));
+      Sandbox existing = byId.putIfAbsent(id.toString(), sandbox);
+      if (existing != null)
+        throw new BridgeError(
+            ErrorCode.ROOST_JAVA_SANDBOX_EXISTS,
+            "it is already loaded (" + existing.state().name().toLowerCase() + "); unload it first");
+      PendingLoad pending = new PendingLoad(sandbox, handler, start, reply);
+      pending.counted = !id.toString().startsWith(OWN_PREFIX);
+      if (pending.counted) loading.incrementAndGet();
+      // Armed first, so that the health call, however quick, always finds it to cancel.
+      pending.timeout = watchdog.after(sandbox.spec.timeoutMs(), pending::timedOut);
+      try {
+        sandbox.startLoad(jar, handler, oom -> outOfMemory(sandbox, oom), pending);
+      } catch (BridgeError | RuntimeException | Error e) {
+        pending.settled.set(true);
+        pending.ended();
+        abandon(sandbox);
+        throw e;
+      }
+    } catch (BridgeError e) {
+      throw loadError(request.getSandboxId(), e);
     }
+  }
+
+  /** {@link #load}, waiting for its outcome: for the bridge's own warm-up. */
+  public double loadAndWait(LoadRequest request) throws BridgeError, InterruptedException {
+    CompletableFuture<Double> done = new CompletableFuture<>();
+    load(
+        request,
+        new LoadReply() {
+          @Override
+          public void loaded(double loadMs) {
+            done.complete(loadMs);
+          }
+
+          @Override
+          public void failed(BridgeError error) {
+            done.completeExceptionally(error);
+          }
+        });
+    try {
+      return done.get();
+    } catch (ExecutionException e) {
+      throw (BridgeError) e.getCause();
+    }
+  }
+
+  /**
+   * A Load whose health call runs. Exactly one of its three endings answers:
+   * the handler resolved, the call threw, or the function's timeout passed.
+   */
+  private final class PendingLoad implements Sandbox.HealthCall {
+    final AtomicBoolean settled = new AtomicBoolean();
+    volatile ScheduledFuture<?> timeout;
+    boolean counted;
+    private final Sandbox sandbox;
+    private final HandlerSpec handler;
+    private final long start;
+    private final LoadReply reply;
+
+    PendingLoad(Sandbox sandbox, HandlerSpec handler, long start, LoadReply reply) {
+      this.sandbox = sandbox;
+      this.handler = handler;
+      this.start = start;
+      this.reply = reply;
+    }
+
+    @Override
+    public void resolved(HandlerAdapter adapter) {
+      if (!settled.compareAndSet(false, true)) return;
+      ended();
+      sandbox.becomeReady(adapter);
+      reply.loaded((System.nanoTime() - start) / 1e6);
+    }
+
+    @Override
+    public void failed(Throwable error) {
+      if (!settled.compareAndSet(false, true)) return;
+      ended();
+      giveUp(
+          error instanceof BridgeError bridgeError
+              ? bridgeError
+              : new BridgeError(
+                  ErrorCode.ROOST_JAVA_CONSTRUCTOR_THREW, "loading " + handler + " failed: " + error, error));
+    }
+
+    void timedOut() {
+      if (!settled.compareAndSet(false, true)) return;
+      ended();
+      giveUp(
+          new BridgeError(
+              ErrorCode.ROOST_JAVA_LOAD_TIMEOUT,
+              "creating " + handler.className() + " took longer than the function's timeout of "
+                  + sandbox.spec.timeoutMs() + " ms"));
+    }
+
+    /** Once, by whichever ending settled it. */
+    void ended() {
+      ScheduledFuture<?> armed = timeout;
+      if (armed != null) armed.cancel(false);
+      if (counted) loading.decrementAndGet();
+    }
+
+    /**
+     * Released on the lifecycle thread (the function's own thread may be the
+     * caller, and the release stops the function's threads), and answered
+     * after, so that a Load again under the same id finds it gone.
+     */
+    private void giveUp(BridgeError error) {
+      lifecycle.execute(
+          () -> {
+            abandon(sandbox);
+            reply.failed(loadError(sandbox.id.toString(), error));
+          });
+    }
+  }
+
+  /** Releases what a load that failed half-way holds, and forgets it. */
+  private void abandon(Sandbox sandbox) {
+    sandbox.abandonLoad();
+    SandboxRelease.release(sandbox, 0, tracker);
+    byId.remove(sandbox.id.toString(), sandbox);
+  }
+
+  private static BridgeError loadError(String sandboxId, BridgeError e) {
+    return new BridgeError(e.code(), "Cannot load Sandbox " + sandboxId + ": " + e.getMessage(), e.getCause());
   }
 
   /** Queues the call; {@code reply} gets the one InvokeResponse once the function has run (or failed to). */
@@ -101,10 +228,16 @@ Executors.newSingleThreadExecutor(BridgeThreads.factory("roost-bridge-lifecycle"
     return UnloadResponse.newBuilder().addAllStoppedThreads(report.stoppedThreads()).build();
   }
 
+  /** Whether a function's Load is under way (its health call running). */
+  public boolean loading() {
+    return loading.get() > 0;
+  }
+
   /** Sandboxes ready to take invocations. */
   public int ready() {
     int n = 0;
-    for (Sandbox sandbox : byId.values()) if (sandbox.state() == Sandbox.State.READY) n++;
+    for (Sandbox sandbox : byId.values())
+      if (sandbox.state() == Sandbox.State.READY && !sandbox.id.toString().startsWith(OWN_PREFIX)) n++;
     return n;
   }
 
