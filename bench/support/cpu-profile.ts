@@ -1,10 +1,11 @@
 // Preloaded into Roost's processes (NODE_OPTIONS="--import <this file>") to
 // take a CPU profile of one component over its whole life: Node 24 refuses
 // --cpu-prof in NODE_OPTIONS, and a `roost gateway` does not open its
-// inspector on SIGUSR1. ROOST_PROFILE names the component (a pattern matched
-// against the process's command line, e.g. "gateway" or "sidecar");
-// ROOST_PROFILE_DIR is where <component>-<pid>.cpuprofile is written when the
-// process exits. Read it with `node bench/support/profile-top.ts <file>`.
+// inspector on SIGUSR1. ROOST_PROFILE names the components (a pattern matched
+// against each process's command line: "gateway", "sidecar",
+// "gateway|sidecar"); each writes <what matched>-<pid>.cpuprofile into
+// ROOST_PROFILE_DIR when it exits. Read one with
+// `node bench/support/profile-top.ts <file>`.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { join } from 'node:path';
 const pattern = process.env.ROOST_PROFILE;
 const commandLine = process.argv.slice(1).join(' ');
 // The benchmark script itself may match the pattern in its own path: skipped.
-if (pattern && new RegExp(pattern).test(commandLine) && !/\bbench\//.test(commandLine)) {
+const matched = pattern ? new RegExp(pattern).exec(commandLine)?.[0] : undefined;
+if (matched && !/\bbench\//.test(commandLine)) {
   const session = new Session();
   session.connect();
   session.post('Profiler.enable');
@@ -25,7 +27,7 @@ if (pattern && new RegExp(pattern).test(commandLine) && !/\bbench\//.test(comman
       if (err) return;
       const file = join(
         process.env.ROOST_PROFILE_DIR ?? '.',
-        `${pattern.replace(/\W+/g, '_')}-${process.pid}.cpuprofile`,
+        `${matched.replace(/\W+/g, '_')}-${process.pid}.cpuprofile`,
       );
       writeFileSync(file, JSON.stringify(result.profile));
     });
