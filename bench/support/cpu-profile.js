@@ -1,3 +1,4 @@
+// @ts-check
 // Preloaded into Roost's processes (NODE_OPTIONS="--import <this file>") to
 // take a CPU profile of one component over its whole life: Node 24 refuses
 // --cpu-prof in NODE_OPTIONS, and a `roost gateway` does not open its
@@ -5,7 +6,8 @@
 // against each process's command line: "gateway", "sidecar",
 // "gateway|sidecar"); each writes <what matched>-<pid>.cpuprofile into
 // ROOST_PROFILE_DIR when it exits. Read one with
-// `node bench/support/profile-top.ts <file>`.
+// `node bench/support/profile-top.ts <file>`. Plain JavaScript: npm, which
+// reads NODE_OPTIONS too, may run on a Node that does not strip types.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
