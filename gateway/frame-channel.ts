@@ -27,7 +27,9 @@ import {
 interface Pending {
   resolve: (response: InvokeResponse) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+  /** performance.now() past which it fails with ChannelTimeout. */
+  deadline: number;
+  timeoutMs: number;
   /** The connection it was sent on: only that one's failure fails it. */
   connection: Connection;
 }
@@ -51,6 +53,14 @@ export class FrameChannel implements InvocationChannel {
   readonly #pending = new Map<number, Pending>();
   #connection: Connection | undefined;
   #nextId = 1;
+  /**
+   * One timer for every pending invocation, set for the earliest deadline,
+   * instead of a timer each: a timer per invocation was a Timeout object, a
+   * list insert and a removal on every request. Unref'd: while anything is
+   * pending the connection holds the process open, and its close fails it.
+   */
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
 
   constructor(address: string, token: string, options: { maxFrameBytes?: number } = {}) {
     this.address = address;
@@ -84,14 +94,36 @@ export class FrameChannel implements InvocationChannel {
       ...(request.tailLogs ? { tailLogs: true } : {}),
     };
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new ChannelTimeout(this.address, timeoutMs));
-      }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer, connection });
+      const deadline = performance.now() + timeoutMs;
+      this.#pending.set(id, { resolve, reject, deadline, timeoutMs, connection });
+      this.#arm(deadline);
       connection.writer.write(header, request.payload);
     });
   }
+
+  /** Makes sure the timer fires by `deadline`. */
+  #arm(deadline: number): void {
+    if (deadline >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(this.#expire, Math.max(0, deadline - performance.now()));
+    this.#timer.unref();
+  }
+
+  /** Fails the invocations past their deadline, and sets the timer for the next one. */
+  #expire = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, pending] of this.#pending) {
+      if (pending.deadline <= now) {
+        this.#pending.delete(id);
+        pending.reject(new ChannelTimeout(this.address, pending.timeoutMs));
+      } else if (pending.deadline < next) next = pending.deadline;
+    }
+    if (next < Infinity) this.#arm(next);
+  };
 
   get pending(): number {
     return this.#pending.size;
@@ -140,7 +172,6 @@ export class FrameChannel implements InvocationChannel {
         new Error(refused ? `refused: ${refused.message}` : 'the sidecar closed the connection');
       for (const [id, pending] of this.#pending) {
         if (pending.connection !== connection) continue;
-        clearTimeout(pending.timer);
         pending.reject(new ChannelBroken(this.address, cause, notInvoked));
         this.#pending.delete(id);
       }
@@ -154,7 +185,6 @@ export class FrameChannel implements InvocationChannel {
     const pending = this.#pending.get(header.id);
     if (!pending) return;
     this.#pending.delete(header.id);
-    clearTimeout(pending.timer);
     const rejection = header.rejection;
     if (rejection) {
       pending.reject(

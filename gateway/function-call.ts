@@ -33,7 +33,7 @@ export async function invokeCounted(
   pool?: EndpointPool,
 ): Promise<InvokeResponse & { revision?: number }> {
   fn.concurrency.start();
-  const metrics = context.metrics.forFunction(fn.namespace, fn.name);
+  const metrics = context.metrics.forFunction(fn);
   metrics.inflight.inc();
   try {
     return await context.invoker.invoke(fn, invocation, pool);

@@ -58,6 +58,8 @@ export interface AsyncSettings {
 export class FunctionEntry {
   readonly namespace: string;
   readonly name: string;
+  /** namespace/name, made once: the request path reads it on every request. */
+  readonly key: string;
   readonly concurrency = new ConcurrencyTracker();
   deployment: SandboxDeployment | undefined;
   settings: FunctionSettings;
@@ -76,21 +78,24 @@ export class FunctionEntry {
   constructor(namespace: string, name: string) {
     this.namespace = namespace;
     this.name = name;
+    this.key = `${namespace}/${name}`;
     this.settings = settingsOf(undefined);
-  }
-
-  get key(): string {
-    return `${this.namespace}/${this.name}`;
   }
 
   /** Ready endpoints not set aside, of the pool if one is given. */
   available(now = performance.now(), pool?: EndpointPool): Endpoint[] {
-    return this.endpoints.filter(
-      (e) =>
+    // A loop, not filter(): this runs on every request.
+    const revision = pool?.revision;
+    const excluding = pool?.excluding;
+    const available: Endpoint[] = [];
+    for (const e of this.endpoints)
+      if (
         e.suspectUntil <= now &&
-        (pool?.revision === undefined || e.revision === pool.revision) &&
-        (e.revision === undefined || !pool?.excluding?.has(e.revision)),
-    );
+        (revision === undefined || e.revision === revision) &&
+        (e.revision === undefined || !excluding?.has(e.revision))
+      )
+        available.push(e);
+    return available;
   }
 
   /** Resolves when the endpoints change, or after timeoutMs, whichever comes first. */

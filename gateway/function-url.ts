@@ -51,7 +51,9 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 export function toFunctionUrlEvent(request: HttpRequestInfo): FunctionUrlEvent {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
+  const given = request.headers;
+  for (const name of Object.keys(given)) {
+    const value = given[name];
     if (value === undefined || name === 'cookie') continue;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
@@ -63,6 +65,7 @@ export function toFunctionUrlEvent(request: HttpRequestInfo): FunctionUrlEvent {
         .filter(Boolean)
     : undefined;
   const host = headers.host ?? 'localhost';
+  const dot = host.indexOf('.');
   const event: FunctionUrlEvent = {
     version: '2.0',
     routeKey: '$default',
@@ -75,7 +78,7 @@ export function toFunctionUrlEvent(request: HttpRequestInfo): FunctionUrlEvent {
       accountId: 'anonymous',
       apiId: request.apiId,
       domainName: host,
-      domainPrefix: host.split('.')[0]!,
+      domainPrefix: dot < 0 ? host : host.slice(0, dot),
       http: {
         method: request.method,
         path: request.path,
@@ -114,11 +117,18 @@ function queryParameters(query: string): Record<string, string> {
   return parameters;
 }
 
+/** The last second formatted: every request within one second shares its string. */
+let clfCache = { second: NaN, text: '' };
+
 /** "12/Mar/2020:19:03:58 +0000", the time format of requestContext.time. */
 function clfTime(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second === clfCache.second) return clfCache.text;
   const d = new Date(epochMs);
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  const text = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  clfCache = { second, text };
+  return text;
 }
 
 export interface HttpResponse {

@@ -16,7 +16,7 @@ import { DEAD_LETTERS_PATH, REPLAY_PATH, serveEventsApi } from './events-api.ts'
 import { SigV4Keys } from './lambda/sigv4.ts';
 import { SidecarChannels } from './channels.ts';
 import { FunctionTable } from './function-table.ts';
-import { handleRequest } from './handle-request.ts';
+import { handleRequest, type RequestContext } from './handle-request.ts';
 import { Invoker } from './invoker.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { Registry } from 'prom-client';
@@ -95,8 +95,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     maxHeldPerFunction: limits.maxHeldPerFunction,
     maxHeldTotal: limits.maxHeldTotal,
     log,
-    onReleased: (entry, waitedMs) =>
-      metrics.forFunction(entry.namespace, entry.name).coldStart.observe(waitedMs / 1000),
+    onReleased: (entry, waitedMs) => metrics.forFunction(entry).coldStart.observe(waitedMs / 1000),
   });
   const invoker = new Invoker(channels, activator);
   const sigv4Keys = config.sigv4KeysDir ? new SigV4Keys(config.sigv4KeysDir) : undefined;
@@ -191,30 +190,29 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     return false;
   };
 
+  // One context for every request: the request path allocates nothing of its own here.
+  const context: RequestContext = {
+    table,
+    invoker,
+    get events() {
+      return events;
+    },
+    invokeApi: {
+      defaultNamespace: config.invokeApiNamespace ?? 'default',
+      sigv4Keys,
+      internalAuth,
+    },
+    metrics,
+    revisionStats,
+    bodies,
+    serveOther,
+  };
+  const failed = (res: ServerResponse) => (err: unknown) => {
+    log.error({ err: errorMessage(err) }, 'request handling failed');
+    if (!res.headersSent) res.writeHead(500).end();
+  };
   const server: Server = createServer(serverOptions(limits), (req, res) => {
-    handleRequest(
-      {
-        table,
-        invoker,
-        get events() {
-          return events;
-        },
-        invokeApi: {
-          defaultNamespace: config.invokeApiNamespace ?? 'default',
-          sigv4Keys,
-          internalAuth,
-        },
-        metrics,
-        revisionStats,
-        bodies,
-        serveOther,
-      },
-      req,
-      res,
-    ).catch((err: unknown) => {
-      log.error({ err: errorMessage(err) }, 'request handling failed');
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+    handleRequest(context, req, res).catch(failed(res));
   });
   const connections = applyConnectionLimits(server, limits, log);
   metrics.watch({ bodyBytes: () => bodies.usedBytes, connections: connections.open });

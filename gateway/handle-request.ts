@@ -48,7 +48,6 @@ export async function handleRequest(
 ): Promise<void> {
   const started = performance.now();
   const requestId = randomUUID();
-  res.setHeader('x-roost-request-id', requestId);
   let entry: FunctionEntry | undefined;
   let revision: number | undefined;
   let status = 500;
@@ -56,11 +55,13 @@ export async function handleRequest(
   let releaseBody = () => {};
   try {
     if (isInvokeApiPath(req.url ?? '/')) {
+      res.setHeader('x-roost-request-id', requestId);
       ({ entry, status } = await handleInvokeApi(context, req, res, requestId));
       return;
     }
     const route = parseRoute(req.url ?? '/');
     if (!route) {
+      res.setHeader('x-roost-request-id', requestId);
       if (context.serveOther(req, res)) return;
       throw new GatewayError(
         404,
@@ -91,7 +92,7 @@ export async function handleRequest(
         qualifier,
       });
       status = 202;
-      send(res, {
+      send(res, requestId, revision, {
         statusCode: 202,
         headers: { 'content-type': 'application/json' },
         body: Buffer.from(JSON.stringify({ requestId })),
@@ -101,47 +102,42 @@ export async function handleRequest(
 
     const answer = await invokeCounted(context, fn, invocation, pool);
     revision = answer.revision ?? revision;
-    if (revision !== undefined) res.setHeader('x-roost-revision', String(revision));
     const response = toHttpResponse(answer, fn.settings.timeoutMs);
     status = response.statusCode;
-    send(res, response);
+    send(res, requestId, revision, response);
   } catch (err) {
     const error =
       err instanceof GatewayError
         ? err
         : new GatewayError(500, 'ROOST_INTERNAL', `The gateway failed: ${(err as Error).message}`);
-    if (revision !== undefined && !res.headersSent)
-      res.setHeader('x-roost-revision', String(revision));
     const fallback = entry?.settings.fallback;
     if (error.status >= 500 && fallback) {
       status = fallback.statusCode;
-      send(res, {
+      // Lowercased as setHeader would: the spec's names may be in any case,
+      // and send() completes the object by lowercase name.
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(fallback.headers))
+        headers[name.toLowerCase()] = value;
+      headers['x-roost-fallback'] = 'true';
+      headers['x-roost-error-code'] = error.code;
+      send(res, requestId, revision, {
         statusCode: fallback.statusCode,
-        headers: {
-          ...fallback.headers,
-          'x-roost-fallback': 'true',
-          'x-roost-error-code': error.code,
-        },
+        headers,
         body: Buffer.from(fallback.body),
       });
     } else {
       status = error.status;
-      sendError(res, error, requestId);
+      sendError(res, error, requestId, revision);
     }
   } finally {
     releaseBody();
     if (entry) {
-      const metrics = context.metrics.forFunction(entry.namespace, entry.name);
+      const elapsedMs = performance.now() - started;
+      const metrics = context.metrics.forFunction(entry);
       metrics.requests(status).inc();
-      metrics.duration.observe((performance.now() - started) / 1000);
+      metrics.duration.observe(elapsedMs / 1000);
       if (revision !== undefined)
-        context.revisionStats.record(
-          entry.namespace,
-          entry.name,
-          revision,
-          status,
-          performance.now() - started,
-        );
+        context.revisionStats.record(entry.namespace, entry.name, revision, status, elapsedMs);
     }
   }
 }
@@ -219,16 +215,34 @@ function isAsync(req: IncomingMessage): boolean {
   return typeof type === 'string' && type.toLowerCase() === 'event';
 }
 
-function send(res: ServerResponse, response: HttpResponse): void {
+/**
+ * Sends the response with the request id and the revision that answered (a
+ * function's own headers of those names win, as they always have). Its
+ * headers object is the response's own, made for it: it is completed in place
+ * and given to writeHead whole, which is Node's fast path (no setHeader
+ * before it, so no second copy of every header).
+ */
+function send(
+  res: ServerResponse,
+  requestId: string,
+  revision: number | undefined,
+  response: HttpResponse,
+): void {
   if (res.headersSent) return;
-  res.writeHead(response.statusCode, {
-    ...response.headers,
-    'content-length': response.body.length,
-  });
+  const headers: Record<string, string | string[] | number> = response.headers;
+  headers['x-roost-request-id'] ??= requestId;
+  if (revision !== undefined) headers['x-roost-revision'] ??= String(revision);
+  headers['content-length'] = response.body.length;
+  res.writeHead(response.statusCode, headers);
   res.end(response.body);
 }
 
-function sendError(res: ServerResponse, error: GatewayError, requestId: string): void {
+function sendError(
+  res: ServerResponse,
+  error: GatewayError,
+  requestId: string,
+  revision: number | undefined,
+): void {
   const body = error.functionError ?? {
     error: { code: error.code, message: error.message, requestId },
   };
@@ -240,7 +254,11 @@ function sendError(res: ServerResponse, error: GatewayError, requestId: string):
   // is drained unread (costing no memory, bounded by the request timeout), so
   // that the client, still sending, gets to read its 503 and retry.
   if (error.status === 413) headers.connection = 'close';
-  send(res, { statusCode: error.status, headers, body: Buffer.from(JSON.stringify(body)) });
+  send(res, requestId, revision, {
+    statusCode: error.status,
+    headers,
+    body: Buffer.from(JSON.stringify(body)),
+  });
 }
 
 /** The alias, tag or revision asked for: after "@" in the path, or in x-roost-alias (not both, unless equal). */

@@ -50,18 +50,20 @@ export class Invoker {
   ): Promise<InvokeResponse & { revision?: number }> {
     const started = performance.now();
     const deadline = started + invocation.timeoutMs;
-    const tried = new Set<Endpoint>();
+    // Made on the first refusal: most invocations are answered by the first endpoint tried.
+    let tried: Set<Endpoint> | undefined;
     if (pool?.wakeable && pool.revision !== undefined)
       this.#activator.keepAwake(entry, pool.revision);
     for (;;) {
-      const candidates = entry.available(undefined, pool).filter((e) => !tried.has(e));
+      const available = entry.available(undefined, pool);
+      const candidates = tried ? available.filter((e) => !tried!.has(e)) : available;
       if (candidates.length === 0) {
         // Nothing ready (at zero, starting, every one busy or refusing): the
         // activator holds the request, as demand the autoscaler sees, until
         // an endpoint is available again or the wait runs out (503); only a
         // full hold queue refuses with 429.
         await this.#activator.waitForEndpoint(entry, deadline, pool);
-        tried.clear();
+        tried?.clear();
         continue;
       }
       if (invocation.withdrawable && !invocation.withdrawable.start())
@@ -83,9 +85,10 @@ export class Invoker {
           // The function enforces its own timeout; the margin lets its answer arrive.
           remaining + 1000,
         );
-        return endpoint.revision === undefined
-          ? response
-          : { ...response, revision: endpoint.revision };
+        // The response is this invocation's own object: it carries the revision without a copy.
+        if (endpoint.revision !== undefined)
+          (response as InvokeResponse & { revision?: number }).revision = endpoint.revision;
+        return response;
       } catch (err) {
         if (err instanceof ChannelTimeout) throw functionTimeout(invocation.timeoutMs);
         if (err instanceof InvocationRejected && err.grpcCode === GrpcStatus.INVALID_ARGUMENT)
@@ -98,7 +101,7 @@ export class Invoker {
             'ROOST_UPSTREAM_FAILED',
             `The Sandbox failed mid-request: ${(err as Error).message}`,
           );
-        tried.add(endpoint);
+        (tried ??= new Set()).add(endpoint);
         if (err instanceof InvocationRejected && err.grpcCode === GrpcStatus.RESOURCE_EXHAUSTED) {
           endpoint.suspectUntil = performance.now() + BUSY_MS;
         } else {

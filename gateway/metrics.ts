@@ -2,7 +2,12 @@
 // that two gateways in one process (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** One function's metric series, looked up once rather than on every request. */
+/**
+ * One function's metric series, looked up once per request. The request
+ * counts and the in-flight gauge are plain numbers here, handed to prom-client
+ * when /metrics is read: a prom-client child hashes its labels again on every
+ * inc(), which on the request path cost more than the rest of the bookkeeping.
+ */
 export interface FunctionMetrics {
   inflight: { inc(): void; dec(): void };
   duration: { observe(seconds: number): void };
@@ -10,8 +15,30 @@ export interface FunctionMetrics {
   coldStart: { observe(seconds: number): void };
 }
 
+/** A count kept as a number until it is scraped. */
+class LocalCount {
+  value = 0;
+  /** What prom-client has been given so far (counters only). */
+  reported = 0;
+  inc(): void {
+    this.value++;
+  }
+  dec(): void {
+    this.value--;
+  }
+}
+
+/** What is counted per function outside prom-client until a scrape. */
+interface LocalSeries {
+  namespace: string;
+  name: string;
+  inflight: LocalCount | undefined;
+  requests: Map<number, LocalCount>;
+}
+
 export class GatewayMetrics {
   readonly #byFunction = new Map<string, FunctionMetrics>();
+  readonly #local: LocalSeries[] = [];
   readonly registry = new Registry();
   readonly requests: Counter<'namespace' | 'function' | 'code'>;
   readonly duration: Histogram<'namespace' | 'function'>;
@@ -23,11 +50,21 @@ export class GatewayMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'roost_gateway_' });
+    const local = this.#local;
     this.requests = new Counter({
       name: 'roost_gateway_requests_total',
       help: 'Requests answered, by function and HTTP status code.',
       labelNames: ['namespace', 'function', 'code'],
       registers: [this.registry],
+      collect() {
+        for (const series of local)
+          for (const [code, count] of series.requests) {
+            const delta = count.value - count.reported;
+            if (delta === 0) continue;
+            this.labels(series.namespace, series.name, String(code)).inc(delta);
+            count.reported = count.value;
+          }
+      },
     });
     this.duration = new Histogram({
       name: 'roost_gateway_request_duration_seconds',
@@ -41,6 +78,11 @@ export class GatewayMetrics {
       help: 'Requests in flight through this gateway, including ones held for a cold function.',
       labelNames: ['namespace', 'function'],
       registers: [this.registry],
+      collect() {
+        for (const series of local)
+          if (series.inflight)
+            this.labels(series.namespace, series.name).set(series.inflight.value);
+      },
     });
     this.coldStart = new Histogram({
       name: 'roost_gateway_cold_start_duration_seconds',
@@ -90,23 +132,26 @@ export class GatewayMetrics {
   }
 
   /** The series of one function, made on first use. */
-  forFunction(namespace: string, name: string): FunctionMetrics {
-    const key = `${namespace}/${name}`;
-    let metrics = this.#byFunction.get(key);
+  forFunction(fn: { key: string; namespace: string; name: string }): FunctionMetrics {
+    let metrics = this.#byFunction.get(fn.key);
     if (!metrics) {
-      const byCode = new Map<number, { inc(): void }>();
+      const { namespace, name } = fn;
+      const series: LocalSeries = { namespace, name, inflight: undefined, requests: new Map() };
+      this.#local.push(series);
       metrics = {
-        inflight: this.inflight.labels(namespace, name),
+        // The gauge's series appears once the function has had a request in flight.
+        get inflight() {
+          return (series.inflight ??= new LocalCount());
+        },
         duration: this.duration.labels(namespace, name),
         coldStart: this.coldStart.labels(namespace, name),
         requests: (code) => {
-          let counter = byCode.get(code);
-          if (!counter)
-            byCode.set(code, (counter = this.requests.labels(namespace, name, String(code))));
-          return counter;
+          let count = series.requests.get(code);
+          if (!count) series.requests.set(code, (count = new LocalCount()));
+          return count;
         },
       };
-      this.#byFunction.set(key, metrics);
+      this.#byFunction.set(fn.key, metrics);
     }
     return metrics;
   }

@@ -32,42 +32,54 @@ export function emptyCounts(): RevisionCounts {
   };
 }
 
+interface RevisionEntry {
+  namespace: string;
+  name: string;
+  revision: number;
+  counts: RevisionCounts;
+}
+
 export class RevisionStats {
-  readonly #counts = new Map<
-    string,
-    { namespace: string; name: string; revision: number; counts: RevisionCounts }
-  >();
+  /** By namespace, name and revision: nested rather than keyed by a joined string, which would be built on every request. */
+  readonly #counts = new Map<string, Map<string, Map<number, RevisionEntry>>>();
 
   record(namespace: string, name: string, revision: number, status: number, ms: number): void {
-    const key = `${namespace}/${name}/${revision}`;
-    let entry = this.#counts.get(key);
+    let byName = this.#counts.get(namespace);
+    if (!byName) this.#counts.set(namespace, (byName = new Map()));
+    let byRevision = byName.get(name);
+    if (!byRevision) byName.set(name, (byRevision = new Map()));
+    let entry = byRevision.get(revision);
     if (!entry)
-      this.#counts.set(key, (entry = { namespace, name, revision, counts: emptyCounts() }));
+      byRevision.set(revision, (entry = { namespace, name, revision, counts: emptyCounts() }));
     entry.counts.requests++;
     if (status >= 500) entry.counts.errors++;
-    let bucket = LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound);
-    if (bucket < 0) bucket = LATENCY_BUCKETS_MS.length;
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS_MS.length && !(ms <= LATENCY_BUCKETS_MS[bucket]!)) bucket++;
     entry.counts.latencyBuckets[bucket]!++;
   }
 
   /** Forgets functions that are gone, so the map holds only live ones. */
   retain(live: (namespace: string, name: string) => boolean): void {
-    for (const [key, entry] of this.#counts)
-      if (!live(entry.namespace, entry.name)) this.#counts.delete(key);
+    for (const [namespace, byName] of this.#counts) {
+      for (const name of byName.keys()) if (!live(namespace, name)) byName.delete(name);
+      if (byName.size === 0) this.#counts.delete(namespace);
+    }
   }
 
   report(gateway: string): RevisionStatsReport {
-    return {
-      gateway,
-      revisions: [...this.#counts.values()].map((e) => ({
-        namespace: e.namespace,
-        name: e.name,
-        revision: e.revision,
-        requests: e.counts.requests,
-        errors: e.counts.errors,
-        latencyBuckets: [...e.counts.latencyBuckets],
-      })),
-    };
+    const revisions: RevisionStatsReport['revisions'] = [];
+    for (const byName of this.#counts.values())
+      for (const byRevision of byName.values())
+        for (const e of byRevision.values())
+          revisions.push({
+            namespace: e.namespace,
+            name: e.name,
+            revision: e.revision,
+            requests: e.counts.requests,
+            errors: e.counts.errors,
+            latencyBuckets: [...e.counts.latencyBuckets],
+          });
+    return { gateway, revisions };
   }
 }
 

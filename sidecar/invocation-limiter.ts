@@ -36,6 +36,13 @@ export class InvocationLimiter {
     return this.#waiting.length;
   }
 
+  /** Takes a place if one is free now (nothing queued before it); false otherwise. */
+  tryAcquire(): boolean {
+    if (this.#closed || this.#inFlight >= this.concurrency) return false;
+    this.#inFlight++;
+    return true;
+  }
+
   /** Resolves when the caller may run; throws LimiterFullError or LimiterClosedError. */
   acquire(): Promise<void> {
     if (this.#closed) return Promise.reject(new LimiterClosedError());

@@ -45,7 +45,8 @@ export async function runInvocation(
     timeoutMs: request.timeoutMs,
   });
   return {
-    result: Buffer.from(outcome.result ?? new Uint8Array()),
+    // A view, not a copy: the result's bytes go on to the frame or the gRPC message as they are.
+    result: asBuffer(outcome.result),
     error: outcome.error ? ERROR_KINDS[outcome.error.kind] : 'FUNCTION_ERROR_NONE',
     errorType: outcome.error?.errorType ?? '',
     errorMessage: outcome.error?.errorMessage ?? '',
@@ -60,6 +61,13 @@ export async function runInvocation(
       ? await logTail(logs, request, outcome.durationMs, outcome.memoryBytes)
       : '',
   };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function asBuffer(bytes: Uint8Array | undefined): Buffer {
+  if (!bytes) return EMPTY;
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /**

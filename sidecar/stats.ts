@@ -19,11 +19,13 @@ export class SandboxStats {
   cpuSeconds = 0;
   rssBytes = 0;
   allocatedBytes = 0;
-  readonly #durations: number[] = [];
-  readonly #window: number;
+  /** The last `window` durations, a ring: recording one moves no other. */
+  readonly #durations: Float64Array;
+  #next = 0;
+  #count = 0;
 
   constructor(window = 1024) {
-    this.#window = window;
+    this.#durations = new Float64Array(window);
   }
 
   record(record: InvocationRecord): void {
@@ -33,13 +35,15 @@ export class SandboxStats {
     if (record.coldStart) this.coldStarts++;
     if (record.cpuMicros) this.cpuSeconds += record.cpuMicros / 1e6;
     if (record.allocatedBytes) this.allocatedBytes += record.allocatedBytes;
-    this.#durations.push(record.durationMs);
-    if (this.#durations.length > this.#window) this.#durations.shift();
+    this.#durations[this.#next] = record.durationMs;
+    this.#next = (this.#next + 1) % this.#durations.length;
+    if (this.#count < this.#durations.length) this.#count++;
   }
 
   percentile(p: number): number {
-    if (this.#durations.length === 0) return 0;
-    const sorted = [...this.#durations].sort((a, b) => a - b);
+    if (this.#count === 0) return 0;
+    // Typed arrays sort numerically.
+    const sorted = this.#durations.slice(0, this.#count).sort();
     return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
   }
 }

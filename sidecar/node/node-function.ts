@@ -23,6 +23,7 @@ import {
   SpecializeError,
   describeExit,
   type FunctionIdentity,
+  type InvokeReply,
   type RuntimeProcess,
 } from './runtime-process.ts';
 import type { TmpUsage, TmpWatch } from './tmp-watch.ts';
@@ -131,13 +132,12 @@ export class NodeFunction implements FunctionRuntime {
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = Date.now() + input.timeoutMs;
-      const timedOut = new Promise<'timeout'>(
-        (resolve) => (timer = setTimeout(() => resolve('timeout'), input.timeoutMs)),
-      );
-      const reply = await Promise.race([
-        process.invoke(input.requestId, input.payload, deadline),
-        timedOut,
-      ]);
+      // The reply or the timeout, whichever comes first: one promise for both,
+      // rather than Promise.race over a second one, on every invocation.
+      const reply = await new Promise<InvokeReply | 'timeout'>((resolve, reject) => {
+        timer = setTimeout(resolve, input.timeoutMs, 'timeout');
+        process.invoke(input.requestId, input.payload, deadline).then(resolve, reject);
+      });
       if (reply === 'timeout') {
         this.#checking ??= this.#checkAfterTimeout(process).finally(
           () => (this.#checking = undefined),

@@ -1,0 +1,120 @@
+// The gateway's frame channel keeps one timer for all its pending invocations:
+// each still fails at its own deadline, whatever the others do, and an answer
+// in time is never failed. Against a real TCP peer that speaks the frames and
+// answers only the invocations it is told to.
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { FrameChannel } from './frame-channel.ts';
+import { ChannelTimeout } from './invocation-channel.ts';
+import { INVOKE_PREFACE, type InvokeFrame } from '../proto/invoke-frames.ts';
+import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
+
+const closers: (() => void)[] = [];
+afterEach(() => {
+  for (const close of closers.splice(0)) close();
+});
+
+/** A sidecar stand-in: answers an invocation whose requestId starts with "answer", after `delayMs`. */
+async function peer(delayMs: number): Promise<{ address: string; server: Server }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    const writer = new FrameWriter(socket);
+    let preface = true;
+    const reader = new FrameReader({
+      maxFrameBytes: 1 << 20,
+      onFrame: (header: InvokeFrame & { type?: string }) => {
+        if (header.type === 'hello' || !header.requestId.startsWith('answer')) return;
+        setTimeout(
+          () =>
+            writer.write(
+              {
+                id: header.id,
+                error: 'FUNCTION_ERROR_NONE',
+                errorType: '',
+                errorMessage: '',
+                stackTrace: [],
+                durationMs: 1,
+                memoryBytes: 0,
+                coldStart: false,
+                cpuMicros: 0,
+                logTail: '',
+                rejection: null,
+              },
+              Buffer.from(JSON.stringify(header.requestId)),
+            ),
+          delayMs,
+        );
+      },
+    });
+    socket.on('data', (chunk: Buffer) => {
+      reader.push(preface ? chunk.subarray(INVOKE_PREFACE.length) : chunk);
+      preface = false;
+    });
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const { port } = server.address() as { port: number };
+  return { address: `127.0.0.1:${port}`, server };
+}
+
+const request = (requestId: string) => ({
+  namespace: 'ns',
+  sandbox: 'sb',
+  requestId,
+  payload: Buffer.from('{}'),
+  metadata: {},
+  timeoutMs: 100,
+  tailLogs: false,
+});
+
+describe('FrameChannel deadlines', () => {
+  test('each unanswered invocation fails at its own deadline; answered ones are not failed', async () => {
+    const { address } = await peer(50);
+    const channel = new FrameChannel(address, 'token');
+    closers.push(() => channel.close());
+    const started = performance.now();
+    const settled = (p: Promise<unknown>) =>
+      p.then(
+        (r) => ({ ok: true, r, at: performance.now() - started }),
+        (err: unknown) => ({ ok: false, err, at: performance.now() - started }),
+      );
+    const [long, short, answered, later] = await Promise.all([
+      settled(channel.invoke(request('silent-long'), 1200)),
+      settled(channel.invoke(request('silent-short'), 300)),
+      settled(channel.invoke(request('answer-1'), 250)),
+      // Sent after the earliest deadline was set: it must still get its own.
+      new Promise((r) => setTimeout(r, 100)).then(() =>
+        settled(channel.invoke(request('silent-later'), 400)),
+      ),
+    ]);
+    expect(answered).toMatchObject({ ok: true });
+    expect(
+      JSON.parse(((answered as { r: { result: Buffer } }).r.result as Buffer).toString()),
+    ).toBe('answer-1');
+    for (const [outcome, ms] of [
+      [short, 300],
+      [later, 500],
+      [long, 1200],
+    ] as const) {
+      expect(outcome.ok).toBe(false);
+      expect((outcome as { err: unknown }).err).toBeInstanceOf(ChannelTimeout);
+      // Never before its deadline; on a loaded machine it may be late, not early.
+      expect(outcome.at).toBeGreaterThanOrEqual(ms - 5);
+    }
+    expect(channel.pending).toBe(0);
+  });
+
+  test('a timed-out invocation leaves the connection serving the next one', async () => {
+    const { address } = await peer(0);
+    const channel = new FrameChannel(address, 'token');
+    closers.push(() => channel.close());
+    await expect(channel.invoke(request('silent'), 50)).rejects.toBeInstanceOf(ChannelTimeout);
+    const answer = await channel.invoke(request('answer-2'), 5000);
+    expect(JSON.parse(answer.result.toString())).toBe('answer-2');
+  });
+});
