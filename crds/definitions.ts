@@ -816,6 +816,9 @@ const queueTrigger = crd({
         'One replica.',
         {
           name: string('The replica (its pod name in a cluster).'),
+          generation: integer('The metadata.generation of the trigger its consumer runs.', {
+            minimum: 0,
+          }),
           consuming: boolean('Whether it consumes the queue.'),
           reason: string('Why not: a reason of the Ready condition.'),
           message: string('What it saw; never holds credentials.'),

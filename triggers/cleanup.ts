@@ -7,12 +7,16 @@
 //      spec.source changed) are removed from their broker, each then dropped
 //      from status. Only what status lists is removed: never the user's
 //      queue, stream, dead-letter queue or a durable consumer the user made;
-//   3. a broker that is down or a Secret that is gone is retried with
+//   3. first, the other replicas are given time (within the bound below) to
+//      stop their consumers of the old trigger, so that no retry they still
+//      publish goes to a delay queue already removed (their entries in
+//      status.replicas say so);
+//   4. a broker that is down or a Secret that is gone is retried with
 //      back-off, for at most the cleanup timeout (from the deletion, or from
-//      the first try after a source change); then the entry is dropped with
+//      the first look after a source change); then the entry is dropped with
 //      a Warning Event naming what was left behind, so nothing holds a
 //      delete forever;
-//   4. once nothing is left, a deleted trigger's finalizer is removed.
+//   5. once nothing is left, a deleted trigger's finalizer is removed.
 // A disabled trigger keeps what it made: it may consume again.
 import type { QueueTrigger, QueueTriggerCreated } from '../kube/api/roost.ts';
 import { QueueTriggers } from '../kube/api/resources.ts';
@@ -35,6 +39,12 @@ export interface TriggerCleanerOptions {
   brokers: OpenSourceOptions;
   /** How long a broker may stay unreachable before its objects are given up. */
   timeoutMs: number;
+  /**
+   * Other replicas whose consumer may still run the trigger as it was before
+   * generation `before` (any generation when undefined): a retry they
+   * publish must not reach a delay queue already removed.
+   */
+  othersConsuming(trigger: QueueTrigger, before?: number): string[];
 }
 
 export class TriggerCleaner {
@@ -54,9 +64,25 @@ export class TriggerCleaner {
     const stale = (trigger.status?.created ?? []).filter(
       (c) => deleting || !sameStatus(c.source, trigger.spec.source),
     );
+    if (stale.length === 0) {
+      for (const id of this.#attempts.keys())
+        if (id.startsWith(`${trigger.metadata.uid}/`)) this.#attempts.delete(id);
+      if (deleting) await this.#removeFinalizer(trigger);
+      return;
+    }
+    // Wait (within the bound) for the other replicas to stop consuming.
+    const busy = this.#options.othersConsuming(
+      trigger,
+      deleting ? undefined : trigger.metadata.generation,
+    );
+    const since = this.#since(trigger, deleting);
+    if (busy.length > 0 && Date.now() < since + this.#options.timeoutMs) {
+      this.#options.log.debug({ trigger: cacheKey(trigger), busy }, 'waiting for replicas to stop');
+      return { requeueAfterMs: 250 };
+    }
     let retryInMs: number | undefined;
     for (const created of stale) {
-      const wait = await this.#remove(trigger, created, deleting);
+      const wait = await this.#remove(trigger, created, since);
       if (wait !== undefined) retryInMs = Math.min(retryInMs ?? wait, wait);
     }
     if (retryInMs !== undefined) return { requeueAfterMs: retryInMs };
@@ -70,7 +96,7 @@ export class TriggerCleaner {
   async #remove(
     trigger: QueueTrigger,
     created: QueueTriggerCreated,
-    deleting: boolean,
+    since: number,
   ): Promise<number | undefined> {
     const id = `${trigger.metadata.uid}/${JSON.stringify(created.source)}`;
     const what = describeCreated(created);
@@ -87,11 +113,10 @@ export class TriggerCleaner {
       return undefined;
     } catch (err) {
       const attempt = this.#attempts.get(id) ?? {
-        since: Date.now(),
+        since,
         backoff: new Backoff({ initialMs: 500, maxMs: 15_000 }),
       };
       this.#attempts.set(id, attempt);
-      const since = deleting ? Date.parse(trigger.metadata.deletionTimestamp!) : attempt.since;
       const left = since + this.#options.timeoutMs - Date.now();
       if (left > 0) {
         this.#options.log.warn(
@@ -109,6 +134,15 @@ export class TriggerCleaner {
       await this.#dropEntry(trigger, created);
       return undefined;
     }
+  }
+
+  /** When the bound started: the deletion, or the first look at a changed source. */
+  #since(trigger: QueueTrigger, deleting: boolean): number {
+    if (deleting) return Date.parse(trigger.metadata.deletionTimestamp!);
+    const id = `${trigger.metadata.uid}/generation ${trigger.metadata.generation}`;
+    const first = this.#attempts.get(id) ?? { since: Date.now(), backoff: new Backoff() };
+    this.#attempts.set(id, first);
+    return first.since;
   }
 
   async #dropEntry(trigger: QueueTrigger, created: QueueTriggerCreated): Promise<void> {

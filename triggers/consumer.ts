@@ -85,6 +85,11 @@ export class TriggerConsumer {
     };
   }
 
+  /** The metadata.generation of the trigger this consumer runs. */
+  get generation(): number | undefined {
+    return this.#options.trigger.metadata.generation;
+  }
+
   get state(): ConsumerState | undefined {
     return this.#state;
   }

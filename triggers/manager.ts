@@ -140,6 +140,7 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
     log,
     brokers,
     timeoutMs: options.cleanupTimeoutMs ?? 120_000,
+    othersConsuming: (trigger, before) => status.othersConsuming(trigger, before),
   });
   const statusIntervalMs = options.statusIntervalMs ?? 1000;
 

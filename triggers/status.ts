@@ -140,10 +140,12 @@ export class TriggerStatusWriter {
     const state = consumer.state;
     if (!state) return undefined;
     triggerConsuming.set(labels, state.ready ? 1 : 0);
+    const generation = consumer.generation;
     const wanted: QueueTriggerReplica = state.ready
-      ? { name: identity, consuming: true, time: kubeTime() }
+      ? { name: identity, generation, consuming: true, time: kubeTime() }
       : {
           name: identity,
+          generation,
           consuming: false,
           reason: state.reason,
           message: state.message,
@@ -151,6 +153,7 @@ export class TriggerStatusWriter {
         };
     const same =
       current &&
+      current.generation === wanted.generation &&
       current.consuming === wanted.consuming &&
       current.reason === wanted.reason &&
       current.message === wanted.message &&
@@ -272,6 +275,21 @@ export class TriggerStatusWriter {
         view.ready = { status: 'False', reason: err.reason, message };
     }
     return view;
+  }
+
+  /**
+   * The other replicas that may still consume `trigger` as its generation
+   * `before` (or any, when undefined) had it: their fresh entries, each
+   * removed or moved on once their consumer stopped and settled its batches.
+   */
+  othersConsuming(trigger: QueueTrigger, before?: number): string[] {
+    return this.#freshReplicas(trigger)
+      .filter(
+        (r) =>
+          r.name !== this.#options.identity &&
+          (before === undefined || r.generation === undefined || r.generation < before),
+      )
+      .map((r) => r.name);
   }
 
   /** The entries of replicas that wrote within three heartbeats. */

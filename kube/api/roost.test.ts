@@ -205,7 +205,7 @@ const examples: Record<string, unknown> = {
       deadLettered: 1,
       lastError: { time: '', message: '' },
       conditions: [condition],
-      replicas: [{ name: '', consuming: true, reason: '', message: '', time: '' }],
+      replicas: [{ name: '', generation: 1, consuming: true, reason: '', message: '', time: '' }],
       created: [
         {
           source: {

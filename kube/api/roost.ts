@@ -421,6 +421,8 @@ export interface QueueTrigger extends KubeObject {
 export interface QueueTriggerReplica {
   /** The replica's identity (its pod name in a cluster). */
   name: string;
+  /** The metadata.generation of the trigger its consumer runs. */
+  generation?: number;
   consuming: boolean;
   /** Why not, when not consuming: a Ready reason (BrokerUnreachable, QueueNotFound, ...). */
   reason?: string;
