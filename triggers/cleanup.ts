@@ -23,6 +23,7 @@ import { QueueTriggers } from '../kube/api/resources.ts';
 import { cacheKey, keyOf, type KubeClient } from '../kube/client.ts';
 import type { ReconcileResult } from '../kube/controller.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import { removeFinalizer } from '../kube/finalizers.ts';
 import { QUEUE_TRIGGER_FINALIZER } from '../kube/well-known.ts';
 import { Backoff } from '../lib/backoff.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -67,7 +68,13 @@ export class TriggerCleaner {
     if (stale.length === 0) {
       for (const id of this.#attempts.keys())
         if (id.startsWith(`${trigger.metadata.uid}/`)) this.#attempts.delete(id);
-      if (deleting) await this.#removeFinalizer(trigger);
+      if (deleting)
+        await removeFinalizer(
+          this.#options.client,
+          QueueTriggers,
+          trigger,
+          QUEUE_TRIGGER_FINALIZER,
+        );
       return;
     }
     // Wait (within the bound) for the other replicas to stop consuming.
@@ -86,7 +93,8 @@ export class TriggerCleaner {
       if (wait !== undefined) retryInMs = Math.min(retryInMs ?? wait, wait);
     }
     if (retryInMs !== undefined) return { requeueAfterMs: retryInMs };
-    if (deleting) await this.#removeFinalizer(trigger);
+    if (deleting)
+      await removeFinalizer(this.#options.client, QueueTriggers, trigger, QUEUE_TRIGGER_FINALIZER);
   }
 
   /**
@@ -162,22 +170,5 @@ export class TriggerCleaner {
         finalizers: [...(trigger.metadata.finalizers ?? []), QUEUE_TRIGGER_FINALIZER],
       },
     });
-  }
-
-  /** A JSON patch that tests the entry it removes, so another's finalizer is never taken. */
-  async #removeFinalizer(trigger: QueueTrigger): Promise<void> {
-    const index = trigger.metadata.finalizers?.indexOf(QUEUE_TRIGGER_FINALIZER) ?? -1;
-    if (index < 0) return;
-    const path = `/metadata/finalizers/${index}`;
-    await this.#options.client.patch(
-      QueueTriggers,
-      keyOf(trigger),
-      [
-        { op: 'test', path: '/metadata/uid', value: trigger.metadata.uid },
-        { op: 'test', path, value: QUEUE_TRIGGER_FINALIZER },
-        { op: 'remove', path },
-      ],
-      { patchType: 'json' },
-    );
   }
 }
