@@ -102,6 +102,18 @@ describe('deleting a QueueTrigger', () => {
       { source: trigger.spec.source, queues: [delayQueue] },
     ]);
 
+    // An entry forged by someone who may write the status names the user's
+    // own queues: they are not Roost's names, so they are kept.
+    await client.patch(
+      QueueTriggers,
+      { namespace: env.namespace, name: 'rmq-tidy' },
+      {
+        status: {
+          created: [{ source: trigger.spec.source, queues: [delayQueue, 'tidy', 'tidy-dead'] }],
+        },
+      },
+      { subresource: 'status' },
+    );
     await deleteAndWaitGone('rmq-tidy');
     expect(await rabbitQueue(delayQueue)).toBeUndefined();
     // The retry that waited is back in the user's queue, with its tries.

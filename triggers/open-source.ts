@@ -23,7 +23,7 @@ import { QUEUE_CREDENTIALS_LABEL } from '../kube/well-known.ts';
 import { BrokerUnreachableError, InvalidSecretError, SecretNotFoundError } from './errors.ts';
 import type { QueueSource } from './source.ts';
 import { NatsSource, removeNatsObjects } from './sources/nats.ts';
-import { RabbitMQSource, removeRabbitMQObjects } from './sources/rabbitmq.ts';
+import { isDelayQueueOf, RabbitMQSource, removeRabbitMQObjects } from './sources/rabbitmq.ts';
 
 export interface OpenSourceOptions {
   client: KubeClient;
@@ -77,31 +77,47 @@ export async function removeCreated(
   const namespace = trigger.metadata.namespace!;
   const name = trigger.metadata.name!;
   const { rabbitmq, nats } = created.source;
-  if (rabbitmq && !created.queues?.length) return;
-  if (nats && !created.consumer) return;
+  const owned = ownedObjects(created);
+  if (owned.queues.length === 0 && !owned.consumer) return;
   const server = await serverOf(namespace, created.source, options);
   if (rabbitmq)
     await removeRabbitMQObjects({
       url: server.url,
       queue: rabbitmq.queue,
-      delayQueues: created.queues ?? [],
+      delayQueues: owned.queues,
       trigger: { namespace, name },
     });
-  else if (nats)
+  else if (nats && owned.consumer)
     await removeNatsObjects({
       url: server.url,
       token: server.token,
       stream: nats.stream,
-      consumer: created.consumer!,
+      consumer: owned.consumer,
       trigger: { namespace, name },
     });
 }
 
 /** What Roost made, for people: "queue orders.roost-retry.1000ms", "consumer ORDERS/work". */
 export function describeCreated(created: QueueTriggerCreated): string[] {
+  const owned = ownedObjects(created);
   if (created.source.nats)
-    return created.consumer ? [`consumer ${created.source.nats.stream}/${created.consumer}`] : [];
-  return (created.queues ?? []).map((q) => `queue ${q}`);
+    return owned.consumer ? [`consumer ${created.source.nats.stream}/${owned.consumer}`] : [];
+  return owned.queues.map((q) => `queue ${q}`);
+}
+
+/**
+ * The objects of an entry that Roost may remove. status.created can be
+ * written by whoever may write the trigger's status, so only names Roost
+ * itself would have made on that source count: a delay queue of its queue,
+ * the durable it names. A forged entry listing the user's queue, dead-letter
+ * queue or another consumer removes nothing.
+ */
+function ownedObjects(created: QueueTriggerCreated): { queues: string[]; consumer?: string } {
+  const { rabbitmq, nats } = created.source;
+  return {
+    queues: rabbitmq ? (created.queues ?? []).filter((q) => isDelayQueueOf(q, rabbitmq.queue)) : [],
+    consumer: nats && created.consumer === nats.durable ? created.consumer : undefined,
+  };
 }
 
 /** The broker's URL (from the source's Secret, or Roost's own NATS) and its token. */

@@ -244,7 +244,7 @@ export class RabbitMQSource implements QueueSource {
   }
 
   async #delayQueue(delayMs: number): Promise<string> {
-    const name = `${this.#options.queue}.roost-retry.${delayMs}ms`;
+    const name = delayQueueName(this.#options.queue, delayMs);
     if (!this.#delayQueues.has(name)) {
       await this.#options.recordCreated({ queue: name });
       await this.#publishChannel.assertQueue(name, {
@@ -297,6 +297,17 @@ export class RabbitMQSource implements QueueSource {
     this.#closing = true;
     await this.#connection.close().catch(() => {});
   }
+}
+
+/** The delay queue of `queue`'s retries after `delayMs`. */
+export function delayQueueName(queue: string, delayMs: number): string {
+  return `${queue}.roost-retry.${delayMs}ms`;
+}
+
+/** Whether `name` is a name delayQueueName gives for `queue`: the only queues Roost ever removes. */
+export function isDelayQueueOf(name: string, queue: string): boolean {
+  const prefix = `${queue}.roost-retry.`;
+  return name.startsWith(prefix) && /^\d+ms$/.test(name.slice(prefix.length));
 }
 
 async function connectBroker(
