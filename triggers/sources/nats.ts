@@ -167,10 +167,21 @@ export class NatsSource implements QueueSource {
       max_ack_pending: Math.max(1000, options.prefetch * 8),
       filter_subject: subject,
     };
-    try {
-      await this.#jsm.consumers.info(stream, durable);
-      await this.#jsm.consumers.update(stream, durable, wanted);
-    } catch {
+    // Only a consumer that is not there is Roost's to create (and to remove
+    // later); any other failure to look must not make a user's consumer ours.
+    const exists = await this.#jsm.consumers.info(stream, durable).then(
+      () => true,
+      (err: unknown) => {
+        if (/not found/i.test(errorMessage(err))) return false;
+        throw new BrokerUnreachableError(
+          `Cannot look up the consumer ${durable} on ${stream}: ${errorMessage(err)}`,
+        );
+      },
+    );
+    if (exists)
+      // A user's consumer that refuses these settings is still read as it is.
+      await this.#jsm.consumers.update(stream, durable, wanted).catch(() => {});
+    else {
       await this.#options.recordCreated({ consumer: durable });
       try {
         await this.#jsm.consumers.add(stream, {
