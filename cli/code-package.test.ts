@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   checkFitsConfigMap,
   checkNodeHandler,
+  defaultFunctionName,
   CONFIGMAP_MAX_BYTES,
   detectRuntime,
   packCode,
@@ -113,4 +114,19 @@ test('code over what a ConfigMap holds is refused with the advice to use a url a
   write('small/index.mjs', readFileSync(join(dir, 'big/index.mjs')));
   const small = await packCode(join(dir, 'small'), 'nodejs');
   expect(() => checkFitsConfigMap(small)).not.toThrow();
+});
+
+describe('the name a function gets without --name', () => {
+  test("a package's own name, without its npm scope; else the directory's or file's; a jar's without its version", () => {
+    write('orders/package.json', JSON.stringify({ name: '@shop/order-api' }));
+    expect(defaultFunctionName(join(dir, 'orders'))).toBe('order-api');
+    write('plain/index.js');
+    expect(defaultFunctionName(join(dir, 'plain'))).toBe('plain');
+    expect(defaultFunctionName(join(dir, 'plain/'))).toBe('plain');
+    write('broken/package.json', '{ not json');
+    expect(defaultFunctionName(join(dir, 'broken'))).toBe('broken');
+    expect(defaultFunctionName(join(dir, 'tools', 'resize.mjs'))).toBe('resize');
+    expect(defaultFunctionName(join(dir, 'hello-fn-1.2.0-SNAPSHOT.jar'))).toBe('hello-fn');
+    expect(defaultFunctionName(join(dir, 'Hello_World.jar'))).toBe('Hello_World');
+  });
 });

@@ -26,6 +26,27 @@ export interface CodePackage {
   defaultHandler?: string;
 }
 
+/**
+ * The name a function deployed from `path` gets without --name, as a user
+ * would guess it: a Node.js package's own name (without its npm scope), else
+ * the directory's or file's name; a jar's name without its version.
+ */
+export function defaultFunctionName(path: string): string {
+  const packageJson = join(path, 'package.json');
+  if (existsSync(packageJson)) {
+    try {
+      const { name } = JSON.parse(readFileSync(packageJson, 'utf8')) as { name?: unknown };
+      if (typeof name === 'string' && name) return name.replace(/^@[^/]*\//, '');
+    } catch {
+      // An unreadable package.json names nothing; the directory still does.
+    }
+  }
+  const base = basename(path.replace(/[/\\]+$/, '') || '.');
+  if (base.endsWith('.jar'))
+    return base.slice(0, -'.jar'.length).replace(/-\d+(\.\d+)*(-SNAPSHOT)?$/, '');
+  return NODE_FILE.test(base) ? base.slice(0, -extname(base).length) : base;
+}
+
 /** A ConfigMap holds at most 1 MiB of data (Kubernetes validation counts keys and raw bytes). */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 

@@ -259,7 +259,8 @@ describe('functions of a user', () => {
   test('a function made by roost init deploys and answers as its test says', async () => {
     const dir = join(scratch, 'greeter');
     expect((await roost(['init', dir, '--runtime', 'nodejs'])).code).toBe(0);
-    const deployed = await roost(['deploy', '.', '--name', 'greeter', '-n', namespace], {
+    // Named by its package.json, as roost init wrote it.
+    const deployed = await roost(['deploy', '.', '-n', namespace], {
       env,
       // As its README says: from inside the function's directory.
       ...{ cwd: dir },
@@ -269,7 +270,16 @@ describe('functions of a user', () => {
     expect(JSON.parse(invoked.stdout)).toMatchObject({ message: 'Hello, you!' });
   });
 
-  test('one file with --env: its handler is named by the file; a thrown error is a 502 with exit code 1', async () => {
+  test('without --name, a directory whose name is not a valid function name is refused, naming --name', async () => {
+    const dir = writeFunction('My_Func', { 'index.mjs': 'export const handler = async () => 1;' });
+    const result = await run(['deploy', dir]);
+    expect(result.stderr).toContain(
+      `Cannot name the function after ${dir}: "My_Func" is not a valid name (at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit); pass --name`,
+    );
+    expect(result.code).toBe(2);
+  });
+
+  test('one file with --env and no --name: function and handler are named by the file; a thrown error is a 502 with exit code 1', async () => {
     const dir = writeFunction('tool', {
       'tool.mjs': `export const handler = async (event) => {
   if (event.rawPath === '/boom') throw new TypeError('boom');
@@ -280,8 +290,6 @@ describe('functions of a user', () => {
     const deployed = await run([
       'deploy',
       join(dir, 'tool.mjs'),
-      '--name',
-      'tool',
       '--env',
       'GREETING=ahoy',
       '--memory',

@@ -109,10 +109,10 @@ describe('the command line', () => {
       says: /missing required argument 'name'/,
     },
     {
-      what: 'a missing required option',
-      args: ['deploy', HELLO],
+      what: 'an option without its value',
+      args: ['deploy', HELLO, '--memory'],
       code: 2,
-      says: /required option '--name <name>' not specified/,
+      says: /option '--memory <MiB>' argument missing/,
     },
     {
       what: 'an unknown verb',

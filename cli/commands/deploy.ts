@@ -1,4 +1,4 @@
-// `roost deploy <dir|file> --name <n>`: pack the code, store it in an
+// `roost deploy <dir|file> [--name <n>]`: pack the code, store it in an
 // immutable ConfigMap named by its digest, declare the SandboxDeployment with
 // server-side apply, and wait for it to roll out. In that order, so that no
 // Sandbox ever looks for code that is not there yet, and nothing is written
@@ -14,6 +14,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import {
   checkFitsConfigMap,
   checkNodeHandler,
+  defaultFunctionName,
   detectRuntime,
   packCode,
   type CodePackage,
@@ -39,7 +40,7 @@ import { formatData } from '../output.ts';
 import { waitForRollout } from '../wait-rollout.ts';
 
 interface DeployFlags extends GlobalFlags {
-  name: string;
+  name?: string;
   runtime?: Runtime;
   handler?: string;
   memory?: number;
@@ -63,7 +64,10 @@ export function deployCommand(): Command {
       'Deploy a function from a directory or file: Node.js code is packed into a .tgz, Java is the jar (a .jar or a built Maven project).',
     )
     .argument('<path>', 'a directory, a .js/.mjs/.cjs file, a .jar, or a Maven project directory')
-    .requiredOption('--name <name>', 'the function (SandboxDeployment) name')
+    .option(
+      '--name <name>',
+      "the function (SandboxDeployment) name (default: package.json's name, else the directory's or file's)",
+    )
     .addOption(
       new Option('--runtime <runtime>', 'default: from the files').choices(['nodejs', 'java']),
     )
@@ -115,7 +119,8 @@ spec.function.code.url with its sha256 in a SandboxDeployment instead.`,
   );
 }
 
-async function deploy(context: CliContext, path: string, flags: DeployFlags): Promise<void> {
+async function deploy(context: CliContext, path: string, given: DeployFlags): Promise<void> {
+  const flags = { ...given, name: functionName(path, given.name) };
   checkFlags(flags);
   const pkg = await packCode(path, flags.runtime ?? detectRuntime(path));
   const handler = handlerOf(pkg, flags.handler);
@@ -186,11 +191,24 @@ async function deploy(context: CliContext, path: string, flags: DeployFlags): Pr
   });
 }
 
-function checkFlags(flags: DeployFlags): void {
-  if (!FUNCTION_NAME.test(flags.name))
+/** --name, or the name the code suggests when it is a valid one. */
+function functionName(path: string, flag: string | undefined): string {
+  if (flag !== undefined) {
+    if (!FUNCTION_NAME.test(flag))
+      throw usageError(
+        `Cannot use --name "${flag}": use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+      );
+    return flag;
+  }
+  const name = defaultFunctionName(path);
+  if (!FUNCTION_NAME.test(name))
     throw usageError(
-      `Cannot use --name "${flags.name}": use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+      `Cannot name the function after ${path}: "${name}" is not a valid name (at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit); pass --name`,
     );
+  return name;
+}
+
+function checkFlags(flags: DeployFlags): void {
   const autoscaled = flags.min !== undefined || flags.max !== undefined;
   if (autoscaled && flags.replicas !== undefined)
     throw usageError(

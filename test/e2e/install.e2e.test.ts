@@ -7,7 +7,10 @@ import { execFile } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { stringify as stringifyYaml } from 'yaml';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
 import {
   buildImages,
@@ -17,8 +20,17 @@ import {
   ROOST_JAVA_IMAGE,
   type BuiltImage,
 } from '../../testenv/images.ts';
+import type { SandboxDeployment } from '../../kube/api/roost.ts';
+import { nodeFunction } from '../support/deployments.ts';
 import { getOnce, postOnce } from './support/http.ts';
-import { eventually, helmFor, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
+import {
+  diagnose,
+  eventually,
+  helmFor,
+  kubectlFor,
+  pods,
+  type Kubectl,
+} from './support/kubectl.ts';
 
 const SYSTEM = 'roost-system';
 /** The host pools' namespace the chart makes, at Pod Security baseline. */
@@ -82,6 +94,15 @@ function steadyLoad(url: string): { stop(): Promise<{ sent: number; failures: st
       return { sent, failures };
     },
   };
+}
+
+/** A Node.js SandboxDeployment in APPS, as YAML for kubectl apply. */
+function nodeFunctionYaml(
+  name: string,
+  source: string,
+  spec: Partial<SandboxDeployment['spec']> & { replicas: number },
+): string {
+  return stringifyYaml(nodeFunction({ namespace: APPS, name, source, spec }));
 }
 
 const functions = `
@@ -197,7 +218,11 @@ spec:
       pools,
       '--wait',
       '--timeout=180s',
-    ]);
+    ]).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await diagnose(kubectl, [SYSTEM, HOSTS])}`, {
+        cause: err,
+      });
+    });
     const ip = (
       await kubectl([
         'get',
@@ -483,24 +508,10 @@ spec:
 
   test('a function scaled to zero answers its first request through the gateway', async () => {
     await kubectl(['apply', '-f', '-'], {
-      input: `
-apiVersion: roost.dev/v1alpha1
-kind: SandboxDeployment
-metadata: { name: sleepy, namespace: ${APPS} }
-spec:
-  replicas: 0
-  autoscaling: { minReplicas: 0, maxReplicas: 2 }
-  template:
-    spec:
-      function:
-        runtime: nodejs
-        handler: index.handler
-        memoryMiB: 64
-        code:
-          inline:
-            files:
-              index.mjs: "export const handler = async () => ({ awake: true });"
-`,
+      input: nodeFunctionYaml('sleepy', 'export const handler = async () => ({ awake: true });', {
+        replicas: 0,
+        autoscaling: { minReplicas: 0, maxReplicas: 2 },
+      }),
     });
     const response = await getOnce(`${gatewayUrl}/fn/${APPS}/sleepy`);
     expect(response.status).toBe(200);
@@ -512,23 +523,11 @@ spec:
     const roost = (args: string[]) => runRoost(args, { cwd, kubeconfig: cluster.kubeconfigPath });
     // No Sandbox and no autoscaler: the events can only wait in the queue.
     await kubectl(['apply', '-f', '-'], {
-      input: `
-apiVersion: roost.dev/v1alpha1
-kind: SandboxDeployment
-metadata: { name: tally, namespace: ${APPS} }
-spec:
-  replicas: 0
-  template:
-    spec:
-      function:
-        runtime: nodejs
-        handler: index.handler
-        memoryMiB: 64
-        code:
-          inline:
-            files:
-              index.mjs: "export const handler = async (event) => { console.log('tally ran ' + event.n); return {}; };"
-`,
+      input: nodeFunctionYaml(
+        'tally',
+        "export const handler = async (event) => { console.log('tally ran ' + event.n); return {}; };",
+        { replicas: 0 },
+      ),
     });
     const EVENTS = 20;
     const accepted = new Set<string>();
@@ -565,6 +564,105 @@ spec:
       180_000,
     );
     expect([...ran].sort((a, b) => a - b)).toEqual([...Array(EVENTS).keys()]);
+  }, 300_000);
+
+  test("a QueueTrigger on the chart's own NATS wakes a function at zero and runs every message once, and counts them", async () => {
+    const token = Buffer.from(
+      await kubectl([
+        'get',
+        'secret',
+        'roost-invoke-token',
+        '-n',
+        SYSTEM,
+        '-o',
+        'jsonpath={.data.token}',
+      ]),
+      'base64',
+    ).toString('utf8');
+    const natsIp = (
+      await kubectl([
+        'get',
+        'service',
+        'roost-nats',
+        '-n',
+        SYSTEM,
+        '-o',
+        'jsonpath={.spec.clusterIP}',
+      ])
+    ).trim();
+    // The stream is the user's: made with the invoke token, as `nats stream add` would.
+    const nc = await connectNats({ servers: `${natsIp}:4222`, token });
+    try {
+      const streams = (await jetstreamManager(nc)).streams;
+      await streams.add({ name: 'E2E_ORDERS', subjects: ['e2e.orders.>'] });
+      await kubectl(['apply', '-f', '-'], {
+        input: `${nodeFunctionYaml(
+          'orders',
+          `export const handler = async (event) => {
+  for (const r of event.Records) console.log('order ' + JSON.parse(Buffer.from(r.data, 'base64')).n);
+  return { batchItemFailures: [] };
+};`,
+          { replicas: 0, autoscaling: { minReplicas: 0, maxReplicas: 2 } },
+        )}
+---
+apiVersion: roost.dev/v1alpha1
+kind: QueueTrigger
+metadata: { name: orders, namespace: ${APPS} }
+spec:
+  source: { nats: { stream: E2E_ORDERS, subject: e2e.orders.>, durable: orders } }
+  target: { name: orders }
+  batchSize: 10
+`,
+      });
+      await eventually('the trigger Ready', async () =>
+        (
+          await kubectl([
+            'get',
+            'queuetrigger',
+            'orders',
+            '-n',
+            APPS,
+            '-o',
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+          ])
+        ).trim() === 'True'
+          ? true
+          : undefined,
+      );
+      const MESSAGES = 50;
+      const js = jetstream(nc);
+      for (let n = 0; n < MESSAGES; n++)
+        await js.publish('e2e.orders.new', JSON.stringify({ n }), { msgID: `order-${n}` });
+      const cwd = mkdtempSync(join(tmpdir(), 'roost-queue-'));
+      const ran = await eventually(
+        'every message ran',
+        async () => {
+          const { stdout } = await runRoost(['logs', 'orders', '-n', APPS], {
+            cwd,
+            kubeconfig: cluster.kubeconfigPath,
+          });
+          const seen = [...stdout.matchAll(/order (\d+)/g)].map((m) => Number(m[1]));
+          return new Set(seen).size === MESSAGES ? seen : undefined;
+        },
+        180_000,
+      );
+      // At least once, and here with nothing failing, exactly once.
+      expect(ran.sort((a, b) => a - b)).toEqual([...Array(MESSAGES).keys()]);
+      const status = await eventually(
+        'the trigger counted them, with nothing waiting',
+        async () => {
+          const trigger = JSON.parse(
+            await kubectl(['get', 'queuetrigger', 'orders', '-n', APPS, '-o', 'json']),
+          ) as { status?: { delivered?: number; failed?: number; lag?: number } };
+          return trigger.status?.delivered === MESSAGES && trigger.status.lag === 0
+            ? trigger.status
+            : undefined;
+        },
+      );
+      expect(status.failed ?? 0).toBe(0);
+    } finally {
+      await nc.close();
+    }
   }, 300_000);
 
   test('a host pod deleted: a new one takes its place and a 2-replica function fails no request meanwhile', async () => {
@@ -694,7 +792,11 @@ spec:
       'javaImage.tag=next',
       '--wait',
       '--timeout=300s',
-    ]);
+    ]).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await diagnose(kubectl, [SYSTEM, HOSTS])}`, {
+        cause: err,
+      });
+    });
     const imagesOf = async (namespace: string, selector: string) =>
       (
         await kubectl([

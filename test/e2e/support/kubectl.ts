@@ -85,7 +85,15 @@ export async function pods(
   selector: string,
 ): Promise<PodSummary[]> {
   const list = JSON.parse(
-    await kubectl(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json']),
+    await kubectl([
+      'get',
+      'pods',
+      '-n',
+      namespace,
+      ...(selector ? ['-l', selector] : []),
+      '-o',
+      'json',
+    ]),
   ) as PodList;
   return list.items
     .filter((p) => !p.metadata.deletionTimestamp)
@@ -117,4 +125,51 @@ export async function helmFor(kubeconfig: string): Promise<Kubectl> {
       });
     }
   };
+}
+
+/**
+ * What an operator looks at when an install does not come up: every pod in
+ * the namespaces, the Warning Events, and the last log lines of each pod that
+ * is not ready (its previous container's too, when it restarted).
+ */
+export async function diagnose(kubectl: Kubectl, namespaces: string[]): Promise<string> {
+  const sections: string[] = [];
+  const attempt = async (title: string, args: string[]) => {
+    try {
+      sections.push(`--- ${title}\n${(await kubectl(args)).trim()}`);
+    } catch (err) {
+      sections.push(`--- ${title}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  };
+  for (const namespace of namespaces) {
+    await attempt(`pods in ${namespace}`, ['get', 'pods', '-n', namespace, '-o', 'wide']);
+    await attempt(`Warning Events in ${namespace}`, [
+      'get',
+      'events',
+      '-n',
+      namespace,
+      '--field-selector=type=Warning',
+    ]);
+    const notReady = (await pods(kubectl, namespace, '').catch(() => [])).filter((p) => !p.ready);
+    for (const pod of notReady) {
+      await attempt(`logs of ${namespace}/${pod.name}`, [
+        'logs',
+        '-n',
+        namespace,
+        pod.name,
+        '--all-containers',
+        '--tail=20',
+      ]);
+      await attempt(`previous logs of ${namespace}/${pod.name}`, [
+        'logs',
+        '-n',
+        namespace,
+        pod.name,
+        '--all-containers',
+        '--previous',
+        '--tail=20',
+      ]);
+    }
+  }
+  return sections.join('\n');
 }
