@@ -655,6 +655,66 @@ const secretKeyRef = (description: string) =>
     { required: ['name', 'key'] },
   );
 
+const queueSource = (description: string) =>
+  object(
+    description,
+    {
+      rabbitmq: object(
+        'A RabbitMQ queue. The event is the Amazon MQ for RabbitMQ event (rmqMessagesByQueue).',
+        {
+          connectionSecretRef: secretKeyRef(
+            'The Secret key holding the amqp:// or amqps:// URL, credentials included. Credentials are never written inline.',
+          ),
+          queue: string('The queue to consume. It must exist; Roost does not declare it.', {
+            minLength: 1,
+            maxLength: 255,
+          }),
+        },
+        { required: ['connectionSecretRef', 'queue'] },
+      ),
+      nats: object(
+        'A NATS JetStream stream, read through a durable pull consumer. The event is a Records list (eventSource roost:nats).',
+        {
+          serverSecretRef: secretKeyRef(
+            "The Secret key holding the nats:// URL (credentials included). Without it, Roost's own queue server, whose ROOST_ streams no trigger may read.",
+          ),
+          stream: string('The stream. It must exist; Roost does not create it.', {
+            minLength: 1,
+            maxLength: 255,
+            pattern: '^[^.*> ]+$',
+          }),
+          subject: string(
+            'Only messages on subjects matching this filter (NATS wildcards allowed). Default: every subject of the stream.',
+            { minLength: 1, maxLength: 255 },
+          ),
+          durable: string(
+            'Name of the durable consumer Roost creates and shares between its replicas.',
+            { minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' },
+          ),
+        },
+        {
+          required: ['stream', 'durable'],
+          'x-kubernetes-validations': [
+            {
+              rule: "has(self.serverSecretRef) || !self.stream.startsWith('ROOST_')",
+              message:
+                "the ROOST_ streams of Roost's own queue server are Roost's; name a stream of your own, or a server in serverSecretRef",
+              fieldPath: '.stream',
+            },
+          ],
+        },
+      ),
+    },
+    {
+      'x-kubernetes-validations': [
+        {
+          rule: 'has(self.rabbitmq) != has(self.nats)',
+          message: 'set exactly one of source.rabbitmq and source.nats',
+        },
+      ],
+    },
+  );
+
 const queueTrigger = crd({
   kind: 'QueueTrigger',
   plural: 'queuetriggers',
@@ -664,64 +724,7 @@ const queueTrigger = crd({
   spec: object(
     'Which queue feeds which function, and how.',
     {
-      source: object(
-        'The queue: exactly one of rabbitmq and nats.',
-        {
-          rabbitmq: object(
-            'A RabbitMQ queue. The event is the Amazon MQ for RabbitMQ event (rmqMessagesByQueue).',
-            {
-              connectionSecretRef: secretKeyRef(
-                'The Secret key holding the amqp:// or amqps:// URL, credentials included. Credentials are never written inline.',
-              ),
-              queue: string('The queue to consume. It must exist; Roost does not declare it.', {
-                minLength: 1,
-                maxLength: 255,
-              }),
-            },
-            { required: ['connectionSecretRef', 'queue'] },
-          ),
-          nats: object(
-            'A NATS JetStream stream, read through a durable pull consumer. The event is a Records list (eventSource roost:nats).',
-            {
-              serverSecretRef: secretKeyRef(
-                "The Secret key holding the nats:// URL (credentials included). Without it, Roost's own queue server, whose ROOST_ streams no trigger may read.",
-              ),
-              stream: string('The stream. It must exist; Roost does not create it.', {
-                minLength: 1,
-                maxLength: 255,
-                pattern: '^[^.*> ]+$',
-              }),
-              subject: string(
-                'Only messages on subjects matching this filter (NATS wildcards allowed). Default: every subject of the stream.',
-                { minLength: 1, maxLength: 255 },
-              ),
-              durable: string(
-                'Name of the durable consumer Roost creates and shares between its replicas.',
-                { minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' },
-              ),
-            },
-            {
-              required: ['stream', 'durable'],
-              'x-kubernetes-validations': [
-                {
-                  rule: "has(self.serverSecretRef) || !self.stream.startsWith('ROOST_')",
-                  message:
-                    "the ROOST_ streams of Roost's own queue server are Roost's; name a stream of your own, or a server in serverSecretRef",
-                  fieldPath: '.stream',
-                },
-              ],
-            },
-          ),
-        },
-        {
-          'x-kubernetes-validations': [
-            {
-              rule: 'has(self.rabbitmq) != has(self.nats)',
-              message: 'set exactly one of source.rabbitmq and source.nats',
-            },
-          ],
-        },
-      ),
+      source: queueSource('The queue: exactly one of rabbitmq and nats.'),
       target: eventTarget(),
       batchSize: integer('Most messages in one invocation.', {
         minimum: 1,
@@ -805,7 +808,39 @@ const queueTrigger = crd({
       message: string('What happened; never holds credentials.'),
     }),
     conditions: conditions(
-      'Ready: consuming, with the reason when not (BrokerUnreachable, QueueNotFound, TargetNotFound, SecretNotFound, InvalidSecret, Disabled).',
+      'Ready: every roost triggers replica consumes, with the reason when one does not (BrokerUnreachable, QueueNotFound, TargetNotFound, SecretNotFound, InvalidSecret, Disabled).',
+    ),
+    replicas: array(
+      "Each roost triggers replica's own connection to the broker, written by that replica; an entry not refreshed for a while (its replica died) is dropped.",
+      object(
+        'One replica.',
+        {
+          name: string('The replica (its pod name in a cluster).'),
+          generation: integer('The metadata.generation of the trigger its consumer runs.', {
+            minimum: 0,
+          }),
+          consuming: boolean('Whether it consumes the queue.'),
+          reason: string('Why not: a reason of the Ready condition.'),
+          message: string('What it saw; never holds credentials.'),
+          time: timestamp('When the replica last wrote this entry.'),
+        },
+        { required: ['name', 'consuming', 'time'] },
+      ),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+    created: array(
+      "What Roost made in the user's broker for this trigger, one entry per source, recorded before it is made; removed when the trigger is deleted or its source changes (the entry goes with it). The user's own queue, stream, dead-letter queue and durable consumer are never listed.",
+      object(
+        'What was made on one source.',
+        {
+          source: queueSource('The source they were made on.'),
+          queues: array('RabbitMQ: the delay queues of retries.', string('A queue name.'), {
+            'x-kubernetes-list-type': 'set',
+          }),
+          consumer: string('NATS: the durable consumer Roost created on the stream.'),
+        },
+        { required: ['source'] },
+      ),
     ),
   }),
   columns: [

@@ -127,3 +127,9 @@ export const CONSOLE_LOGIN_KEY = 'key';
  * was never meant for a trigger (the confused deputy).
  */
 export const QUEUE_CREDENTIALS_LABEL = 'roost.dev/queue-credentials';
+
+/**
+ * On every QueueTrigger: roost triggers removes what it made in the user's
+ * broker (retry delay queues, a NATS durable consumer) before the trigger goes.
+ */
+export const QUEUE_TRIGGER_FINALIZER = 'roost.dev/queue-trigger-cleanup';

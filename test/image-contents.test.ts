@@ -23,7 +23,9 @@ function ignoredPaths(): string[] {
   return readFileSync(join(root, '.dockerignore'), 'utf8')
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#') && !line.startsWith('!') && !line.includes('*'));
+    .filter(
+      (line) => line && !line.startsWith('#') && !line.startsWith('!') && !line.includes('*'),
+    );
 }
 
 /** Every project file reached from the entry point through relative imports. */

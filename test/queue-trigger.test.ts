@@ -12,131 +12,46 @@
 //     Roost's own streams.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import amqp, { type ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import { parse } from 'yaml';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { Events, QueueTriggers, SandboxDeployments, Secrets } from '../kube/api/resources.ts';
 import type { QueueTrigger } from '../kube/api/roost.ts';
 import { KubeApiError } from '../kube/errors.ts';
-import { QUEUE_CREDENTIALS_LABEL } from '../kube/well-known.ts';
-import { startRabbitMQ, type RabbitMQBroker } from '../testenv/rabbitmq.ts';
-import { adminClient, createNamespace, eventually, kubectl } from './support/cluster.ts';
+import type { RabbitMQBroker } from '../testenv/rabbitmq.ts';
+import { createNamespace, eventually, kubectl } from './support/cluster.ts';
 import { roost, systemEnv } from './support/roost-cli.ts';
 import { deployNodeFunction } from './support/deployments.ts';
-import { startEventSink, type EventSink } from './support/event-sink.ts';
-import { startRoostSystem, type RoostSystem } from './support/roost-system.ts';
-import { startTriggers, type TriggersProcess } from './support/triggers-process.ts';
+import type { EventSink } from './support/event-sink.ts';
+import { CREDENTIALS, TRIGGERS_ARGS, WORK, useQueueTriggerEnv } from './support/queue-triggers.ts';
+import type { RoostSystem } from './support/roost-system.ts';
+import { startTriggers } from './support/triggers-process.ts';
 
-const client = adminClient();
+const env = useQueueTriggerEnv();
+const {
+  client,
+  replicas,
+  createTrigger,
+  getTrigger,
+  waitReady,
+  handled,
+  publishRabbit,
+  drainRabbit,
+} = env;
 let system: RoostSystem;
 let rabbit: RabbitMQBroker;
 let amqpConnection: ChannelModel;
 let nc: NatsConnection;
 let namespace: string;
 let sink: EventSink;
-const replicas: TriggersProcess[] = [];
 
-/**
- * The function under test. Each message body is {run, i, fail?, flaky?,
- * sleepMs?}: `fail` fails every try, `flaky` fails its first try only (told
- * by the tries header or delivery count). It reports the ids it handled to
- * the sink under the run's name, and names the rest in batchItemFailures.
- */
-const WORK = `export const handler = async (event) => {
-  const items = event.rmqMessagesByQueue
-    ? Object.values(event.rmqMessagesByQueue)[0].map((m) => ({
-        id: m.messageId,
-        body: JSON.parse(Buffer.from(m.data, 'base64').toString()),
-        tries: Number(m.basicProperties.headers['x-roost-failed-tries'] ?? 0),
-      }))
-    : event.Records.map((r) => ({
-        id: r.messageId,
-        body: JSON.parse(Buffer.from(r.data, 'base64').toString()),
-        tries: r.deliveryCount - 1,
-      }));
-  const run = items[0].body.run;
-  if (items[0].body.sleepMs) {
-    await fetch(process.env.SINK + '/' + run + '-started', { method: 'POST', body: '{}' });
-    await new Promise((r) => setTimeout(r, items[0].body.sleepMs));
-  }
-  const ok = [];
-  const batchItemFailures = [];
-  for (const item of items) {
-    if (item.body.fail || (item.body.flaky && item.tries === 0))
-      batchItemFailures.push({ itemIdentifier: item.id });
-    else ok.push(item.body.i);
-  }
-  await fetch(process.env.SINK + '/' + run, {
-    method: 'POST',
-    body: JSON.stringify({ ok, size: items.length, eventSource: event.eventSource ?? event.Records[0].eventSource }),
-  });
-  return { batchItemFailures };
-};`;
-
-const PASSWORD = 'pa55-never-print-me';
-/** A short NATS ack wait, so that a killed replica's messages move on in seconds. */
-const TRIGGERS_ARGS = ['--ack-wait=3s'];
-/** The label that lets triggers use a Secret. */
-const CREDENTIALS = { [QUEUE_CREDENTIALS_LABEL]: 'true' };
-
-beforeAll(async () => {
-  sink = await startEventSink();
-  namespace = await createNamespace(client, 'queuet');
-  [system, rabbit] = await Promise.all([
-    startRoostSystem({ namespace, hosts: [{ name: 'host-1' }, { name: 'host-2' }] }),
-    startRabbitMQ(),
-  ]);
-  amqpConnection = await amqp.connect(rabbit.url);
-  nc = await connect({ servers: system.nats.url, token: system.hosts.token });
-  await client.create(Secrets, {
-    metadata: { name: 'rabbit', namespace, labels: CREDENTIALS },
-    stringData: { url: rabbit.url },
-  });
-  await deployNodeFunction(client, {
-    namespace,
-    name: 'work',
-    source: WORK,
-    replicas: 2,
-    env: { SINK: sink.url },
-  });
-  for (const identity of ['triggers-a', 'triggers-b'])
-    replicas.push(startTriggers(system, { identity, extraArgs: TRIGGERS_ARGS }));
-  await Promise.all(replicas.map((r) => r.ready));
-}, 180_000);
-
-afterAll(async () => {
-  for (const r of replicas) await r.stop();
-  await amqpConnection?.close().catch(() => {});
-  await nc?.close().catch(() => {});
-  await system?.stop();
-  await rabbit?.stop();
-  await sink?.stop();
+beforeAll(() => {
+  ({ system, rabbit, amqpConnection, nc, namespace, sink } = env);
 });
 
-async function createTrigger(name: string, spec: Partial<QueueTrigger['spec']>) {
-  return client.create(QueueTriggers, {
-    metadata: { name, namespace },
-    spec: {
-      target: { name: 'work' },
-      ...spec,
-    } as QueueTrigger['spec'],
-  });
-}
-
-const getTrigger = (name: string) => client.get(QueueTriggers, { namespace, name });
-
-async function waitReady(name: string, status: 'True' | 'False' = 'True', reason?: string) {
-  return eventually(
-    async () => {
-      const t = await getTrigger(name);
-      const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
-      return ready?.status === status && (!reason || ready.reason === reason) ? t : undefined;
-    },
-    { what: `${name} Ready=${status}${reason ? ` (${reason})` : ''}`, timeoutMs: 30_000 },
-  );
-}
+const PASSWORD = 'pa55-never-print-me';
 
 /** Every message body of a run: i from 0; i % 10 == 0 fails for good, i % 10 == 5 fails once. */
 function messages(run: string, count: number) {
@@ -146,31 +61,6 @@ function messages(run: string, count: number) {
     ...(i % 10 === 0 ? { fail: true } : {}),
     ...(i % 10 === 5 ? { flaky: true } : {}),
   }));
-}
-
-/** The message numbers the function reported handling, with repeats. */
-function handled(run: string): number[] {
-  return sink.of(run).flatMap((r) => (JSON.parse(r.body) as { ok: number[] }).ok);
-}
-
-async function publishRabbit(queue: string, bodies: object[]) {
-  const channel = await amqpConnection.createConfirmChannel();
-  for (const body of bodies)
-    channel.sendToQueue(queue, Buffer.from(JSON.stringify(body)), { persistent: true });
-  await channel.waitForConfirms();
-  await channel.close();
-}
-
-async function drainRabbit(queue: string): Promise<amqp.GetMessage[]> {
-  const channel = await amqpConnection.createChannel();
-  const got: amqp.GetMessage[] = [];
-  for (;;) {
-    const message = await channel.get(queue, { noAck: true });
-    if (!message) break;
-    got.push(message);
-  }
-  await channel.close();
-  return got;
 }
 
 /**

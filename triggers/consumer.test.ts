@@ -197,7 +197,7 @@ describe('TriggerConsumer', () => {
     first.send('waiting');
     first.lose!(new BrokerUnreachableError('The connection to the RabbitMQ broker was lost'));
     await until(() => second.deliver !== undefined);
-    await until(() => consumer.state.ready);
+    await until(() => consumer.state?.ready === true);
     expect(consumer.lastError?.message).toBe('The connection to the RabbitMQ broker was lost');
     second.send('again');
     for (let i = 0; i < 4; i++) second.send(`n${i}`);
@@ -221,7 +221,7 @@ describe('TriggerConsumer', () => {
     });
     consumer.start();
     await until(() => tries >= 2);
-    await until(() => consumer.state.ready);
+    await until(() => consumer.state?.ready === true);
     expect(tries).toBe(3);
     expect(consumer.lastError?.message).toBe('Cannot reach the NATS server');
     await consumer.stop();

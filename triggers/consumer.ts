@@ -62,7 +62,8 @@ export class TriggerConsumer {
   >;
   readonly #stop = new AbortController();
   #source: QueueSource | undefined;
-  #state: ConsumerState = { ready: false, reason: 'BrokerUnreachable', message: 'connecting' };
+  /** Undefined until the first connection attempt ends. */
+  #state: ConsumerState | undefined;
   #lastError: { time: Date; message: string } | undefined;
   readonly #counts: Counts = { delivered: 0, failed: 0, deadLettered: 0 };
   #pending: SourceMessage[] = [];
@@ -84,7 +85,12 @@ export class TriggerConsumer {
     };
   }
 
-  get state(): ConsumerState {
+  /** The metadata.generation of the trigger this consumer runs. */
+  get generation(): number | undefined {
+    return this.#options.trigger.metadata.generation;
+  }
+
+  get state(): ConsumerState | undefined {
     return this.#state;
   }
 
@@ -94,7 +100,7 @@ export class TriggerConsumer {
 
   /** The connected source, for the leader's lag reads. */
   get source(): QueueSource | undefined {
-    return this.#state.ready ? this.#source : undefined;
+    return this.#state?.ready ? this.#source : undefined;
   }
 
   /** The counts since the last call, reset. */

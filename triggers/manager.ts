@@ -5,7 +5,9 @@
 // trigger as a whole: the Ready condition, the lag, the last error. The
 // counts are each replica's own, added to the trigger's status by the replica
 // that made them, with the trigger's resourceVersion (a conflict rereads and
-// adds again), so that they stay exact across replicas.
+// adds again), so that they stay exact across replicas. The leader also
+// removes what Roost made in a broker once a trigger is deleted or its
+// source changed (cleanup.ts), behind the trigger's finalizer.
 import type { QueueTrigger, SandboxDeployment } from '../kube/api/roost.ts';
 import { QUEUE_DEFAULTS } from '../kube/api/defaults.ts';
 import { QueueTriggers, SandboxDeployments } from '../kube/api/resources.ts';
@@ -15,6 +17,8 @@ import { electorFor, type LeaseSettings } from '../kube/leader-election.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import type { Logger } from '../lib/log.ts';
 import { ControllerQueue } from '../controllers/shared/queue.ts';
+import { sameStatus } from '../controllers/shared/status.ts';
+import { TriggerCleaner } from './cleanup.ts';
 import { TriggerConsumer } from './consumer.ts';
 import { makeInvoker } from './invoker.ts';
 import { openSource } from './open-source.ts';
@@ -37,6 +41,8 @@ export interface TriggersOptions {
   statusIntervalMs?: number;
   /** NATS ack wait (default 10 s): how soon a dead replica's messages go to another. */
   ackWaitMs?: number;
+  /** How long a deleted trigger waits for its broker to remove what Roost made there (default 2 min). */
+  cleanupTimeoutMs?: number;
   /** Called once the caches synced and consumers may start. */
   onReady?: () => void;
   lease: LeaseSettings;
@@ -60,8 +66,15 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
   triggers.addHandlers({
     onAdd: (t) => queue.add(cacheKey(t)),
     onUpdate: (old, t) => {
-      // Status writes come back here; only spec changes restart a consumer.
-      if (old.metadata.generation !== t.metadata.generation) queue.add(cacheKey(t));
+      // Status writes come back here; only spec changes restart a consumer,
+      // and a deletion or a new record of what was made concerns the cleanup.
+      if (
+        old.metadata.generation !== t.metadata.generation ||
+        old.metadata.deletionTimestamp !== t.metadata.deletionTimestamp ||
+        !sameStatus(old.metadata.finalizers ?? [], t.metadata.finalizers ?? []) ||
+        !sameStatus(old.status?.created ?? [], t.status?.created ?? [])
+      )
+        queue.add(cacheKey(t));
     },
     onDelete: (t) => queue.add(cacheKey(t)),
   });
@@ -72,6 +85,13 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
 
   const targetExists = (t: QueueTrigger) =>
     deployments.store.get(`${t.metadata.namespace}/${t.spec.target.name}`) !== undefined;
+
+  /** The consumer as the trigger's spec wants it; then, on the leader, the broker's cleanup. */
+  const reconcile = async (key: string) => {
+    await sync(key);
+    const trigger = triggers.store.get(key);
+    if (trigger && leading) return cleaner.reconcile(trigger);
+  };
 
   /** Starts, restarts (a new generation) or stops the key's consumer to match the trigger. */
   const sync = async (key: string) => {
@@ -92,7 +112,10 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
     const consumer = new TriggerConsumer({
       trigger,
       open: () =>
-        openSource(trigger, { client, eventsUrl: options.eventsUrl, eventsToken: options.token }),
+        openSource(trigger, {
+          ...brokers,
+          recordCreated: (made) => status.recordCreated(trigger, made),
+        }),
       invoke: makeInvoker({
         gatewayUrl: options.gatewayUrl,
         token: options.token,
@@ -109,7 +132,33 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
   };
 
   let leading = false;
+  const brokers = { client, eventsUrl: options.eventsUrl, eventsToken: options.token };
   const recorder = new EventRecorder({ client, component: 'roost-triggers', log });
+  const cleaner = new TriggerCleaner({
+    client,
+    recorder,
+    log,
+    brokers,
+    timeoutMs: options.cleanupTimeoutMs ?? 120_000,
+    othersConsuming: (trigger, before) => status.othersConsuming(trigger, before),
+  });
+  const statusIntervalMs = options.statusIntervalMs ?? 1000;
+
+  const elector = electorFor(options.lease, {
+    client,
+    log,
+    onStartedLeading: async (term) => {
+      leading = true;
+      log.info('leading: writing the triggers’ conditions and lag, cleaning up brokers');
+      // Deletions and source changes that waited for a leader.
+      for (const t of triggers.store.list()) queue.add(cacheKey(t));
+      await new Promise<void>((resolve) =>
+        term.addEventListener('abort', () => resolve(), { once: true }),
+      );
+      leading = false;
+    },
+  });
+
   const status = new TriggerStatusWriter({
     client,
     recorder,
@@ -118,34 +167,24 @@ export async function runTriggers(options: TriggersOptions, signal: AbortSignal)
     consumerOf: (key) => running.get(key)?.consumer,
     targetExists,
     isLeader: () => leading,
-  });
-
-  const elector = electorFor(options.lease, {
-    client,
-    log,
-    onStartedLeading: async (term) => {
-      leading = true;
-      log.info('leading: writing the triggers’ conditions and lag');
-      await new Promise<void>((resolve) =>
-        term.addEventListener('abort', () => resolve(), { once: true }),
-      );
-      leading = false;
-    },
+    identity: elector.identity,
+    heartbeatMs: 15 * statusIntervalMs,
   });
 
   await informers.start();
   options.onReady?.();
   const election = elector.run(signal);
-  const statusLoop = status.run(options.statusIntervalMs ?? 1000, signal);
+  const statusLoop = status.run(statusIntervalMs, signal);
   try {
-    await queue.run({ reconcile: sync, workers: 4, log, signal });
+    await queue.run({ reconcile, workers: 4, log, signal });
   } finally {
     await Promise.all([...running.values()].map((r) => r.consumer.stop()));
     for (const [key, r] of running) status.keepCounts(key, r.consumer.takeCounts());
     running.clear();
     await statusLoop;
-    // The last counts, so a replica stopped (a rolling update) loses none.
-    await status.flushAll();
+    // The last counts, so a replica stopped (a rolling update) loses none;
+    // and its entries in status.replicas go with it.
+    await status.flushAll(true);
     await election;
     await recorder.flush();
     await informers.stop();

@@ -19,3 +19,9 @@ export const triggerInvokeSeconds = histogram({
   labelNames: ['namespace', 'trigger'],
   buckets: LATENCY_BUCKETS,
 });
+
+export const triggerConsuming = gauge({
+  name: 'roost_queue_trigger_consuming',
+  help: "1 while this replica consumes the trigger's queue, 0 while it cannot (its own connection; status.replicas says why).",
+  labelNames: ['namespace', 'trigger'],
+});

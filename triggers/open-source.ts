@@ -10,15 +10,20 @@
 // triggers can read Secrets that the trigger's author may not, and only
 // Secrets someone marked for triggers are used for them.
 import type { Secret } from '../kube/api/core.ts';
-import type { QueueTrigger, SecretKeyRef } from '../kube/api/roost.ts';
+import type {
+  QueueSource as QueueTriggerSource,
+  QueueTrigger,
+  QueueTriggerCreated,
+  SecretKeyRef,
+} from '../kube/api/roost.ts';
 import { Secrets } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError, isNotFound } from '../kube/errors.ts';
 import { QUEUE_CREDENTIALS_LABEL } from '../kube/well-known.ts';
 import { BrokerUnreachableError, InvalidSecretError, SecretNotFoundError } from './errors.ts';
 import type { QueueSource } from './source.ts';
-import { NatsSource } from './sources/nats.ts';
-import { RabbitMQSource } from './sources/rabbitmq.ts';
+import { NatsSource, removeNatsObjects } from './sources/nats.ts';
+import { isDelayQueueOf, RabbitMQSource, removeRabbitMQObjects } from './sources/rabbitmq.ts';
 
 export interface OpenSourceOptions {
   client: KubeClient;
@@ -27,44 +32,120 @@ export interface OpenSourceOptions {
   eventsToken?: string;
 }
 
+/** Records in the trigger's status an object Roost is about to make in the broker. */
+export type RecordCreated = (created: { queue?: string; consumer?: string }) => Promise<void>;
+
 export async function openSource(
   trigger: QueueTrigger,
-  options: OpenSourceOptions,
+  options: OpenSourceOptions & { recordCreated: RecordCreated },
 ): Promise<QueueSource> {
   const namespace = trigger.metadata.namespace!;
   const name = trigger.metadata.name!;
   const { rabbitmq, nats } = trigger.spec.source;
-  if (rabbitmq) {
-    const url = await readUrl(options.client, namespace, rabbitmq.connectionSecretRef, [
-      'amqp:',
-      'amqps:',
-    ]);
+  const server = await serverOf(namespace, trigger.spec.source, options);
+  if (rabbitmq)
     return RabbitMQSource.connect({
-      url,
+      url: server.url,
       queue: rabbitmq.queue,
       deadLetterQueue: trigger.spec.deadLetter?.queue,
       trigger: { namespace, name },
+      recordCreated: options.recordCreated,
     });
-  }
+  return NatsSource.connect({
+    url: server.url,
+    token: server.token,
+    ownServer: server.own,
+    stream: nats!.stream,
+    subject: nats!.subject,
+    durable: nats!.durable,
+    deadLetterSubject: trigger.spec.deadLetter?.subject,
+    trigger: { namespace, name },
+    recordCreated: options.recordCreated,
+  });
+}
+
+/**
+ * Removes what Roost recorded making in the broker of `created.source`
+ * (reading that source's Secret again, so a Secret deleted with the trigger
+ * makes this fail, and the caller gives up after its bound).
+ */
+export async function removeCreated(
+  trigger: QueueTrigger,
+  created: QueueTriggerCreated,
+  options: OpenSourceOptions,
+): Promise<void> {
+  const namespace = trigger.metadata.namespace!;
+  const name = trigger.metadata.name!;
+  const { rabbitmq, nats } = created.source;
+  const owned = ownedObjects(created);
+  if (owned.queues.length === 0 && !owned.consumer) return;
+  const server = await serverOf(namespace, created.source, options);
+  if (rabbitmq)
+    await removeRabbitMQObjects({
+      url: server.url,
+      queue: rabbitmq.queue,
+      delayQueues: owned.queues,
+      trigger: { namespace, name },
+    });
+  else if (nats && owned.consumer)
+    await removeNatsObjects({
+      url: server.url,
+      token: server.token,
+      stream: nats.stream,
+      consumer: owned.consumer,
+      trigger: { namespace, name },
+    });
+}
+
+/** What Roost made, for people: "queue orders.roost-retry.1000ms", "consumer ORDERS/work". */
+export function describeCreated(created: QueueTriggerCreated): string[] {
+  const owned = ownedObjects(created);
+  if (created.source.nats)
+    return owned.consumer ? [`consumer ${created.source.nats.stream}/${owned.consumer}`] : [];
+  return owned.queues.map((q) => `queue ${q}`);
+}
+
+/**
+ * The objects of an entry that Roost may remove. status.created can be
+ * written by whoever may write the trigger's status, so only names Roost
+ * itself would have made on that source count: a delay queue of its queue,
+ * the durable it names. A forged entry listing the user's queue, dead-letter
+ * queue or another consumer removes nothing.
+ */
+function ownedObjects(created: QueueTriggerCreated): { queues: string[]; consumer?: string } {
+  const { rabbitmq, nats } = created.source;
+  return {
+    queues: rabbitmq ? (created.queues ?? []).filter((q) => isDelayQueueOf(q, rabbitmq.queue)) : [],
+    consumer: nats && created.consumer === nats.durable ? created.consumer : undefined,
+  };
+}
+
+/** The broker's URL (from the source's Secret, or Roost's own NATS) and its token. */
+async function serverOf(
+  namespace: string,
+  source: QueueTriggerSource,
+  options: OpenSourceOptions,
+): Promise<{ url: string; token?: string; own: boolean }> {
+  const { rabbitmq, nats } = source;
+  if (rabbitmq)
+    return {
+      url: await readUrl(options.client, namespace, rabbitmq.connectionSecretRef, [
+        'amqp:',
+        'amqps:',
+      ]),
+      own: false,
+    };
   if (nats) {
-    const own = !nats.serverSecretRef;
-    const url = nats.serverSecretRef
-      ? await readUrl(options.client, namespace, nats.serverSecretRef, ['nats:', 'tls:'])
-      : options.eventsUrl;
-    if (!url)
+    if (nats.serverSecretRef)
+      return {
+        url: await readUrl(options.client, namespace, nats.serverSecretRef, ['nats:', 'tls:']),
+        own: false,
+      };
+    if (!options.eventsUrl)
       throw new BrokerUnreachableError(
         'No NATS server: name one in spec.source.nats.serverSecretRef, or run roost triggers with --events-url',
       );
-    return NatsSource.connect({
-      url,
-      token: own ? options.eventsToken : undefined,
-      ownServer: own,
-      stream: nats.stream,
-      subject: nats.subject,
-      durable: nats.durable,
-      deadLetterSubject: trigger.spec.deadLetter?.subject,
-      trigger: { namespace, name },
-    });
+    return { url: options.eventsUrl, token: options.eventsToken, own: true };
   }
   throw new InvalidSecretError(
     'The trigger names no source (spec.source.rabbitmq or spec.source.nats)',

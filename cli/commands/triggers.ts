@@ -18,6 +18,7 @@ interface TriggersFlags extends MetricsFlags, LeaseFlags {
   tokenFile?: string;
   ackWait: number;
   statusInterval: number;
+  cleanupTimeout: number;
 }
 
 export function triggersCommand(): Command {
@@ -68,6 +69,12 @@ export function triggersCommand(): Command {
       10_000,
     )
     .option(
+      '--cleanup-timeout <duration>',
+      'how long a deleted QueueTrigger (or one whose source changed) waits for its broker to remove what Roost made there, before giving up with a Warning Event',
+      durationOption,
+      120_000,
+    )
+    .option(
       '--status-interval <duration>',
       'how often counts, lag and conditions are written',
       durationOption,
@@ -101,6 +108,7 @@ export function triggersCommand(): Command {
             eventsUrl: flags.eventsUrl,
             ackWaitMs: flags.ackWait,
             statusIntervalMs: flags.statusInterval,
+            cleanupTimeoutMs: flags.cleanupTimeout,
             onReady: () => console.log('roost triggers ready: caches synced, consuming'),
             lease: leaseFromFlags(flags),
           },

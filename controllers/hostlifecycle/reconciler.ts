@@ -18,6 +18,7 @@ import { keyOf, type KubeClient } from '../../kube/client.ts';
 import { kubeTime } from '../../kube/conditions.ts';
 import type { ReconcileResult } from '../../kube/controller.ts';
 import { isNotFound } from '../../kube/errors.ts';
+import { removeFinalizer } from '../../kube/finalizers.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Store } from '../../kube/informer.ts';
 import { HOST_LOST_REASON, SIDECAR_FINALIZER } from '../../kube/well-known.ts';
@@ -124,32 +125,10 @@ export class HostLifecycleReconciler {
         );
         await client.delete(Sandboxes, key, { preconditions: { uid: sandbox.metadata.uid } });
       }
-      if (final) await this.#releaseFinalizer(sandbox);
+      if (final) await removeFinalizer(this.#options.client, Sandboxes, sandbox, SIDECAR_FINALIZER);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-  }
-
-  /**
-   * Removes the sidecar's finalizer with a JSON patch that tests the entry it
-   * removes, not with the resourceVersion read from the cache: the writes just
-   * made (status, deletion) have moved the resourceVersion on, and a stale one
-   * would only earn a 409 and a retry of the whole host.
-   */
-  async #releaseFinalizer(sandbox: Sandbox): Promise<void> {
-    const index = sandbox.metadata.finalizers?.indexOf(SIDECAR_FINALIZER) ?? -1;
-    if (index < 0) return;
-    const path = `/metadata/finalizers/${index}`;
-    await this.#options.client.patch(
-      Sandboxes,
-      keyOf(sandbox),
-      [
-        { op: 'test', path: '/metadata/uid', value: sandbox.metadata.uid },
-        { op: 'test', path, value: SIDECAR_FINALIZER },
-        { op: 'remove', path },
-      ],
-      { patchType: 'json' },
-    );
   }
 
   async #markFailed(sandbox: Sandbox, message: string): Promise<void> {

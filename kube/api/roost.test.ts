@@ -205,6 +205,17 @@ const examples: Record<string, unknown> = {
       deadLettered: 1,
       lastError: { time: '', message: '' },
       conditions: [condition],
+      replicas: [{ name: '', generation: 1, consuming: true, reason: '', message: '', time: '' }],
+      created: [
+        {
+          source: {
+            rabbitmq: { connectionSecretRef: { name: '', key: '' }, queue: '' },
+            nats: { serverSecretRef: { name: '', key: '' }, stream: '', subject: '', durable: '' },
+          },
+          queues: [''],
+          consumer: '',
+        },
+      ],
     },
   } satisfies Omit<DeepRequired<QueueTrigger>, 'metadata'>,
   SandboxRoute: {

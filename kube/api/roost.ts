@@ -410,5 +410,37 @@ export interface QueueTrigger extends KubeObject {
     deadLettered?: number;
     lastError?: { time: string; message: string };
     conditions?: Condition[];
+    /** Each roost triggers replica's own view of the broker; Ready sums them up. */
+    replicas?: QueueTriggerReplica[];
+    /** What Roost made in the user's broker, one entry per source; removed on delete or when the source changes. */
+    created?: QueueTriggerCreated[];
   };
+}
+
+/** One roost triggers replica's connection to a trigger's broker, written by that replica. */
+export interface QueueTriggerReplica {
+  /** The replica's identity (its pod name in a cluster). */
+  name: string;
+  /** The metadata.generation of the trigger its consumer runs. */
+  generation?: number;
+  consuming: boolean;
+  /** Why not, when not consuming: a Ready reason (BrokerUnreachable, QueueNotFound, ...). */
+  reason?: string;
+  message?: string;
+  /** When the replica last wrote this entry; an entry left stale (the replica died) is dropped. */
+  time: string;
+}
+
+/**
+ * Objects Roost made in the user's broker, recorded before they are made, so
+ * that deleting the trigger (or changing its source) removes exactly them and
+ * never the user's own queue, stream, dead-letter queue or durable consumer.
+ */
+export interface QueueTriggerCreated {
+  /** The source they were made on: spec.source when they were made. */
+  source: QueueSource;
+  /** RabbitMQ: the delay queues of retries (`<queue>.roost-retry.<ms>ms`). */
+  queues?: string[];
+  /** NATS: the durable consumer, when Roost created it (absent when the user had made it). */
+  consumer?: string;
 }

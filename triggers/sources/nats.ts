@@ -44,6 +44,8 @@ export interface NatsSourceOptions {
   durable: string;
   deadLetterSubject?: string;
   trigger: { namespace: string; name: string };
+  /** Records the durable consumer in the trigger's status before Roost creates it (so that it is removed with the trigger). */
+  recordCreated(created: { consumer: string }): Promise<void>;
 }
 
 /** One record of the event (Records), documented in the README. */
@@ -92,21 +94,7 @@ export class NatsSource implements QueueSource {
       throw new ForbiddenStreamError(
         `The stream ${options.stream} is Roost's own: a trigger reads a stream of its own, or a server named in serverSecretRef`,
       );
-    let nc: NatsConnection;
-    try {
-      nc = await connect({
-        servers: options.url.split(','),
-        name: `roost-triggers ${options.trigger.namespace}/${options.trigger.name}`,
-        token: options.url.includes('@') ? undefined : options.token,
-        // The consumer reconnects with its own back-off and says so in status.
-        reconnect: false,
-        timeout: 5000,
-      });
-    } catch (err) {
-      throw new BrokerUnreachableError(
-        `Cannot reach the NATS server: ${redact(errorMessage(err), [options.url, options.token ?? ''])}`,
-      );
-    }
+    const nc = await connectServer(options);
     try {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.info(options.stream).catch((err: unknown) => {
@@ -179,10 +167,22 @@ export class NatsSource implements QueueSource {
       max_ack_pending: Math.max(1000, options.prefetch * 8),
       filter_subject: subject,
     };
-    try {
-      await this.#jsm.consumers.info(stream, durable);
-      await this.#jsm.consumers.update(stream, durable, wanted);
-    } catch {
+    // Only a consumer that is not there is Roost's to create (and to remove
+    // later); any other failure to look must not make a user's consumer ours.
+    const exists = await this.#jsm.consumers.info(stream, durable).then(
+      () => true,
+      (err: unknown) => {
+        if (/not found/i.test(errorMessage(err))) return false;
+        throw new BrokerUnreachableError(
+          `Cannot look up the consumer ${durable} on ${stream}: ${errorMessage(err)}`,
+        );
+      },
+    );
+    if (exists)
+      // A user's consumer that refuses these settings is still read as it is.
+      await this.#jsm.consumers.update(stream, durable, wanted).catch(() => {});
+    else {
+      await this.#options.recordCreated({ consumer: durable });
       try {
         await this.#jsm.consumers.add(stream, {
           ...wanted,
@@ -286,5 +286,53 @@ export class NatsSource implements QueueSource {
     clearInterval(this.#heartbeat);
     await this.#messages?.close().catch(() => {});
     await this.#nc.close().catch(() => {});
+  }
+}
+
+async function connectServer(options: {
+  url: string;
+  token?: string;
+  trigger: { namespace: string; name: string };
+}): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: options.url.split(','),
+      name: `roost-triggers ${options.trigger.namespace}/${options.trigger.name}`,
+      token: options.url.includes('@') ? undefined : options.token,
+      // The consumer reconnects with its own back-off and says so in status.
+      reconnect: false,
+      timeout: 5000,
+    });
+  } catch (err) {
+    throw new BrokerUnreachableError(
+      `Cannot reach the NATS server: ${redact(errorMessage(err), [options.url, options.token ?? ''])}`,
+    );
+  }
+}
+
+/**
+ * Deletes the durable consumer Roost created for a trigger. Its messages stay
+ * in the stream (the stream is the user's); a consumer or stream already gone
+ * counts as removed.
+ */
+export async function removeNatsObjects(options: {
+  url: string;
+  token?: string;
+  stream: string;
+  consumer: string;
+  trigger: { namespace: string; name: string };
+}): Promise<void> {
+  const nc = await connectServer(options);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete(options.stream, options.consumer).catch((err: unknown) => {
+      if (!/not found/i.test(errorMessage(err))) throw err;
+    });
+  } catch (err) {
+    throw new BrokerUnreachableError(
+      `Cannot delete the consumer ${options.consumer} of ${options.stream}: ${redact(errorMessage(err), [options.url, options.token ?? ''])}`,
+    );
+  } finally {
+    await nc.close().catch(() => {});
   }
 }

@@ -34,6 +34,8 @@ export interface RabbitMQSourceOptions {
   deadLetterQueue?: string;
   /** Shown in the broker's connection list and in the event's ARN: "namespace/name". */
   trigger: { namespace: string; name: string };
+  /** Records a delay queue in the trigger's status before it is declared (so that it is removed with the trigger). */
+  recordCreated(created: { queue: string }): Promise<void>;
 }
 
 /** A message of the Amazon MQ for RabbitMQ event, plus the id batchItemFailures names. */
@@ -76,23 +78,7 @@ export class RabbitMQSource implements QueueSource {
 
   /** Connects and checks that the queue exists; declares the dead-letter exchange and queue. */
   static async connect(options: RabbitMQSourceOptions): Promise<RabbitMQSource> {
-    let connection: ChannelModel;
-    try {
-      connection = await amqp.connect(withHeartbeat(options.url), {
-        clientProperties: {
-          connection_name: `roost-triggers ${options.trigger.namespace}/${options.trigger.name}`,
-        },
-        timeout: 5000,
-        // Acks are small frames: sent at once, so the broker refills the prefetch without delay.
-        noDelay: true,
-      });
-    } catch (err) {
-      throw new BrokerUnreachableError(
-        `Cannot reach the RabbitMQ broker: ${redact(errorMessage(err), [options.url])}`,
-      );
-    }
-    // A dead connection is reported through onLost; without a listener, Node would throw.
-    connection.on('error', () => {});
+    const connection = await connectBroker(options.url, options.trigger);
     try {
       const consume = await connection.createChannel();
       consume.on('error', () => {});
@@ -258,8 +244,9 @@ export class RabbitMQSource implements QueueSource {
   }
 
   async #delayQueue(delayMs: number): Promise<string> {
-    const name = `${this.#options.queue}.roost-retry.${delayMs}ms`;
+    const name = delayQueueName(this.#options.queue, delayMs);
     if (!this.#delayQueues.has(name)) {
+      await this.#options.recordCreated({ queue: name });
       await this.#publishChannel.assertQueue(name, {
         durable: true,
         arguments: {
@@ -309,6 +296,88 @@ export class RabbitMQSource implements QueueSource {
   async close(): Promise<void> {
     this.#closing = true;
     await this.#connection.close().catch(() => {});
+  }
+}
+
+/** The delay queue of `queue`'s retries after `delayMs`. */
+export function delayQueueName(queue: string, delayMs: number): string {
+  return `${queue}.roost-retry.${delayMs}ms`;
+}
+
+/** Whether `name` is a name delayQueueName gives for `queue`: the only queues Roost ever removes. */
+export function isDelayQueueOf(name: string, queue: string): boolean {
+  const prefix = `${queue}.roost-retry.`;
+  return name.startsWith(prefix) && /^\d+ms$/.test(name.slice(prefix.length));
+}
+
+async function connectBroker(
+  url: string,
+  trigger: { namespace: string; name: string },
+): Promise<ChannelModel> {
+  let connection: ChannelModel;
+  try {
+    connection = await amqp.connect(withHeartbeat(url), {
+      clientProperties: { connection_name: `roost-triggers ${trigger.namespace}/${trigger.name}` },
+      timeout: 5000,
+      // Acks are small frames: sent at once, so the broker refills the prefetch without delay.
+      noDelay: true,
+    });
+  } catch (err) {
+    throw new BrokerUnreachableError(
+      `Cannot reach the RabbitMQ broker: ${redact(errorMessage(err), [url])}`,
+    );
+  }
+  // A dead connection is reported through onLost; without a listener, Node would throw.
+  connection.on('error', () => {});
+  return connection;
+}
+
+/**
+ * Removes the delay queues Roost declared for a trigger's queue. Their
+ * messages are retries waiting for their back-off: each is put back into the
+ * queue first (published with a confirm, then acknowledged), so none is
+ * lost; the delay queue is then deleted only if it is empty, so a retry
+ * published meanwhile by a replica still stopping fails this round, to be
+ * moved by the next one. A delay queue already gone counts as removed. The
+ * user's queue, dead-letter queue and the roost.dead-letter exchange are
+ * never touched.
+ */
+export async function removeRabbitMQObjects(options: {
+  url: string;
+  queue: string;
+  delayQueues: string[];
+  trigger: { namespace: string; name: string };
+}): Promise<void> {
+  const connection = await connectBroker(options.url, options.trigger);
+  try {
+    for (const name of options.delayQueues) {
+      const channel = await connection.createConfirmChannel();
+      channel.on('error', () => {});
+      try {
+        await channel.checkQueue(name);
+      } catch (err) {
+        if (/NOT_FOUND|404/.test(errorMessage(err))) continue;
+        throw err;
+      }
+      for (;;) {
+        const message = await channel.get(name, { noAck: false });
+        if (!message) break;
+        const headers = { ...(message.properties.headers ?? {}) } as Record<string, unknown>;
+        for (const key of Object.keys(headers))
+          if (/^x-(first-|last-)?death/.test(key)) delete headers[key];
+        channel.publish('', options.queue, message.content, { ...message.properties, headers });
+        await channel.waitForConfirms();
+        channel.ack(message);
+      }
+      await channel.deleteQueue(name, { ifEmpty: true });
+      await channel.close().catch(() => {});
+    }
+  } catch (err) {
+    throw new BrokerUnreachableError(
+      `Cannot remove the retry delay queues of ${options.queue}: ${redact(errorMessage(err), [options.url])}`,
+    );
+  } finally {
+    await connection.close().catch(() => {});
   }
 }
 
