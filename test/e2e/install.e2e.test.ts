@@ -660,6 +660,13 @@ spec:
         },
       );
       expect(status.failed ?? 0).toBe(0);
+      // Deleting the trigger removes the durable consumer Roost made, and keeps the user's stream.
+      await kubectl(['delete', 'queuetrigger', 'orders', '-n', APPS, '--timeout=60s']);
+      const consumers: string[] = [];
+      for await (const c of (await jetstreamManager(nc)).consumers.list('E2E_ORDERS'))
+        consumers.push(c.name);
+      expect(consumers).toEqual([]);
+      expect((await streams.info('E2E_ORDERS')).state.messages).toBe(MESSAGES);
     } finally {
       await nc.close();
     }
