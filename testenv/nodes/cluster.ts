@@ -330,11 +330,14 @@ async function waitForReadyNodes(
   const deadline = Date.now() + 90_000;
   let notReady: string[] = names;
   while (Date.now() < deadline) {
-    const dead = nodes.find((n) => n.kubelet.process.exit ?? n.containerd.process.exit);
-    if (dead)
-      throw new ClusterStartError(
-        `The kubelet or containerd of ${dead.name} exited; see ${dead.kubelet.rootDir}/../kubelet.log`,
-      );
+    for (const node of nodes)
+      for (const part of [node.kubelet, node.containerd]) {
+        const { exit, name, stderrTail } = part.process;
+        if (exit)
+          throw new ClusterStartError(
+            `${name} of ${node.name} exited (code ${exit.code}, signal ${exit.signal}); its last lines:\n${stderrTail.join('\n')}`,
+          );
+      }
     const list = await client.raw<NodeList>('GET', '/api/v1/nodes').catch(() => undefined);
     notReady = names.filter((name) => {
       const node = list?.items.find((n) => n.metadata.name === name);

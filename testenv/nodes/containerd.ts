@@ -130,6 +130,8 @@ export async function startContainerd(options: ContainerdOptions): Promise<Conta
     command: 'setpriv',
     args: ['--pdeathsig', 'TERM', '--', 'containerd', '--config', join(dir, 'containerd.toml')],
     logFile: join(dir, 'containerd.log'),
+    // The cluster's folder goes when a start fails; the error keeps the last lines.
+    keepStderrLines: 15,
   });
   const ctr = async (args: string[]) => {
     const { stdout } = await execFileAsync(

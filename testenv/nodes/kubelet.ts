@@ -98,6 +98,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     ],
     env: { ...process.env, ROOST_EXIT_WITH_PARENT: '1' },
     logFile: join(dir, 'kubelet.log'),
+    // The cluster's folder goes when a start fails; the error keeps the last lines.
+    keepStderrLines: 15,
   });
   return { process: child, port, rootDir };
 }
