@@ -6,7 +6,8 @@
 // load generator (autocannon) in one run: full load ROUNDS times,
 // interleaved, then all at half the gateway's maximum, where the latency the
 // gateway adds is read at p50 and p99. CPU per request is read per process
-// from /proc during the full-load runs.
+// from /proc during the full-load runs. For CPU profiles of the components,
+// preload bench/support/cpu-profile.js (BENCHMARKS.md has the command).
 import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,14 +19,11 @@ import { treeCpuSeconds, cpuSeconds } from './cpu.ts';
 import { startBenchSystem, waitAvailable } from './support/system.ts';
 import { load, type LoadResult } from './support/load.ts';
 import { startNginxProxy } from './support/nginx-proxy.ts';
-import { profileProcess } from './support/profile.ts';
 import { median, ms, percentile, table } from './support/stats.ts';
 
 const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
-/** A directory: profile the gateway and the sidecar under full load into it, and print their hottest functions. */
-const PROFILE_DIR = process.env.PROFILE_DIR;
 /** RUNTIME=java: the function behind the gateway is a Java one in the host pod's JVM bridge. */
 const JAVA = process.env.RUNTIME === 'java';
 const namespace = 'default';
@@ -190,24 +188,6 @@ try {
       const list = target.cpuPerRequest.get('load generator') ?? [];
       list.push(per((generator.user + generator.system) / 1e6));
       target.cpuPerRequest.set('load generator', list);
-    }
-  }
-  if (PROFILE_DIR) {
-    for (const p of targets
-      .at(-1)!
-      .processes.filter((p) => p.label !== FUNCTION_PROCESS && p.label !== FUNCTION_JVM)) {
-      console.error(`  profiling the ${p.label} under full load`);
-      const file = join(PROFILE_DIR, `${p.label}.cpuprofile`);
-      const hot = await profileProcess(p.pid, file, () =>
-        load({ url: gatewayUrl, connections: CONNECTIONS, durationSeconds: DURATION }),
-      );
-      console.log(`\n### ${p.label}: most self time under full load (${file})\n`);
-      console.log(
-        table(
-          ['function', 'share'],
-          hot.map((h) => [h.name, `${(h.share * 100).toFixed(1)}%`]),
-        ),
-      );
     }
   }
   const medianRate = (t: Target) => median(t.full.map((r) => r.requestsPerSecond));

@@ -410,11 +410,35 @@ const sandboxDeployment = crd({
         ),
         fallback: object('Returned instead of a 5xx while the function is failing (degradation).', {
           statusCode: integer('HTTP status of the fallback response.', {
-            minimum: 100,
+            minimum: 200,
             maximum: 599,
             default: 200,
           }),
-          headers: stringMap('Headers of the fallback response.'),
+          headers: stringMap(
+            'Headers of the fallback response: names are HTTP tokens, values one line each; the gateway frames the response itself, so Content-Length, Transfer-Encoding and the connection headers are refused.',
+            {
+              maxProperties: 32,
+              additionalProperties: {
+                type: 'string',
+                maxLength: 4096,
+              },
+              'x-kubernetes-validations': [
+                {
+                  rule: "self.all(name, name.matches('^[A-Za-z0-9!#$%&\\'*+.^_`|~-]{1,256}$'))",
+                  message: "header names must be HTTP tokens (letters, digits and !#$%&'*+.^_`|~-)",
+                },
+                {
+                  rule: "self.all(name, !(name.lowerAscii() in ['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']))",
+                  message:
+                    'the gateway frames the response itself: Content-Length, Transfer-Encoding and the connection headers cannot be set',
+                },
+                {
+                  rule: "self.all(name, !self[name].matches('[\\r\\n\\x00]'))",
+                  message: 'header values must be one line: no CR, LF or NUL',
+                },
+              ],
+            },
+          ),
           body: string('Body of the fallback response.', { maxLength: 65536 }),
         }),
       }),

@@ -3,6 +3,7 @@
 // are, and of which revision) and SandboxRoutes (how traffic splits between
 // revisions; traffic.ts reads them). Endpoint objects survive updates, so that in-flight counts
 // stay true while the list changes under them.
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { SandboxDeployment, SandboxEndpoints, SandboxRoute } from '../kube/api/roost.ts';
 import { SandboxDeployments, SandboxEndpointsType, SandboxRoutes } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -161,7 +162,7 @@ function settingsOf(deployment: SandboxDeployment | undefined): FunctionSettings
     fallback: fallback
       ? {
           statusCode: fallback.statusCode ?? 200,
-          headers: fallback.headers ?? {},
+          headers: sendableHeaders(fallback.headers ?? {}),
           body: fallback.body ?? '',
         }
       : undefined,
@@ -241,4 +242,36 @@ export class FunctionTable {
     }
     return entry;
   }
+}
+
+/** Framing headers the gateway sets itself; a fallback cannot override them. */
+const FRAMING_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
+
+/**
+ * The fallback headers Node can send. The CRD refuses the others, but an
+ * object stored before that rule (or written around it) must not turn every
+ * fallback into a 500: what cannot be sent is left out.
+ */
+export function sendableHeaders(headers: Record<string, string>): Record<string, string> {
+  const sendable: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (FRAMING_HEADERS.has(name.toLowerCase())) continue;
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch {
+      continue;
+    }
+    sendable[name] = value;
+  }
+  return sendable;
 }

@@ -272,6 +272,26 @@ const invalidDeployments: Mutation<SandboxDeployment>[] = [
     'spec.gateway.fallback.statusCode',
   ],
   [
+    'a fallback header name with a space',
+    (d) => (d.spec.gateway = { fallback: { headers: { 'x bad': 'v' } } }),
+    'spec.gateway.fallback.headers: Invalid value: "object": header names must be HTTP tokens',
+  ],
+  [
+    'a fallback header value with a line break',
+    (d) => (d.spec.gateway = { fallback: { headers: { 'x-ok': 'a\r\nset-cookie: x=1' } } }),
+    'spec.gateway.fallback.headers: Invalid value: "object": header values must be one line',
+  ],
+  [
+    'a fallback Content-Length',
+    (d) => (d.spec.gateway = { fallback: { headers: { 'Content-Length': '3' } } }),
+    'the gateway frames the response itself',
+  ],
+  [
+    'a fallback status code of 101',
+    (d) => (d.spec.gateway = { fallback: { statusCode: 101 } }),
+    'spec.gateway.fallback.statusCode',
+  ],
+  [
     'a template function with an unknown runtime',
     (d) => (d.spec.template.spec.function.runtime = 'ruby' as never),
     'spec.template.spec.function.runtime',
