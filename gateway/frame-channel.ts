@@ -46,9 +46,9 @@ interface Connection {
 
 export class FrameChannel implements InvocationChannel {
   readonly address: string;
-  readonly #host: string;
-  readonly #port: number;
-  readonly #token: string;
+  readonly #connectTo: { host: string; port: number } | { path: string };
+  readonly #token: string | (() => string);
+  readonly #preface: boolean;
   readonly #maxFrameBytes: number;
   readonly #pending = new Map<number, Pending>();
   #connection: Connection | undefined;
@@ -62,12 +62,29 @@ export class FrameChannel implements InvocationChannel {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
 
-  constructor(address: string, token: string, options: { maxFrameBytes?: number } = {}) {
+  /**
+   * `address`: host:port of a sidecar, or unix:/path of a Unix socket (the
+   * JVM bridge's invocation socket, which takes no preface). `token` is read
+   * at each connection when it is a function: a peer that restarts may come
+   * back with a new one.
+   */
+  constructor(
+    address: string,
+    token: string | (() => string),
+    options: { maxFrameBytes?: number; preface?: boolean } = {},
+  ) {
     this.address = address;
-    const colon = address.lastIndexOf(':');
-    this.#host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-    this.#port = Number(address.slice(colon + 1));
+    if (address.startsWith('unix:')) {
+      this.#connectTo = { path: address.slice('unix:'.length) };
+    } else {
+      const colon = address.lastIndexOf(':');
+      this.#connectTo = {
+        host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+        port: Number(address.slice(colon + 1)),
+      };
+    }
     this.#token = token;
+    this.#preface = options.preface ?? true;
     this.#maxFrameBytes = options.maxFrameBytes ?? MAX_INVOKE_FRAME_BYTES;
   }
 
@@ -136,14 +153,18 @@ export class FrameChannel implements InvocationChannel {
 
   #open(): Connection {
     if (this.#connection) return this.#connection;
-    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
+    const socket =
+      'path' in this.#connectTo
+        ? connect({ path: this.#connectTo.path })
+        : connect({ ...this.#connectTo, noDelay: true });
     const writer = new FrameWriter(socket);
     const connection: Connection = { socket, writer, connected: false, refused: undefined };
     this.#connection = connection;
     socket.once('connect', () => (connection.connected = true));
     // Written before the connection is up: they leave in one packet once it is.
-    socket.write(INVOKE_PREFACE);
-    writer.write({ type: 'hello', token: this.#token });
+    if (this.#preface) socket.write(INVOKE_PREFACE);
+    const token = typeof this.#token === 'function' ? this.#token() : this.#token;
+    writer.write({ type: 'hello', token });
     const reader = new FrameReader({
       maxFrameBytes: this.#maxFrameBytes,
       onFrame: (header: ResultFrame | RefusedFrame, body: Buffer) => {
@@ -188,7 +209,12 @@ export class FrameChannel implements InvocationChannel {
     const rejection = header.rejection;
     if (rejection) {
       pending.reject(
-        new InvocationRejected(rejection.code, rejection.message, rejection.notInvoked),
+        new InvocationRejected(
+          rejection.code,
+          rejection.message,
+          rejection.notInvoked,
+          (rejection as { errorCode?: string }).errorCode,
+        ),
       );
       return;
     }

@@ -22,10 +22,13 @@ export interface InvocationChannel {
 export class InvocationRejected extends RoostError {
   readonly grpcCode: number;
   readonly notInvoked: boolean;
-  constructor(grpcCode: number, message: string, notInvoked: boolean) {
+  /** The refusing side's own stable code, where it sends one (the JVM bridge does). */
+  readonly errorCode: string | undefined;
+  constructor(grpcCode: number, message: string, notInvoked: boolean, errorCode?: string) {
     super('ROOST_INVOCATION_REJECTED', message);
     this.grpcCode = grpcCode;
     this.notInvoked = notInvoked;
+    this.errorCode = errorCode;
   }
 }
 

@@ -49,12 +49,16 @@ public final class BridgeServer {
   private final Path socketPath;
   private final EventLoopGroup eventLoops;
   private final ExecutorService calls;
+  /** Invocations in frames, next to the gRPC socket; none on loopback TCP. */
+  private final InvokeFrameServer frames;
 
-  private BridgeServer(Server server, Path socketPath, EventLoopGroup eventLoops, ExecutorService calls) {
+  private BridgeServer(
+      Server server, Path socketPath, EventLoopGroup eventLoops, ExecutorService calls, InvokeFrameServer frames) {
     this.server = server;
     this.socketPath = socketPath;
     this.eventLoops = eventLoops;
     this.calls = calls;
+    this.frames = frames;
   }
 
   /**
@@ -102,7 +106,9 @@ public final class BridgeServer {
             .build()
             .start();
     if (socketPath != null) restrictToOwner(socketPath);
-    return new BridgeServer(server, socketPath, eventLoops, calls);
+    InvokeFrameServer frames =
+        socketPath != null ? InvokeFrameServer.start(InvokeFrameServer.pathFor(socketPath), secret, sandboxes) : null;
+    return new BridgeServer(server, socketPath, eventLoops, calls, frames);
   }
 
   /** What a gRPC client dials: unix:/abs/path or 127.0.0.1:port. */
@@ -113,6 +119,7 @@ public final class BridgeServer {
   }
 
   public void stop(long graceMs) {
+    if (frames != null) frames.stopAccepting();
     server.shutdown();
     try {
       if (!server.awaitTermination(graceMs, TimeUnit.MILLISECONDS)) server.shutdownNow();
@@ -120,6 +127,7 @@ public final class BridgeServer {
       server.shutdownNow();
       Thread.currentThread().interrupt();
     }
+    if (frames != null) frames.closeConnections();
     calls.shutdownNow();
     if (eventLoops != null) eventLoops.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
     if (socketPath != null) {

@@ -1,0 +1,235 @@
+package dev.roost.bridge.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.ByteString;
+import dev.roost.bridge.BridgeError;
+import dev.roost.bridge.BridgeThreads;
+import dev.roost.bridge.sandbox.Sandboxes;
+import dev.roost.v1alpha1.BridgeInvokeRequest;
+import dev.roost.v1alpha1.InvokeResponse;
+import io.grpc.Status;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Invocations on a Unix socket of their own, in the frames the Node path
+ * speaks (runtime-node/frames.js): a length, a JSON header, the body bytes as
+ * they are. A gRPC unary Invoke cost the sidecar about 150 µs of CPU in
+ * grpc-js per call (BENCHMARKS.md, RUNTIME=java bench:invoke); a frame costs
+ * a small JSON header on each side. Load, Unload, Stats, Health and the event
+ * stream stay gRPC.
+ *
+ * <p>The first frame of a connection must be {@code {"type":"hello","token":<secret>}};
+ * then each frame is {@code {"id","sandbox","requestId","timeoutMs"}} with the
+ * event as its body, answered by {@code {"id", error fields...}} with the
+ * result as its body, or
+ * {@code {"id","rejection":{"code","message","notInvoked","errorCode"}}} (a gRPC
+ * status and the bridge's stable error code) when the bridge refused it before
+ * the function ran. Answers go out in the
+ * order functions finish, from their threads, under one lock per connection.
+ */
+public final class InvokeFrameServer {
+  /** The gRPC server's message limit, and room for a header. */
+  static final int MAX_FRAME_BYTES = 16 * 1024 * 1024 + 64 * 1024;
+  /** Until the hello, a peer may send no more than this. */
+  private static final int HELLO_MAX_BYTES = 4096;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final ServerSocketChannel listener;
+  private final Path path;
+  private final byte[] secret;
+  private final Sandboxes sandboxes;
+  private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+
+  private InvokeFrameServer(ServerSocketChannel listener, Path path, String secret, Sandboxes sandboxes) {
+    this.listener = listener;
+    this.path = path;
+    this.secret = secret.getBytes(StandardCharsets.UTF_8);
+    this.sandboxes = sandboxes;
+  }
+
+  /** The socket next to the gRPC one: {@code <grpc socket>.invoke}. */
+  public static Path pathFor(Path grpcSocket) {
+    return grpcSocket.resolveSibling(grpcSocket.getFileName() + ".invoke");
+  }
+
+  public static InvokeFrameServer start(Path path, String secret, Sandboxes sandboxes) throws IOException {
+    Files.deleteIfExists(path);
+    ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    listener.bind(UnixDomainSocketAddress.of(path));
+    try {
+      Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException ignored) {
+      // Not a POSIX file system: the secret alone guards the socket.
+    }
+    InvokeFrameServer server = new InvokeFrameServer(listener, path, secret, sandboxes);
+    BridgeThreads.daemon("roost-bridge-frames-accept", server::acceptLoop).start();
+    return server;
+  }
+
+  /** Takes no new connections; those open keep answering until {@link #closeConnections()}. */
+  public void stopAccepting() {
+    try {
+      listener.close();
+    } catch (IOException ignored) {
+      // Closing anyway.
+    }
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException ignored) {
+      // The next start removes it.
+    }
+  }
+
+  public void closeConnections() {
+    for (SocketChannel connection : connections) closeQuietly(connection);
+  }
+
+  private void acceptLoop() {
+    while (listener.isOpen()) {
+      try {
+        SocketChannel channel = listener.accept();
+        connections.add(channel);
+        BridgeThreads.daemon("roost-bridge-frames-read", () -> serve(channel)).start();
+      } catch (IOException e) {
+        if (!listener.isOpen()) return;
+      }
+    }
+  }
+
+  /** Reads one connection's frames until it closes; a peer out of step is closed. */
+  private void serve(SocketChannel channel) {
+    Object writeLock = new Object();
+    boolean authorised = false;
+    ByteBuffer prefix = ByteBuffer.allocate(8);
+    try {
+      while (true) {
+        prefix.clear();
+        readFully(channel, prefix);
+        int length = prefix.getInt(0);
+        int headerBytes = prefix.getInt(4);
+        int limit = authorised ? MAX_FRAME_BYTES : HELLO_MAX_BYTES;
+        if (length < 4 || length > limit || headerBytes < 0 || headerBytes > length - 4) {
+          refuse(channel, writeLock, Status.Code.INVALID_ARGUMENT.value(), "a frame of " + length + " bytes is malformed or over the limit of " + limit);
+          return;
+        }
+        ByteBuffer rest = ByteBuffer.allocate(length - 4);
+        readFully(channel, rest);
+        JsonNode header = JSON.readTree(rest.array(), 0, headerBytes);
+        if (!authorised) {
+          if (!header.path("type").asText().equals("hello") || !tokenMatches(header.path("token").asText())) {
+            refuse(channel, writeLock, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
+            return;
+          }
+          authorised = true;
+          continue;
+        }
+        invoke(channel, writeLock, header, ByteString.copyFrom(rest.array(), headerBytes, length - 4 - headerBytes));
+      }
+    } catch (EOFException | ClosedChannelException done) {
+      // The sidecar closed it.
+    } catch (IOException e) {
+      // A broken connection; the sidecar fails what it had sent on it.
+    } finally {
+      connections.remove(channel);
+      closeQuietly(channel);
+    }
+  }
+
+  private void invoke(SocketChannel channel, Object writeLock, JsonNode header, ByteString payload) {
+    long id = header.path("id").asLong(-1);
+    BridgeInvokeRequest request =
+        BridgeInvokeRequest.newBuilder()
+            .setSandboxId(header.path("sandbox").asText())
+            .setRequestId(header.path("requestId").asText())
+            .setTimeoutMs(header.path("timeoutMs").asInt(0))
+            .setPayload(payload)
+            .build();
+    try {
+      sandboxes.invoke(request, answer -> answer(channel, writeLock, id, answer));
+    } catch (BridgeError e) {
+      ObjectNode frame = JSON.createObjectNode();
+      frame.put("id", id);
+      ObjectNode rejection = frame.putObject("rejection");
+      rejection.put("code", Status.Code.valueOf(e.code().grpcStatus()).value());
+      rejection.put("message", e.getMessage());
+      rejection.put("notInvoked", true);
+      rejection.put("errorCode", e.code().name());
+      write(channel, writeLock, frame, ByteString.EMPTY);
+    }
+  }
+
+  private void answer(SocketChannel channel, Object writeLock, long id, InvokeResponse answer) {
+    ObjectNode frame = JSON.createObjectNode();
+    frame.put("id", id);
+    frame.put("error", answer.getError().name());
+    // Every field, as a gRPC answer's reader sees them (absent is its default value there).
+    frame.put("errorType", answer.getErrorType());
+    frame.put("errorMessage", answer.getErrorMessage());
+    ArrayNode trace = frame.putArray("stackTrace");
+    for (String line : answer.getStackTraceList()) trace.add(line);
+    frame.put("durationMs", answer.getDurationMs());
+    frame.put("memoryBytes", answer.getMemoryBytes());
+    frame.put("coldStart", answer.getColdStart());
+    frame.put("cpuMicros", answer.getCpuMicros());
+    frame.put("logTail", answer.getLogTail());
+    write(channel, writeLock, frame, answer.getResult());
+  }
+
+  private void refuse(SocketChannel channel, Object writeLock, int grpcCode, String message) {
+    ObjectNode frame = JSON.createObjectNode();
+    frame.put("type", "refused");
+    frame.put("code", grpcCode);
+    frame.put("message", message);
+    write(channel, writeLock, frame, ByteString.EMPTY);
+  }
+
+  /** One frame, whole, under the connection's lock; a connection that cannot take it is closed. */
+  private void write(SocketChannel channel, Object writeLock, ObjectNode header, ByteString body) {
+    try {
+      byte[] json = JSON.writeValueAsBytes(header);
+      ByteBuffer frame = ByteBuffer.allocate(8 + json.length + body.size());
+      frame.putInt(4 + json.length + body.size()).putInt(json.length).put(json);
+      body.copyTo(frame);
+      frame.flip();
+      synchronized (writeLock) {
+        while (frame.hasRemaining()) channel.write(frame);
+      }
+    } catch (IOException e) {
+      closeQuietly(channel);
+    }
+  }
+
+  private boolean tokenMatches(String given) {
+    return MessageDigest.isEqual(secret, given.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void readFully(SocketChannel channel, ByteBuffer buffer) throws IOException {
+    while (buffer.hasRemaining()) if (channel.read(buffer) < 0) throw new EOFException();
+  }
+
+  private static void closeQuietly(SocketChannel channel) {
+    try {
+      channel.close();
+    } catch (IOException ignored) {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,190 @@
+// Invocations to the JVM bridge travel in frames on its own socket
+// (`<socket>.invoke`, InvokeFrameServer) instead of gRPC unary calls: the real
+// jar in a real JVM. What a peer on that socket can and cannot do, and that
+// the sidecar's client falls back to gRPC when the socket is not there.
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
+import { JavaBridgeCallError, type JavaBridge } from '../sidecar/java/bridge-process.ts';
+import { fixtureJar, invokeJson, resultOf, startTestBridge } from './support/java-bridge.ts';
+
+let bridge: JavaBridge;
+let loaded: string;
+let sleeper: string;
+
+beforeAll(async () => {
+  bridge = await startTestBridge({ restart: false });
+  loaded = 'frames-test/hello';
+  await bridge.client.load({
+    sandboxId: loaded,
+    jarPath: fixtureJar('hello'),
+    handler: 'com.example.Hello::handleRequest',
+    functionName: 'hello',
+    functionVersion: '1',
+    memoryMib: 128,
+    timeoutMs: 5_000,
+  });
+  sleeper = 'frames-test/sleeper';
+  await bridge.client.load({
+    sandboxId: sleeper,
+    jarPath: fixtureJar('hello'),
+    handler: 'com.example.Sleeper::handleRequest',
+    functionName: 'sleeper',
+    functionVersion: '1',
+    memoryMib: 128,
+    timeoutMs: 10_000,
+  });
+});
+
+afterAll(async () => {
+  await bridge?.stop();
+});
+
+const invokeSocket = () => `${bridge.socketPath}.invoke`;
+
+/** Unix sockets bound to a path, as the kernel lists them: the listener and each connection it accepted. */
+function socketsAt(path: string): number {
+  return readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith(` ${path}`)).length;
+}
+
+/** A raw connection to the invocation socket, and every frame the bridge sends on it. */
+async function rawConnection(): Promise<{
+  socket: Socket;
+  writer: FrameWriter;
+  frames: Record<string, unknown>[];
+  closed: Promise<void>;
+}> {
+  const socket = connect({ path: invokeSocket() });
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const frames: Record<string, unknown>[] = [];
+  const reader = new FrameReader({
+    maxFrameBytes: 1 << 20,
+    onFrame: (header: Record<string, unknown>) => frames.push(header),
+  });
+  socket.on('data', (chunk: Buffer) => reader.push(chunk));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  return { socket, writer: new FrameWriter(socket), frames, closed };
+}
+
+describe('the bridge invocation socket', () => {
+  test('serves next to the gRPC socket, for its owner only, and carries the sidecar client’s invocations', async () => {
+    expect(statSync(invokeSocket()).mode & 0o777).toBe(0o600);
+    const answer = await invokeJson(bridge.client, loaded, { name: 'frames' });
+    expect(resultOf(answer)).toMatchObject({ hello: 'frames' });
+    // The listener, and the connection the client opened and keeps.
+    expect(socketsAt(invokeSocket())).toBeGreaterThanOrEqual(2);
+  });
+
+  test('many invocations at once on the one connection each get their own answer', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => invokeJson(bridge.client, loaded, { name: `n${i}` })),
+    );
+    expect(answers.map((a) => (resultOf(a) as { hello: string }).hello)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `n${i}`),
+    );
+  });
+
+  test('an unknown Sandbox is refused with the bridge’s code, as over gRPC', async () => {
+    const error = await invokeJson(bridge.client, 'frames-test/nobody', {}).catch((e) => e);
+    expect(error).toBeInstanceOf(JavaBridgeCallError);
+    expect((error as JavaBridgeCallError).code).toBe('ROOST_JAVA_SANDBOX_NOT_FOUND');
+    expect((error as JavaBridgeCallError).grpcCode).toBe(5); // NOT_FOUND
+  });
+
+  test('a peer without the secret is refused and cut off before it can invoke', async () => {
+    const peer = await rawConnection();
+    peer.writer.write({ type: 'hello', token: 'not-the-secret' });
+    peer.writer.write(
+      { id: 1, sandbox: loaded, requestId: 'stolen', timeoutMs: 1000 },
+      Buffer.from('{}'),
+    );
+    await peer.closed;
+    expect(peer.frames).toEqual([
+      expect.objectContaining({ type: 'refused', code: 16 }), // UNAUTHENTICATED
+    ]);
+  });
+
+  test('a frame over the limit is refused from its length alone, and so is a big one before the hello', async () => {
+    for (const length of [0x7fffffff, 64 * 1024]) {
+      const peer = await rawConnection();
+      const prefix = Buffer.alloc(8);
+      prefix.writeUInt32BE(length, 0);
+      prefix.writeUInt32BE(2, 4);
+      peer.socket.write(prefix);
+      await peer.closed;
+      expect(peer.frames).toEqual([expect.objectContaining({ type: 'refused', code: 3 })]);
+    }
+  });
+
+  test('garbage instead of a header closes that connection alone; the client’s goes on', async () => {
+    const peer = await rawConnection();
+    const junk = Buffer.from('not json at all');
+    const prefix = Buffer.alloc(8);
+    prefix.writeUInt32BE(4 + junk.length, 0);
+    prefix.writeUInt32BE(junk.length, 4);
+    peer.socket.write(Buffer.concat([prefix, junk]));
+    await peer.closed;
+    expect(resultOf(await invokeJson(bridge.client, loaded, { name: 'still' }))).toMatchObject({
+      hello: 'still',
+    });
+  });
+
+  test('a function thread writes its own answer (a Sleeper)', async () => {
+    expect(resultOf(await invokeJson(bridge.client, sleeper, 10))).toBe('slept 10');
+  });
+});
+
+describe('a bridge without the invocation socket (an older bridge image)', () => {
+  test('is invoked over gRPC', async () => {
+    const own = await startTestBridge({ restart: false });
+    try {
+      await own.client.load({
+        sandboxId: 'frames-test/old',
+        jarPath: fixtureJar('hello'),
+        handler: 'com.example.Hello::handleRequest',
+        functionName: 'hello',
+        functionVersion: '1',
+        memoryMib: 128,
+        timeoutMs: 5_000,
+      });
+      // The client opens its frame connection at the first invocation: with the
+      // path gone there is nothing to connect to (the listener itself stays).
+      rmSync(`${own.socketPath}.invoke`);
+      const answer = await invokeJson(own.client, 'frames-test/old', { name: 'grpc' });
+      expect(resultOf(answer)).toMatchObject({ hello: 'grpc' });
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe('a bridge that dies with an invocation in flight', () => {
+  test('fails it as unavailable at once, without waiting for its deadline', async () => {
+    const own = await startTestBridge({ restart: false });
+    try {
+      await own.client.load({
+        sandboxId: 'frames-test/dying',
+        jarPath: fixtureJar('hello'),
+        handler: 'com.example.Sleeper::handleRequest',
+        functionName: 'sleeper',
+        functionVersion: '1',
+        memoryMib: 128,
+        timeoutMs: 20_000,
+      });
+      const started = performance.now();
+      const pending = invokeJson(own.client, 'frames-test/dying', 15_000).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(own.pid!, 'SIGKILL');
+      const error = await pending;
+      expect(error).toBeInstanceOf(JavaBridgeCallError);
+      expect((error as JavaBridgeCallError).grpcCode).toBe(14); // UNAVAILABLE
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await own.stop();
+    }
+  });
+});
