@@ -9,6 +9,24 @@ import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import { JavaBridgeCallError, type JavaBridge } from '../sidecar/java/bridge-process.ts';
 import { fixtureJar, invokeJson, resultOf, startTestBridge } from './support/java-bridge.ts';
 
+/** Loads a handler class of the hello fixture jar as a Sandbox. */
+function loadFixture(
+  client: JavaBridge['client'],
+  sandboxId: string,
+  handlerClass: 'Hello' | 'Sleeper',
+  timeoutMs: number,
+): Promise<unknown> {
+  return client.load({
+    sandboxId,
+    jarPath: fixtureJar('hello'),
+    handler: `com.example.${handlerClass}::handleRequest`,
+    functionName: handlerClass.toLowerCase(),
+    functionVersion: '1',
+    memoryMib: 128,
+    timeoutMs,
+  });
+}
+
 let bridge: JavaBridge;
 let loaded: string;
 let sleeper: string;
@@ -16,25 +34,9 @@ let sleeper: string;
 beforeAll(async () => {
   bridge = await startTestBridge({ restart: false });
   loaded = 'frames-test/hello';
-  await bridge.client.load({
-    sandboxId: loaded,
-    jarPath: fixtureJar('hello'),
-    handler: 'com.example.Hello::handleRequest',
-    functionName: 'hello',
-    functionVersion: '1',
-    memoryMib: 128,
-    timeoutMs: 5_000,
-  });
+  await loadFixture(bridge.client, loaded, 'Hello', 5_000);
   sleeper = 'frames-test/sleeper';
-  await bridge.client.load({
-    sandboxId: sleeper,
-    jarPath: fixtureJar('hello'),
-    handler: 'com.example.Sleeper::handleRequest',
-    functionName: 'sleeper',
-    functionVersion: '1',
-    memoryMib: 128,
-    timeoutMs: 10_000,
-  });
+  await loadFixture(bridge.client, sleeper, 'Sleeper', 10_000);
 });
 
 afterAll(async () => {
@@ -142,15 +144,7 @@ describe('a bridge without the invocation socket (an older bridge image)', () =>
   test('is invoked over gRPC', async () => {
     const own = await startTestBridge({ restart: false });
     try {
-      await own.client.load({
-        sandboxId: 'frames-test/old',
-        jarPath: fixtureJar('hello'),
-        handler: 'com.example.Hello::handleRequest',
-        functionName: 'hello',
-        functionVersion: '1',
-        memoryMib: 128,
-        timeoutMs: 5_000,
-      });
+      await loadFixture(own.client, 'frames-test/old', 'Hello', 5_000);
       // The client opens its frame connection at the first invocation: with the
       // path gone there is nothing to connect to (the listener itself stays).
       rmSync(`${own.socketPath}.invoke`);
@@ -166,15 +160,7 @@ describe('a bridge that dies with an invocation in flight', () => {
   test('fails it as unavailable at once, without waiting for its deadline', async () => {
     const own = await startTestBridge({ restart: false });
     try {
-      await own.client.load({
-        sandboxId: 'frames-test/dying',
-        jarPath: fixtureJar('hello'),
-        handler: 'com.example.Sleeper::handleRequest',
-        functionName: 'sleeper',
-        functionVersion: '1',
-        memoryMib: 128,
-        timeoutMs: 20_000,
-      });
+      await loadFixture(own.client, 'frames-test/dying', 'Sleeper', 20_000);
       const started = performance.now();
       const pending = invokeJson(own.client, 'frames-test/dying', 15_000).catch((e) => e);
       await new Promise((r) => setTimeout(r, 300));
