@@ -135,6 +135,29 @@ describe('the bridge invocation socket', () => {
     });
   });
 
+  test('a result over the frame limit fails that invocation alone; one running beside it answers', async () => {
+    await bridge.client.load({
+      sandboxId: 'frames-test/big',
+      jarPath: fixtureJar('abuse'),
+      handler: 'com.example.abuse.BigResult::handleRequest',
+      functionName: 'big',
+      functionVersion: '1',
+      memoryMib: 256,
+      timeoutMs: 10_000,
+    });
+    const beside = invokeJson(bridge.client, sleeper, 500);
+    const big = await invokeJson(bridge.client, 'frames-test/big', 17 * 1024 * 1024);
+    expect(big).toMatchObject({
+      error: 'FUNCTION_ERROR_UNHANDLED',
+      errorType: 'ResultTooLarge',
+      errorMessage: expect.stringContaining('over the limit'),
+    });
+    expect(resultOf(await beside)).toBe('slept 500');
+    // Just under the limit still goes through whole.
+    const large = await invokeJson(bridge.client, 'frames-test/big', 8 * 1024 * 1024);
+    expect(resultOf<string>(large)).toHaveLength(8 * 1024 * 1024);
+  });
+
   test('a function thread writes its own answer (a Sleeper)', async () => {
     expect(resultOf(await invokeJson(bridge.client, sleeper, 10))).toBe('slept 10');
   });

@@ -9,6 +9,7 @@ import dev.roost.bridge.BridgeError;
 import dev.roost.bridge.BridgeThreads;
 import dev.roost.bridge.sandbox.Sandboxes;
 import dev.roost.v1alpha1.BridgeInvokeRequest;
+import dev.roost.v1alpha1.FunctionError;
 import dev.roost.v1alpha1.InvokeResponse;
 import io.grpc.Status;
 import java.io.EOFException;
@@ -26,6 +27,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Invocations on a Unix socket of their own, in the frames the Node path
@@ -47,10 +52,17 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class InvokeFrameServer {
   /** The gRPC server's message limit, and room for a header. */
   static final int MAX_FRAME_BYTES = 16 * 1024 * 1024 + 64 * 1024;
+  /** The largest result sent; the rest of a frame is its header. */
+  static final int MAX_RESULT_BYTES = MAX_FRAME_BYTES - 64 * 1024;
   /** Until the hello, a peer may send no more than this. */
   private static final int HELLO_MAX_BYTES = 4096;
 
+  /** A connection that has not shown the secret by then is closed. */
+  private static final long HELLO_TIMEOUT_MS = 10_000;
+
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ScheduledExecutorService HELLO_DEADLINES =
+      Executors.newSingleThreadScheduledExecutor(body -> BridgeThreads.daemon("roost-bridge-frames-hello", body));
 
   private final ServerSocketChannel listener;
   private final Path path;
@@ -119,6 +131,8 @@ public final class InvokeFrameServer {
     Object writeLock = new Object();
     boolean authorised = false;
     ByteBuffer prefix = ByteBuffer.allocate(8);
+    ScheduledFuture<?> helloDeadline =
+        HELLO_DEADLINES.schedule(() -> closeQuietly(channel), HELLO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     try {
       while (true) {
         prefix.clear();
@@ -139,6 +153,7 @@ public final class InvokeFrameServer {
             return;
           }
           authorised = true;
+          helloDeadline.cancel(false);
           continue;
         }
         invoke(channel, writeLock, header, ByteString.copyFrom(rest.array(), headerBytes, length - 4 - headerBytes));
@@ -148,6 +163,7 @@ public final class InvokeFrameServer {
     } catch (IOException e) {
       // A broken connection; the sidecar fails what it had sent on it.
     } finally {
+      helloDeadline.cancel(false);
       connections.remove(channel);
       closeQuietly(channel);
     }
@@ -177,6 +193,18 @@ public final class InvokeFrameServer {
   }
 
   private void answer(SocketChannel channel, Object writeLock, long id, InvokeResponse answer) {
+    // A frame the sidecar would refuse would end the connection under every
+    // other invocation on it: a result that large fails alone, as Node's do.
+    if (answer.getResult().size() > MAX_RESULT_BYTES)
+      answer =
+          answer.toBuilder()
+              .setResult(ByteString.EMPTY)
+              .setError(FunctionError.FUNCTION_ERROR_UNHANDLED)
+              .setErrorType("ResultTooLarge")
+              .setErrorMessage(
+                  "the result of " + answer.getResult().size() + " bytes is over the limit of " + MAX_RESULT_BYTES + " bytes")
+              .clearStackTrace()
+              .build();
     ObjectNode frame = JSON.createObjectNode();
     frame.put("id", id);
     frame.put("error", answer.getError().name());
