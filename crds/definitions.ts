@@ -15,6 +15,7 @@ import {
   timestamp,
   type Schema,
 } from './schema.ts';
+import { HOP_BY_HOP_HEADERS } from '../lib/http-headers.ts';
 import { sandboxTemplateSpecProperties, templateMetadata } from './function-spec.ts';
 import {
   ASYNC_DEFAULTS,
@@ -428,7 +429,7 @@ const sandboxDeployment = crd({
                   message: "header names must be HTTP tokens (letters, digits and !#$%&'*+.^_`|~-)",
                 },
                 {
-                  rule: "self.all(name, !(name.lowerAscii() in ['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']))",
+                  rule: `self.all(name, !(name.lowerAscii() in [${[...HOP_BY_HOP_HEADERS].map((h) => `'${h}'`).join(', ')}]))`,
                   message:
                     'the gateway frames the response itself: Content-Length, Transfer-Encoding and the connection headers cannot be set',
                 },

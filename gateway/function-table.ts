@@ -3,12 +3,12 @@
 // are, and of which revision) and SandboxRoutes (how traffic splits between
 // revisions; traffic.ts reads them). Endpoint objects survive updates, so that in-flight counts
 // stay true while the list changes under them.
-import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { SandboxDeployment, SandboxEndpoints, SandboxRoute } from '../kube/api/roost.ts';
 import { SandboxDeployments, SandboxEndpointsType, SandboxRoutes } from '../kube/api/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { cacheKey } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
+import { HOP_BY_HOP_HEADERS, isValidHeader } from '../lib/http-headers.ts';
 import type { Logger } from '../lib/log.ts';
 import { ConcurrencyTracker } from './concurrency.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -244,18 +244,6 @@ export class FunctionTable {
   }
 }
 
-/** Framing headers the gateway sets itself; a fallback cannot override them. */
-const FRAMING_HEADERS = new Set([
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'proxy-connection',
-]);
-
 /**
  * The fallback headers Node can send. The CRD refuses the others, but an
  * object stored before that rule (or written around it) must not turn every
@@ -264,13 +252,7 @@ const FRAMING_HEADERS = new Set([
 export function sendableHeaders(headers: Record<string, string>): Record<string, string> {
   const sendable: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (FRAMING_HEADERS.has(name.toLowerCase())) continue;
-    try {
-      validateHeaderName(name);
-      validateHeaderValue(name, value);
-    } catch {
-      continue;
-    }
+    if (HOP_BY_HOP_HEADERS.has(name.toLowerCase()) || !isValidHeader(name, value)) continue;
     sendable[name] = value;
   }
   return sendable;

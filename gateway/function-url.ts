@@ -2,8 +2,11 @@
 // request becomes the event a handler receives, and the handler's result
 // becomes the HTTP response, so that existing Lambda handlers run unchanged.
 import { isUtf8 } from 'node:buffer';
-import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { HOP_BY_HOP_HEADERS, isValidHeader } from '../lib/http-headers.ts';
 import { badFunctionResponse } from './errors.ts';
+
+export { HOP_BY_HOP_HEADERS };
 
 export interface HttpRequestInfo {
   method: string;
@@ -138,23 +141,6 @@ export interface HttpResponse {
 }
 
 /**
- * Headers that say how the connection or the message is framed: the gateway
- * sets them itself, so a function's own are dropped rather than sent, where
- * a content-length or transfer-encoding of its choosing would let it frame
- * the gateway's response (and smuggle another to whatever sits in front).
- */
-export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'content-length',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/**
  * The HTTP response for a handler's result (JSON bytes). An object with a
  * statusCode is a full response; anything else is a 200 whose body is the
  * result as JSON, as Lambda function URLs infer it. The bytes come from the
@@ -182,12 +168,8 @@ export function fromFunctionResult(resultJson: Buffer): HttpResponse {
   const set = (name: string, value: string | string[]) => {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP_HEADERS.has(lower)) return;
-    try {
-      validateHeaderName(lower);
-      for (const v of [value].flat()) validateHeaderValue(lower, v);
-    } catch {
+    if (!isValidHeader(lower, value))
       throw badFunctionResponse(`header ${JSON.stringify(name)} is not a valid HTTP header`);
-    }
     headers[lower] = value;
   };
   for (const [name, value] of Object.entries(objectField(result, 'headers')))
