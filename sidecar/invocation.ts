@@ -4,6 +4,7 @@
 // terms, with the log tail when asked.
 import { status } from '@grpc/grpc-js';
 import type { FunctionError, InvokeResponse, Rejection } from '../proto/sandbox-host.ts';
+import { bufferView } from '../lib/bytes.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { InvokeRejected, sandboxNotFound } from './errors.ts';
@@ -46,7 +47,7 @@ export async function runInvocation(
   });
   return {
     // A view, not a copy: the result's bytes go on to the frame or the gRPC message as they are.
-    result: asBuffer(outcome.result),
+    result: bufferView(outcome.result),
     error: outcome.error ? ERROR_KINDS[outcome.error.kind] : 'FUNCTION_ERROR_NONE',
     errorType: outcome.error?.errorType ?? '',
     errorMessage: outcome.error?.errorMessage ?? '',
@@ -61,13 +62,6 @@ export async function runInvocation(
       ? await logTail(logs, request, outcome.durationMs, outcome.memoryBytes)
       : '',
   };
-}
-
-const EMPTY = Buffer.alloc(0);
-
-function asBuffer(bytes: Uint8Array | undefined): Buffer {
-  if (!bytes) return EMPTY;
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /**

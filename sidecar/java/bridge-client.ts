@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { bufferView } from '../../lib/bytes.ts';
 import { RoostError } from '../../lib/errors.ts';
 import { FrameChannel } from '../../gateway/frame-channel.ts';
 import {
@@ -58,15 +59,42 @@ export class JavaBridgeCallError extends RoostError {
   readonly grpcCode: grpc.status;
   /** The bridge's own message, without the call and status this error's message adds. */
   readonly details: string;
-  constructor(method: string, err: grpc.ServiceError) {
-    const code = err.metadata?.get('roost-error-code')[0];
+  constructor(
+    method: string,
+    failure: { grpcCode: grpc.status; details: string; code?: string; cause: Error },
+  ) {
     super(
-      typeof code === 'string' ? code : 'ROOST_JAVA_BRIDGE_CALL',
-      `JavaBridge.${method} failed (${grpc.status[err.code]}): ${err.details || err.message}`,
-      { cause: err },
+      failure.code ?? 'ROOST_JAVA_BRIDGE_CALL',
+      `JavaBridge.${method} failed (${grpc.status[failure.grpcCode]}): ${failure.details}`,
+      { cause: failure.cause },
     );
-    this.grpcCode = err.code;
-    this.details = err.details || err.message;
+    this.grpcCode = failure.grpcCode;
+    this.details = failure.details;
+  }
+
+  /** A failed gRPC call, its stable code read from the bridge's trailer. */
+  static fromServiceError(method: string, err: grpc.ServiceError): JavaBridgeCallError {
+    const code = err.metadata?.get('roost-error-code')[0];
+    return new JavaBridgeCallError(method, {
+      grpcCode: err.code,
+      details: err.details || err.message,
+      code: typeof code === 'string' ? code : undefined,
+      cause: err,
+    });
+  }
+
+  /** A failed frame invocation, as the gRPC call's failure would have been, so callers see one kind of error. */
+  static fromFrameError(err: unknown): JavaBridgeCallError {
+    const cause = err as Error;
+    const [grpcCode, code] =
+      err instanceof InvocationRejected
+        ? [err.grpcCode as grpc.status, err.errorCode]
+        : err instanceof ChannelTimeout
+          ? [grpc.status.DEADLINE_EXCEEDED, undefined]
+          : err instanceof ChannelBroken
+            ? [grpc.status.UNAVAILABLE, undefined]
+            : [grpc.status.INTERNAL, undefined];
+    return new JavaBridgeCallError('invoke', { grpcCode, details: cause.message, code, cause });
   }
 }
 
@@ -156,7 +184,10 @@ export class JavaBridgeClient {
       namespace: '',
       sandbox: request.sandboxId ?? '',
       requestId: request.requestId ?? '',
-      payload: asBuffer(request.payload),
+      payload:
+        typeof request.payload === 'string'
+          ? Buffer.from(request.payload, 'base64')
+          : bufferView(request.payload),
       timeoutMs: request.timeoutMs ?? 0,
       tailLogs: false,
       metadata: {},
@@ -168,7 +199,7 @@ export class JavaBridgeClient {
         this.#framesDownUntil = Date.now() + FRAMES_RETRY_AFTER_MS;
         return this.#unary<InvokeResponse>('invoke', request, options);
       }
-      throw frameCallError(err);
+      throw JavaBridgeCallError.fromFrameError(err);
     });
   }
 
@@ -217,32 +248,9 @@ export class JavaBridgeClient {
     if (options.deadlineMs !== undefined) callOptions.deadline = Date.now() + options.deadlineMs;
     return new Promise((resolve, reject) => {
       call(request, this.#metadata(), callOptions, (err, response) => {
-        if (err) reject(new JavaBridgeCallError(method, err));
+        if (err) reject(JavaBridgeCallError.fromServiceError(method, err));
         else resolve(response as T);
       });
     });
   }
-}
-
-/** A frame invocation's failure as the gRPC call's would have been, so callers see one kind of error. */
-function frameCallError(err: unknown): JavaBridgeCallError {
-  const [code, details, errorCode] =
-    err instanceof InvocationRejected
-      ? [err.grpcCode as grpc.status, err.message, err.errorCode]
-      : err instanceof ChannelTimeout
-        ? [grpc.status.DEADLINE_EXCEEDED, err.message, undefined]
-        : err instanceof ChannelBroken
-          ? [grpc.status.UNAVAILABLE, err.message, undefined]
-          : [grpc.status.INTERNAL, (err as Error).message, undefined];
-  const metadata = new grpc.Metadata();
-  if (errorCode) metadata.set('roost-error-code', errorCode);
-  const serviceError = Object.assign(new Error(details), { code, details, metadata });
-  return new JavaBridgeCallError('invoke', serviceError as grpc.ServiceError);
-}
-
-function asBuffer(payload: InvokeRequest['payload']): Buffer {
-  if (payload === undefined) return Buffer.alloc(0);
-  if (Buffer.isBuffer(payload)) return payload;
-  if (typeof payload === 'string') return Buffer.from(payload, 'base64');
-  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }

@@ -47,7 +47,7 @@ import java.util.concurrent.TimeUnit;
  * {@code {"id","rejection":{"code","message","notInvoked","errorCode"}}} (a gRPC
  * status and the bridge's stable error code) when the bridge refused it before
  * the function ran. Answers go out in the
- * order functions finish, from their threads, under one lock per connection.
+ * order functions finish, from their threads, under the connection's monitor.
  */
 public final class InvokeFrameServer {
   /** The gRPC server's message limit, and room for a header. */
@@ -128,7 +128,6 @@ public final class InvokeFrameServer {
 
   /** Reads one connection's frames until it closes; a peer out of step is closed. */
   private void serve(SocketChannel channel) {
-    Object writeLock = new Object();
     boolean authorised = false;
     ByteBuffer prefix = ByteBuffer.allocate(8);
     ScheduledFuture<?> helloDeadline =
@@ -141,7 +140,7 @@ public final class InvokeFrameServer {
         int headerBytes = prefix.getInt(4);
         int limit = authorised ? MAX_FRAME_BYTES : HELLO_MAX_BYTES;
         if (length < 4 || length > limit || headerBytes < 0 || headerBytes > length - 4) {
-          refuse(channel, writeLock, Status.Code.INVALID_ARGUMENT.value(), "a frame of " + length + " bytes is malformed or over the limit of " + limit);
+          refuse(channel, Status.Code.INVALID_ARGUMENT.value(), "a frame of " + length + " bytes is malformed or over the limit of " + limit);
           return;
         }
         ByteBuffer rest = ByteBuffer.allocate(length - 4);
@@ -149,14 +148,14 @@ public final class InvokeFrameServer {
         JsonNode header = JSON.readTree(rest.array(), 0, headerBytes);
         if (!authorised) {
           if (!header.path("type").asText().equals("hello") || !tokenMatches(header.path("token").asText())) {
-            refuse(channel, writeLock, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
+            refuse(channel, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
             return;
           }
           authorised = true;
           helloDeadline.cancel(false);
           continue;
         }
-        invoke(channel, writeLock, header, ByteString.copyFrom(rest.array(), headerBytes, length - 4 - headerBytes));
+        invoke(channel, header, ByteString.copyFrom(rest.array(), headerBytes, length - 4 - headerBytes));
       }
     } catch (EOFException | ClosedChannelException done) {
       // The sidecar closed it.
@@ -169,7 +168,7 @@ public final class InvokeFrameServer {
     }
   }
 
-  private void invoke(SocketChannel channel, Object writeLock, JsonNode header, ByteString payload) {
+  private void invoke(SocketChannel channel, JsonNode header, ByteString payload) {
     long id = header.path("id").asLong(-1);
     BridgeInvokeRequest request =
         BridgeInvokeRequest.newBuilder()
@@ -179,7 +178,7 @@ public final class InvokeFrameServer {
             .setPayload(payload)
             .build();
     try {
-      sandboxes.invoke(request, answer -> answer(channel, writeLock, id, answer));
+      sandboxes.invoke(request, answer -> answer(channel, id, answer));
     } catch (BridgeError e) {
       ObjectNode frame = JSON.createObjectNode();
       frame.put("id", id);
@@ -188,11 +187,11 @@ public final class InvokeFrameServer {
       rejection.put("message", e.getMessage());
       rejection.put("notInvoked", true);
       rejection.put("errorCode", e.code().name());
-      write(channel, writeLock, frame, ByteString.EMPTY);
+      write(channel, frame, ByteString.EMPTY);
     }
   }
 
-  private void answer(SocketChannel channel, Object writeLock, long id, InvokeResponse answer) {
+  private void answer(SocketChannel channel, long id, InvokeResponse answer) {
     // A frame the sidecar would refuse would end the connection under every
     // other invocation on it: a result that large fails alone, as Node's do.
     if (answer.getResult().size() > MAX_RESULT_BYTES)
@@ -218,26 +217,31 @@ public final class InvokeFrameServer {
     frame.put("coldStart", answer.getColdStart());
     frame.put("cpuMicros", answer.getCpuMicros());
     frame.put("logTail", answer.getLogTail());
-    write(channel, writeLock, frame, answer.getResult());
+    write(channel, frame, answer.getResult());
   }
 
-  private void refuse(SocketChannel channel, Object writeLock, int grpcCode, String message) {
+  private void refuse(SocketChannel channel, int grpcCode, String message) {
     ObjectNode frame = JSON.createObjectNode();
     frame.put("type", "refused");
     frame.put("code", grpcCode);
     frame.put("message", message);
-    write(channel, writeLock, frame, ByteString.EMPTY);
+    write(channel, frame, ByteString.EMPTY);
   }
 
-  /** One frame, whole, under the connection's lock; a connection that cannot take it is closed. */
-  private void write(SocketChannel channel, Object writeLock, ObjectNode header, ByteString body) {
+  /**
+   * One frame, whole, while holding the channel's monitor (function threads
+   * answer at once; NIO's own locks keep a write atomic only per call, not
+   * across the partial writes of a large frame); a connection that cannot
+   * take it is closed.
+   */
+  private void write(SocketChannel channel, ObjectNode header, ByteString body) {
     try {
       byte[] json = JSON.writeValueAsBytes(header);
       ByteBuffer frame = ByteBuffer.allocate(8 + json.length + body.size());
       frame.putInt(4 + json.length + body.size()).putInt(json.length).put(json);
       body.copyTo(frame);
       frame.flip();
-      synchronized (writeLock) {
+      synchronized (channel) {
         while (frame.hasRemaining()) channel.write(frame);
       }
     } catch (IOException e) {
