@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.roost.bridge.BridgeError;
 import dev.roost.bridge.BridgeThreads;
 import dev.roost.bridge.sandbox.Sandboxes;
@@ -155,7 +156,8 @@ public final class InvokeFrameServer {
           helloDeadline.cancel(false);
           continue;
         }
-        invoke(channel, header, ByteString.copyFrom(rest.array(), headerBytes, length - 4 - headerBytes));
+        // The frame's own array, fresh for each frame and never written again: wrapped, not copied.
+        invoke(channel, header, UnsafeByteOperations.unsafeWrap(rest.array(), headerBytes, length - 4 - headerBytes));
       }
     } catch (EOFException | ClosedChannelException done) {
       // The sidecar closed it.
