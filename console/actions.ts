@@ -44,14 +44,20 @@ export function readInvokeForm(input: unknown): InvokeForm {
   const bad = (field: string, why: string) =>
     new ConsoleRequestError(400, 'ROOST_CONSOLE_BAD_REQUEST', `Cannot invoke: ${field} ${why}`);
   if (form.mode !== 'http' && form.mode !== 'event') throw bad('mode', 'must be "http" or "event"');
-  const method = form.method === undefined ? 'POST' : String(form.method).toUpperCase();
+  const text = (field: keyof InvokeForm, absent: string): string => {
+    const value = form[field];
+    if (value === undefined) return absent;
+    if (typeof value !== 'string') throw bad(field, 'must be a string');
+    return value;
+  };
+  const method = text('method', 'POST').toUpperCase();
   if (!METHODS.has(method)) throw bad('method', `must be one of ${[...METHODS].join(', ')}`);
-  const path = form.path === undefined ? '' : String(form.path);
+  const path = text('path', '');
   if (path && !path.startsWith('/') && !path.startsWith('?'))
     throw bad('path', 'must start with / or ?');
   if (path.length > 2048 || /[\s\\]/.test(path) || path.includes('..'))
     throw bad('path', 'must be a plain path of at most 2048 characters');
-  const body = form.body === undefined ? '' : String(form.body);
+  const body = text('body', '');
   if (Buffer.byteLength(body) > MAX_INVOKE_BODY_BYTES)
     throw bad('body', `is larger than ${MAX_INVOKE_BODY_BYTES} bytes`);
   if (form.mode === 'event' && body) {
@@ -61,8 +67,7 @@ export function readInvokeForm(input: unknown): InvokeForm {
       throw bad('body', 'must be JSON for an event');
     }
   }
-  const contentType =
-    form.contentType === undefined ? 'application/json' : String(form.contentType);
+  const contentType = text('contentType', 'application/json');
   if (contentType.length > 200 || /[\r\n]/.test(contentType))
     throw bad('contentType', 'is not a media type');
   return { mode: form.mode, method, path, body, contentType };

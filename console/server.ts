@@ -186,7 +186,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
 
   async function loginWithToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkSameOrigin(req);
-    const body = (await readJson(req, MAX_JSON_BYTES)) as { token?: unknown };
+    const body = await readJson(req, MAX_JSON_BYTES);
     try {
       const principal = await access.authenticate(typeof body.token === 'string' ? body.token : '');
       const session = sessions.create(principal);
@@ -336,7 +336,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     }
     if (verb === '/scale' && req.method === 'POST') {
       await require('scale');
-      const body = (await readJson(req, MAX_JSON_BYTES)) as { replicas?: unknown };
+      const body = await readJson(req, MAX_JSON_BYTES);
       try {
         await actions.scale(namespace, name, body.replicas);
       } catch (err) {
@@ -417,7 +417,8 @@ function securityHeaders(res: ServerResponse): void {
   );
 }
 
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/** A request's body, which every console action takes as one JSON object. */
+async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
     throw new ConsoleRequestError(
       415,
@@ -436,8 +437,9 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
       );
     chunks.push(chunk);
   }
+  let body: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
     throw new ConsoleRequestError(
       400,
@@ -445,6 +447,13 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
       'The request body is not valid JSON',
     );
   }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ConsoleRequestError(
+      400,
+      'ROOST_CONSOLE_BAD_REQUEST',
+      'The request body must be a JSON object',
+    );
+  return body as Record<string, unknown>;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

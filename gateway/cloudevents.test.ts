@@ -79,3 +79,10 @@ test('a valid 1.0 event keeps its id and time; 0.3 is read too', () => {
     specversion: '0.3',
   });
 });
+
+test('an attribute that is a JSON object is a 400, even one that defines toString (fuzz counterexample)', () => {
+  const message = refusal(() =>
+    toCloudEventJson(structured, Buffer.from('{"specversion":{"toString":0}}')),
+  );
+  expect(message).toContain('specversion {"toString":0} is not supported ("specversion")');
+});

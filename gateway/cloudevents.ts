@@ -87,7 +87,8 @@ function attributeProblems(
   const { specversion, time } = attributes;
   if (specversion === undefined || specversion === '')
     problems.push(`specversion is missing (${where('specversion')})`);
-  else if (!SUPPORTED_SPEC_VERSIONS.includes(String(specversion)))
+  // A JSON object may be anything, {"toString": 0} included: compare strings only.
+  else if (typeof specversion !== 'string' || !SUPPORTED_SPEC_VERSIONS.includes(specversion))
     problems.push(
       `specversion ${JSON.stringify(specversion)} is not supported (${where('specversion')}); use ${SUPPORTED_SPEC_VERSIONS.join(' or ')}`,
     );

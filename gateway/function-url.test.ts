@@ -167,4 +167,28 @@ describe('fromFunctionResult', () => {
       expect.objectContaining({ status: 502, code: 'ROOST_BAD_FUNCTION_RESPONSE' }),
     );
   });
+
+  // A hostile function's JSON may define toString or valueOf: nothing it sends is converted blindly.
+  test.each([
+    [{ statusCode: { valueOf: 0 } }, 'statusCode {"valueOf":0} is not a final HTTP status'],
+    [{ statusCode: 200, headers: { a: { toString: 0 } } }, 'headers.a is not a string'],
+    [{ statusCode: 200, multiValueHeaders: { a: ['x', {}] } }, 'multiValueHeaders.a[1] is not'],
+    [{ statusCode: 200, cookies: [{ toString: 0 }] }, 'cookies[0] is not a string'],
+  ])('%j is refused with a 502 naming the field', (shape, message) => {
+    expect(() => result(shape)).toThrow(
+      expect.objectContaining({
+        status: 502,
+        code: 'ROOST_BAD_FUNCTION_RESPONSE',
+        message: expect.stringContaining(message),
+      }),
+    );
+  });
+
+  test('numbers and booleans are header text; a null header is left out', () => {
+    const response = result({
+      statusCode: 200,
+      headers: { 'x-n': 3, 'x-b': true, 'x-gone': null },
+    });
+    expect(response.headers).toEqual({ 'x-n': '3', 'x-b': 'true' });
+  });
 });

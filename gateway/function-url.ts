@@ -158,7 +158,7 @@ export function fromFunctionResult(resultJson: Buffer): HttpResponse {
   if (!isStructured(result)) {
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: resultJson };
   }
-  const statusCode = Number(result.statusCode);
+  const statusCode = scalarText(result.statusCode) === undefined ? NaN : Number(result.statusCode);
   // 1xx are not final answers: a client would wait on for one that never comes.
   if (!Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599)
     throw badFunctionResponse(
@@ -172,16 +172,27 @@ export function fromFunctionResult(resultJson: Buffer): HttpResponse {
       throw badFunctionResponse(`header ${JSON.stringify(name)} is not a valid HTTP header`);
     headers[lower] = value;
   };
+  const text = (where: string, value: unknown): string => {
+    const scalar = scalarText(value);
+    if (scalar === undefined)
+      throw badFunctionResponse(`${where} is not a string, a number or a boolean`);
+    return scalar;
+  };
+  // null stands for no header, as JSON has no undefined to say it with.
   for (const [name, value] of Object.entries(objectField(result, 'headers')))
-    set(name, String(value));
+    if (value !== null) set(name, text(`headers.${name}`, value));
   for (const [name, values] of Object.entries(objectField(result, 'multiValueHeaders'))) {
     if (!Array.isArray(values))
       throw badFunctionResponse(`multiValueHeaders.${name} is not a list`);
-    set(name, values.map(String));
+    set(
+      name,
+      values.map((value, i) => text(`multiValueHeaders.${name}[${i}]`, value)),
+    );
   }
   if (result.cookies !== undefined && result.cookies !== null) {
     if (!Array.isArray(result.cookies)) throw badFunctionResponse('cookies is not a list');
-    if (result.cookies.length > 0) set('set-cookie', result.cookies.map(String));
+    const cookies = result.cookies.map((value, i) => text(`cookies[${i}]`, value));
+    if (cookies.length > 0) set('set-cookie', cookies);
   }
   let body = Buffer.alloc(0);
   if (result.body !== undefined && result.body !== null) {
@@ -191,6 +202,18 @@ export function fromFunctionResult(resultJson: Buffer): HttpResponse {
     headers['content-type'] ??= 'application/json';
   }
   return { statusCode, headers, body };
+}
+
+/**
+ * A header value, status or cookie as text; undefined for anything else. An
+ * object is never converted: its JSON may define toString or valueOf, and
+ * "[object Object]" is no header a function meant to send.
+ */
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean')
+    return String(value);
+  return undefined;
 }
 
 /** An optional object field of a result: absent or null is empty; anything but an object is refused. */

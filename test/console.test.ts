@@ -270,6 +270,18 @@ describe('logged in with a link', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/mode/);
     expect((await post(`/api/functions/${namespace}/greet/invoke`, '{not json')).status).toBe(400);
+    // JSON that is not the object a form is, or a field that is not text: 400, never a 500.
+    const notObject = await post(`/api/functions/${namespace}/greet/scale`, 'null');
+    expect(notObject.status).toBe(400);
+    expect(((await notObject.json()) as { message: string }).message).toMatch(/JSON object/);
+    const objectField = await post(
+      `/api/functions/${namespace}/greet/invoke`,
+      JSON.stringify({ mode: 'http', method: { toString: 0 } }),
+    );
+    expect(objectField.status).toBe(400);
+    expect(((await objectField.json()) as { message: string }).message).toMatch(
+      /method must be a string/,
+    );
     expect(
       (
         await post(

@@ -12,6 +12,7 @@ import {
   HOP_BY_HOP_HEADERS,
   toFunctionUrlEvent,
 } from '../../gateway/function-url.ts';
+import { hostileJson, hostileObject } from './support/arbitraries.ts';
 import { expectOwnError, fuzz } from './support/budget.ts';
 
 /** What Node's HTTP parser lets through as a header value: visible latin1 and tabs, no CR/LF. */
@@ -75,15 +76,12 @@ const structured = fc.record(
     statusCode: fc.oneof(
       fc.integer({ min: -10, max: 1000 }),
       fc.constantFrom('200', 'abc', null, 99.5, 204),
+      hostileObject,
     ),
     headers: fc.oneof(
       fc.dictionary(
         fc.oneof(headerName, fc.string({ unit: 'binary', maxLength: 10 })),
-        fc.oneof(
-          fc.string({ unit: 'binary', maxLength: 20 }),
-          fc.integer(),
-          fc.jsonValue({ maxDepth: 1 }),
-        ),
+        fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.integer(), hostileJson(1)),
       ),
       fc.constantFrom(null, 5, 'x', []),
     ),
@@ -91,7 +89,9 @@ const structured = fc.record(
       fc.dictionary(
         headerName,
         fc.oneof(
-          fc.array(fc.string({ unit: 'binary', maxLength: 10 }), { maxLength: 3 }),
+          fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 10 }), hostileObject), {
+            maxLength: 3,
+          }),
           fc.string(),
           fc.integer(),
           fc.constant(null),
@@ -100,7 +100,9 @@ const structured = fc.record(
       fc.constantFrom(null, 7, 'y'),
     ),
     cookies: fc.oneof(
-      fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { maxLength: 3 }),
+      fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), hostileObject), {
+        maxLength: 3,
+      }),
       fc.constantFrom(null, 'a=1', 3, { length: 2 }),
     ),
     body: fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.jsonValue({ maxDepth: 2 })),
@@ -115,7 +117,7 @@ test("a function's result becomes a response Node can send, or a 502 that says w
     fc.property(
       fc.oneof(
         structured.map((r) => Buffer.from(JSON.stringify(r))),
-        fc.jsonValue({ maxDepth: 3 }).map((v) => Buffer.from(JSON.stringify(v))),
+        hostileJson(3).map((v) => Buffer.from(JSON.stringify(v))),
         fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b)),
       ),
       (bytes) => {

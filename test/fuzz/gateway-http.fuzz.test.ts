@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { adminClient, createNamespace } from '../support/cluster.ts';
 import { deployNodeFunction } from '../support/deployments.ts';
 import { startRoostSystem, type RoostSystem } from '../support/roost-system.ts';
-import { nastyText } from './support/arbitraries.ts';
+import { hostileJson, nastyText } from './support/arbitraries.ts';
 import { fuzz } from './support/budget.ts';
 
 const client = adminClient();
@@ -167,7 +167,7 @@ const requests: fc.Arbitrary<Sent> = fc
     ),
     body: fc.oneof(
       fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
-      fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v))),
+      hostileJson(4).map((v) => Buffer.from(JSON.stringify(v))),
       fc.nat(300).map((n) => Buffer.from('['.repeat(n) + ']'.repeat(n))),
     ),
   })

@@ -54,3 +54,24 @@ export const nastyText = fc.oneof(
     'arn:aws:lambda',
   ),
 );
+
+/**
+ * JSON objects that break code converting untrusted values blindly: String()
+ * or a template literal on {"toString": 0} throws, and "__proto__" as an own
+ * key is what prototype pollution rides on. fast-check draws such keys now
+ * and then; these make them common.
+ */
+export const hostileObject = fc.constantFrom(
+  ...[
+    '{"toString":0}',
+    '{"valueOf":0,"toString":0}',
+    '{"valueOf":{}}',
+    '{"toJSON":1}',
+    '{"__proto__":{"polluted":true}}',
+    '{"constructor":{"prototype":{"polluted":true}}}',
+  ].map((text) => JSON.parse(text) as object),
+);
+
+/** Any JSON value, often one of the hostile objects. */
+export const hostileJson = (maxDepth: number) =>
+  fc.oneof(fc.jsonValue({ maxDepth }), hostileObject);
