@@ -3,10 +3,23 @@
 // and etcd), a built-in object against a Sandbox, side by side in one run.
 // A plug is bound by one write (the scheduler's bind) and reported Ready by
 // another (the sidecar's status), so no plug can be faster than two of these
-// and the watch events that carry them.
+// and the watch events that carry them. Two more custom resources say where
+// a Sandbox write's extra cost lies: the Sandbox's own schema without its CEL
+// rules, and a CRD with no schema at all.
+import { parse } from 'yaml';
 import { startControlPlane } from '../testenv/control-plane.ts';
-import { ConfigMaps, Namespaces, Sandboxes } from '../kube/api/resources.ts';
+import {
+  ConfigMaps,
+  CustomResourceDefinitions,
+  Namespaces,
+  Sandboxes,
+  type ResourceType,
+} from '../kube/api/resources.ts';
+import type { CustomResourceDefinition } from '../kube/api/core.ts';
+import type { KubeObject } from '../kube/api/meta.ts';
 import type { Sandbox } from '../kube/api/roost.ts';
+import { renderCrdFiles } from '../crds/render.ts';
+import { sleep } from '../lib/duration.ts';
 import { cpus, totalmem } from 'node:os';
 import { ms, percentile, table } from './support/stats.ts';
 
@@ -20,6 +33,26 @@ console.error(
 const controlPlane = await startControlPlane({ progress: (line) => console.error(`  ${line}`) });
 const client = controlPlane.client();
 try {
+  const withoutCel = await installProbeCrd(
+    'celfreesandboxes',
+    'CelFreeSandbox',
+    (crd) => stripCel((crd.spec.versions as { schema: unknown }[])[0]!.schema),
+    true,
+  );
+  const schemaless = await installProbeCrd(
+    'schemalessprobes',
+    'SchemalessProbe',
+    () => ({
+      openAPIV3Schema: {
+        type: 'object',
+        properties: {
+          spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        },
+      },
+    }),
+    false,
+  );
   await client.create(Namespaces, { metadata: { name: namespace } });
   const sandbox: Sandbox = {
     metadata: { name: 'probe', namespace },
@@ -32,6 +65,8 @@ try {
     },
   };
   await client.create(Sandboxes, sandbox);
+  await client.create(withoutCel, { ...sandbox, kind: withoutCel.kind } as KubeObject);
+  await client.create(schemaless, { ...sandbox, kind: schemaless.kind } as KubeObject);
   await client.create(ConfigMaps, { metadata: { name: 'probe', namespace }, data: { n: '0' } });
   const key = { namespace, name: 'probe' };
   const status = (n: number) => ({
@@ -60,6 +95,14 @@ try {
         client.applyStatus(Sandboxes, key, status(n) as Sandbox['status'], {
           fieldManager: 'bench',
         }),
+    ],
+    [
+      'the Sandbox schema without its CEL rules, status merge patch',
+      (n) => client.patch(withoutCel, key, { status: status(n) }, { subresource: 'status' }),
+    ],
+    [
+      'a CRD without a schema, status merge patch',
+      (n) => client.patch(schemaless, key, { status: status(n) }, { subresource: 'status' }),
     ],
     [
       'Sandbox label, merge patch',
@@ -99,4 +142,63 @@ try {
 } finally {
   client.close();
   await controlPlane.stop();
+}
+
+/** A copy of the Sandbox CRD under the bench group, its schema made by `schema`; waits until it serves. */
+async function installProbeCrd(
+  plural: string,
+  kind: string,
+  schema: (sandboxCrd: CustomResourceDefinition) => unknown,
+  keepSelectableFields: boolean,
+): Promise<ResourceType<KubeObject>> {
+  const [, text] = renderCrdFiles().find(([file]) => file.startsWith('sandboxes.'))!;
+  const crd = parse(text) as CustomResourceDefinition;
+  const group = 'bench.roost.dev';
+  const [version] = crd.spec.versions as { name: string; selectableFields?: unknown }[];
+  const probe: CustomResourceDefinition = {
+    ...crd,
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      ...crd.spec,
+      group,
+      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+      versions: [
+        {
+          ...version!,
+          schema: schema(crd),
+          additionalPrinterColumns: undefined,
+          // Fields selectable by a field selector must be in the schema.
+          selectableFields: keepSelectableFields ? version!.selectableFields : undefined,
+        },
+      ],
+    },
+  };
+  await client.create(CustomResourceDefinitions, probe);
+  const type: ResourceType<KubeObject> = {
+    group,
+    version: version!.name,
+    kind,
+    plural,
+    namespaced: true,
+  };
+  for (let i = 0; ; i++) {
+    try {
+      await client.list(type, { namespace });
+      return type;
+    } catch (err) {
+      if (i > 100) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+/** The schema with every x-kubernetes-validations list taken out, at any depth. */
+function stripCel(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(stripCel);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key]) => key !== 'x-kubernetes-validations')
+      .map(([key, value]) => [key, stripCel(value)]),
+  );
 }

@@ -5,7 +5,9 @@
 // left out, and said, where it is not installed), each driven by the same
 // load generator (autocannon) in one run: full load ROUNDS times,
 // interleaved, then all at half the gateway's maximum, where the latency the
-// gateway adds is read at p50 and p99. CPU per request is read per process
+// gateway adds is read at p50 and p99. A fourth target is the floor of the
+// design: the same three processes and frame hops with none of Roost's logic
+// (support/frame-chain.ts). CPU per request is read per process
 // from /proc during the full-load runs. For CPU profiles of the components,
 // preload bench/support/cpu-profile.js (BENCHMARKS.md has the command).
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -32,6 +34,7 @@ const JAVA_NOOP_JAR = fileURLToPath(
 );
 const FUNCTION_PROCESS = 'function process (+ idle pool)';
 const FUNCTION_JVM = 'JVM bridge (+ idle Node pool)';
+const FLOOR = 'floor: 3 processes, frames only';
 
 console.error(
   `bench:invoke: ${ROUNDS} rounds of ${DURATION} s per target at full load, ${CONNECTIONS} connections, a ${JAVA ? 'Java' : 'Node.js'} function; starting Roost`,
@@ -43,7 +46,10 @@ const stops: (() => Promise<unknown>)[] = [];
 interface Counted {
   label: string;
   pid: number;
+  /** Only the process itself, not its children. */
   own?: boolean;
+  /** Only its children. */
+  children?: boolean;
 }
 
 /** One target of the load, and the processes that serve it. */
@@ -132,6 +138,29 @@ try {
       cpuPerRequest: new Map(),
     });
   } else console.error('  nginx is not installed (npm run setup:nginx): its baseline is left out');
+  // The floor: the same three processes and frame hops, with none of Roost's logic.
+  const chain = startProcess({
+    name: 'frame chain',
+    command: process.execPath,
+    args: [join(import.meta.dirname, 'support', 'frame-chain.ts'), 'front'],
+  });
+  stops.push(() => chain.stop());
+  const [chainPort, relayPid] = await new Promise<number[]>((resolve) =>
+    chain.child.stdout!.once('data', (d: Buffer) =>
+      resolve(/listening (\d+) relay (\d+)/.exec(d.toString())!.slice(1).map(Number)),
+    ),
+  );
+  targets.push({
+    name: FLOOR,
+    url: `http://127.0.0.1:${chainPort}/`,
+    processes: [
+      { label: 'front (as the gateway)', pid: chain.pid!, own: true },
+      { label: 'relay (as the sidecar)', pid: relayPid!, own: true },
+      { label: 'echo (as the function process)', pid: relayPid!, children: true },
+    ],
+    full: [],
+    cpuPerRequest: new Map(),
+  });
   targets.push({
     name: 'gateway',
     url: gatewayUrl,
@@ -139,7 +168,7 @@ try {
       { label: 'gateway', pid: state.gateway.pid! },
       // The sidecar alone; its children are the function process and the idle warm pool.
       { label: 'sidecar', pid: sidecar.pid!, own: true },
-      { label: JAVA ? FUNCTION_JVM : FUNCTION_PROCESS, pid: sidecar.pid! },
+      { label: JAVA ? FUNCTION_JVM : FUNCTION_PROCESS, pid: sidecar.pid!, children: true },
     ],
     full: [],
     cpuPerRequest: new Map(),
@@ -153,7 +182,7 @@ try {
   const cpuOf = (p: Counted) =>
     p.own
       ? cpuSeconds(p.pid)
-      : p.label === FUNCTION_PROCESS || p.label === FUNCTION_JVM
+      : p.children
         ? treeCpuSeconds(p.pid) - cpuSeconds(p.pid)
         : treeCpuSeconds(p.pid);
 
@@ -253,9 +282,13 @@ try {
   const bareTarget = targets[0]!;
   const bareHalf = half.get('bare')!;
   const gatewayHalf = half.get('gateway')!;
-  const gatewayCpu = [...gateway.cpuPerRequest]
-    .filter(([label]) => label !== 'load generator')
-    .reduce((sum, [, values]) => sum + median(values), 0);
+  const cpuTotal = (t: Target) =>
+    [...t.cpuPerRequest]
+      .filter(([label]) => label !== 'load generator')
+      .reduce((sum, [, values]) => sum + median(values), 0);
+  const gatewayCpu = cpuTotal(gateway);
+  const floor = targets.find((t) => t.name === FLOOR)!;
+  const floorHalf = half.get(FLOOR)!;
   console.log('');
   console.log(
     table(
@@ -290,6 +323,18 @@ try {
           `${gatewayCpu.toFixed(1)} µs`,
           '<= 60 µs',
         ],
+        [
+          'the floor (3 processes, frames only): throughput / bare',
+          (medianRate(floor) / medianRate(bareTarget)).toFixed(2),
+          '',
+        ],
+        [
+          'the floor: added latency p50 / p99 at half load',
+          `${ms(median(floorHalf.latenciesMs) - median(bareHalf.latenciesMs), 2)} / ${ms(percentile(floorHalf.latenciesMs, 99) - percentile(bareHalf.latenciesMs, 99), 2)}`,
+          '',
+        ],
+        ['the floor: CPU per invocation, 3 processes', `${cpuTotal(floor).toFixed(1)} µs`, ''],
+        ['gateway CPU / the floor CPU', (gatewayCpu / cpuTotal(floor)).toFixed(2), ''],
       ],
     ),
   );
