@@ -184,11 +184,11 @@ describe('fromFunctionResult', () => {
     );
   });
 
-  test('numbers and booleans are header text; a null header is left out', () => {
+  test('numbers and booleans are header text, a list is one line each, a null header is left out', () => {
     const response = result({
       statusCode: 200,
-      headers: { 'x-n': 3, 'x-b': true, 'x-gone': null },
+      headers: { 'x-n': 3, 'x-b': true, 'x-gone': null, 'set-cookie': ['a=1', 'b=2'] },
     });
-    expect(response.headers).toEqual({ 'x-n': '3', 'x-b': 'true' });
+    expect(response.headers).toEqual({ 'x-n': '3', 'x-b': 'true', 'set-cookie': ['a=1', 'b=2'] });
   });
 });

@@ -178,9 +178,17 @@ export function fromFunctionResult(resultJson: Buffer): HttpResponse {
       throw badFunctionResponse(`${where} is not a string, a number or a boolean`);
     return scalar;
   };
-  // null stands for no header, as JSON has no undefined to say it with.
-  for (const [name, value] of Object.entries(objectField(result, 'headers')))
-    if (value !== null) set(name, text(`headers.${name}`, value));
+  // null stands for no header, as JSON has no undefined to say it with; a
+  // list is sent as that many header lines, as multiValueHeaders would be.
+  for (const [name, value] of Object.entries(objectField(result, 'headers'))) {
+    if (value === null) continue;
+    set(
+      name,
+      Array.isArray(value)
+        ? value.map((item, i) => text(`headers.${name}[${i}]`, item))
+        : text(`headers.${name}`, value),
+    );
+  }
   for (const [name, values] of Object.entries(objectField(result, 'multiValueHeaders'))) {
     if (!Array.isArray(values))
       throw badFunctionResponse(`multiValueHeaders.${name} is not a list`);
