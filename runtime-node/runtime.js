@@ -38,6 +38,14 @@ const MAX_RESULT_BYTES = MAX_FRAME_BYTES - 64 * 1024;
 
 /** @type {import('./handler.js').Handler | undefined} */
 let handler;
+/**
+ * Where the code and this runtime live on the host, and the paths a
+ * function's error shows instead, as Lambda's do (/var/task/index.mjs): the
+ * error goes back to whoever invoked the function, who has no business with
+ * the host pod's layout.
+ * @type {[string, string][]}
+ */
+let publicPaths = [[import.meta.dirname, '/var/runtime']];
 /** @type {import('./context.js').FunctionIdentity | undefined} */
 let identity;
 
@@ -112,6 +120,10 @@ async function specialize(message) {
   for (const [name, value] of Object.entries(message.env)) process.env[name] = value;
   captureOutput((line) => replies.write(line));
   try {
+    publicPaths = [
+      [message.codeDir, '/var/task'],
+      [import.meta.dirname, '/var/runtime'],
+    ];
     handler = await loadHandler(message.codeDir, message.handler);
     send({ type: 'specialized', loadMs: performance.now() - started });
   } catch (err) {
@@ -179,7 +191,11 @@ async function invoke(message, payload) {
       json,
     );
   } catch (err) {
-    currentRequest.run(message.requestId, () => console.error(err));
+    try {
+      currentRequest.run(message.requestId, () => console.error(err));
+    } catch {
+      // What the function threw cannot even be printed (a getter that throws): its failure still answers.
+    }
     reply({
       id: message.id,
       ok: false,
@@ -194,18 +210,54 @@ async function invoke(message, payload) {
  * @returns {FunctionFailure}
  */
 function failureOf(err) {
+  try {
+    return describeFailure(err);
+  } catch {
+    return {
+      errorType: 'Error',
+      errorMessage: 'the function threw a value whose fields cannot be read',
+      stackTrace: [],
+    };
+  }
+}
+
+/**
+ * @param {unknown} err
+ * @returns {FunctionFailure}
+ */
+function describeFailure(err) {
   if (err instanceof Error) {
     const errorType = /** @type {{ errorType?: string }} */ (err).errorType ?? err.name ?? 'Error';
     return {
-      errorType,
-      errorMessage: err.message,
-      stackTrace: (err.stack ?? '')
+      errorType: safeString(errorType),
+      errorMessage: publicText(safeString(err.message)),
+      stackTrace: publicText(safeString(err.stack ?? ''))
         .split('\n')
         .slice(1)
         .map((line) => line.trim()),
     };
   }
-  return { errorType: 'Error', errorMessage: String(err), stackTrace: [] };
+  return { errorType: 'Error', errorMessage: publicText(safeString(err)), stackTrace: [] };
+}
+
+/** @param {string} text */
+function publicText(text) {
+  for (const [hostPath, shown] of publicPaths) text = text.replaceAll(hostPath, shown);
+  return text;
+}
+
+/**
+ * A thrown value, or a field of a thrown Error, as text. The function's code
+ * made it: its toString may throw, or be no function at all, and
+ * Object.prototype.toString cannot be fooled that way.
+ * @param {unknown} value
+ */
+function safeString(value) {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 send({ type: 'booted' });

@@ -284,7 +284,43 @@ describe('the function contract', () => {
     expect(response.error).toBe('FUNCTION_ERROR_UNHANDLED');
     expect(response.errorType).toBe('RangeError');
     expect(response.errorMessage).toBe('out of range');
-    expect(response.stackTrace.join('\n')).toContain('index.mjs');
+    // As Lambda shows it: the code at /var/task, never the host pod's own paths.
+    expect(response.stackTrace[0]).toMatch(
+      /^at handler \(file:\/\/\/var\/task\/index\.mjs:1:\d+\)$/,
+    );
+    expect(response.stackTrace.join('\n')).not.toContain(host.name);
+  });
+
+  test('a thrown value that cannot be printed still fails only its invocation', async () => {
+    await client.create(
+      Sandboxes,
+      inlineSandbox(
+        namespace,
+        'odd-thrower',
+        host.name,
+        `export const handler = async (e) => {
+          if (e.kind === 'object') throw { toString: 0, valueOf: 0 };
+          const err = new Error('x');
+          Object.defineProperty(err, 'message', { get() { throw new Error('no'); } });
+          Object.defineProperty(err, 'stack', { get() { throw new Error('no'); } });
+          throw err;
+        };`,
+      ),
+    );
+    await waitUntilReady(client, namespace, 'odd-thrower');
+    const object = await invoke('odd-thrower', { kind: 'object' });
+    expect(object).toMatchObject({
+      error: 'FUNCTION_ERROR_UNHANDLED',
+      errorType: 'Error',
+      errorMessage: '[object Object]',
+    });
+    const getters = await invoke('odd-thrower', { kind: 'getters' });
+    expect(getters).toMatchObject({
+      error: 'FUNCTION_ERROR_UNHANDLED',
+      errorMessage: 'the function threw a value whose fields cannot be read',
+    });
+    const sandbox = await client.get(Sandboxes, { namespace, name: 'odd-thrower' });
+    expect(sandbox.status?.restartCount ?? 0).toBe(0);
   });
 
   test("the function's environment holds only its env (and Lambda's variables)", async () => {
