@@ -167,6 +167,47 @@ describe('RabbitMQ', () => {
     await killReplicaMidBatch('slow', (bodies) => publishRabbit('slow', bodies));
   }, 90_000);
 
+  test('a retry or dead-letter queue deleted by hand loses no message: Roost declares it again', async () => {
+    const channel = await amqpConnection.createChannel();
+    await channel.assertQueue('fragile', { durable: true });
+    await createTrigger('rmq-fragile', {
+      source: {
+        rabbitmq: { connectionSecretRef: { name: 'rabbit', key: 'url' }, queue: 'fragile' },
+      },
+      batchSize: 1,
+      maxRetries: 1,
+      retryDelaySeconds: 1,
+      deadLetter: { queue: 'fragile-dead' },
+    });
+    await waitReady('rmq-fragile');
+    const deadLettered = (count: number) =>
+      eventually(async () => (await getTrigger('rmq-fragile')).status?.deadLettered === count, {
+        what: `${count} dead-lettered`,
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      });
+    // Each message fails twice: once through the delay queue, then into the dead letters.
+    await publishRabbit('fragile', [{ run: 'fragile', i: 0, fail: true }]);
+    await deadLettered(1);
+    // Deleted under both replicas, which have each declared them before.
+    await channel.deleteQueue('fragile.roost-retry.1000ms');
+    await channel.deleteQueue('fragile-dead');
+    await publishRabbit(
+      'fragile',
+      [1, 2, 3].map((i) => ({ run: 'fragile', i, fail: true })),
+    );
+    await deadLettered(4);
+    const dead = await drainRabbit('fragile-dead');
+    expect(dead.map((m) => (JSON.parse(m.content.toString()) as { i: number }).i).sort()).toEqual([
+      1, 2, 3,
+    ]);
+    expect((await channel.checkQueue('fragile.roost-retry.1000ms')).messageCount).toBe(0);
+    await channel.close();
+    await eventually(async () => (await getTrigger('rmq-fragile')).status?.lag === 0, {
+      what: 'lag 0, the trigger Ready',
+    });
+  }, 90_000);
+
   test('a queue that does not exist says QueueNotFound and recovers when it appears', async () => {
     await createTrigger('rmq-later', {
       source: { rabbitmq: { connectionSecretRef: { name: 'rabbit', key: 'url' }, queue: 'later' } },

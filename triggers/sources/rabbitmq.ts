@@ -14,6 +14,12 @@
 // Dead letters: Roost declares the direct exchange roost.dead-letter and the
 // queue spec.deadLetter.queue bound to it by the queue's name, and publishes a
 // message that failed for good there, with why in its headers.
+//
+// Both publishes are mandatory: a queue deleted under Roost (by hand, or by
+// the removal of a trigger that shared it) makes the broker return the
+// message rather than confirm and drop it. Roost declares the queue again and
+// publishes once more; if that fails too the source is lost and started
+// over, and the original, never acknowledged, is delivered again.
 import amqp, {
   type Channel,
   type ChannelModel,
@@ -61,6 +67,13 @@ export class RabbitMQSource implements QueueSource {
   #lagChannel: Channel | undefined;
   /** Delay queues declared so far (their messages count as lag). */
   readonly #delayQueues = new Set<string>();
+  /**
+   * Messages the broker returned as unroutable, by routing key, not yet
+   * matched with their confirm: a return comes before the confirm of the
+   * same message, and confirms come in order of publishing.
+   */
+  readonly #returned = new Map<string, number>();
+  #lose: (err: Error) => void = () => {};
   #closing = false;
 
   private constructor(
@@ -74,6 +87,10 @@ export class RabbitMQSource implements QueueSource {
     this.#connection = connection;
     this.#consumeChannel = consume;
     this.#publishChannel = publish;
+    publish.on('return', (message: ConsumeMessage) => {
+      const key = message.fields.routingKey;
+      this.#returned.set(key, (this.#returned.get(key) ?? 0) + 1);
+    });
   }
 
   /** Connects and checks that the queue exists; declares the dead-letter exchange and queue. */
@@ -89,15 +106,7 @@ export class RabbitMQSource implements QueueSource {
       }
       const publish = await connection.createConfirmChannel();
       publish.on('error', () => {});
-      if (options.deadLetterQueue) {
-        await publish.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
-        await publish.assertQueue(options.deadLetterQueue, { durable: true });
-        await publish.bindQueue(
-          options.deadLetterQueue,
-          DEAD_LETTER_EXCHANGE,
-          options.deadLetterQueue,
-        );
-      }
+      if (options.deadLetterQueue) await declareDeadLetterQueue(publish, options.deadLetterQueue);
       return new RabbitMQSource(options, connection, consume, publish);
     } catch (err) {
       await connection.close().catch(() => {});
@@ -119,6 +128,7 @@ export class RabbitMQSource implements QueueSource {
       lost = true;
       onLost(err);
     };
+    this.#lose = lose;
     this.#connection.on('close', () =>
       lose(new BrokerUnreachableError('The connection to the RabbitMQ broker was lost')),
     );
@@ -190,8 +200,12 @@ export class RabbitMQSource implements QueueSource {
         delete headers[key];
     headers[FAILED_TRIES_HEADER] = message.failedTries + 1;
     const delay = Math.max(0, Math.round(delayMs));
-    const target = delay === 0 ? this.#options.queue : await this.#delayQueue(delay);
-    await this.#publish('', target, raw, headers);
+    if (delay === 0) await this.#publishOrLose('', this.#options.queue, raw, headers);
+    else
+      await this.#publishOrLose('', await this.#delayQueue(delay), raw, headers, async () => {
+        this.#delayQueues.delete(delayQueueName(this.#options.queue, delay));
+        await this.#delayQueue(delay);
+      });
     this.#consumeChannel.ack(raw);
   }
 
@@ -205,9 +219,44 @@ export class RabbitMQSource implements QueueSource {
         'x-roost-queue': this.#options.queue,
         'x-roost-trigger': `${this.#options.trigger.namespace}/${this.#options.trigger.name}`,
       };
-      await this.#publish(DEAD_LETTER_EXCHANGE, this.#options.deadLetterQueue, raw, headers);
+      const queue = this.#options.deadLetterQueue;
+      await this.#publishOrLose(DEAD_LETTER_EXCHANGE, queue, raw, headers, () =>
+        declareDeadLetterQueue(this.#publishChannel, queue),
+      );
     }
     this.#consumeChannel.ack(raw);
+  }
+
+  /**
+   * Publishes; a message returned because its queue is gone is published
+   * once more after `redeclare`. A publish that still fails loses the
+   * source (the consumer starts over; the original is delivered again).
+   */
+  async #publishOrLose(
+    exchange: string,
+    routingKey: string,
+    raw: ConsumeMessage,
+    headers: Record<string, unknown>,
+    redeclare?: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      try {
+        await this.#publish(exchange, routingKey, raw, headers);
+      } catch (err) {
+        if (!(err instanceof UnroutableError) || !redeclare) throw err;
+        await redeclare();
+        await this.#publish(exchange, routingKey, raw, headers);
+      }
+    } catch (err) {
+      const error =
+        err instanceof UnroutableError || err instanceof BrokerUnreachableError
+          ? err
+          : new BrokerUnreachableError(
+              `RabbitMQ failed: ${redact(errorMessage(err), [this.#options.url])}`,
+            );
+      this.#lose(error);
+      throw error;
+    }
   }
 
   async #publish(
@@ -223,6 +272,7 @@ export class RabbitMQSource implements QueueSource {
         routingKey,
         raw.content,
         {
+          mandatory: true,
           headers,
           contentType: p.contentType,
           contentEncoding: p.contentEncoding,
@@ -238,9 +288,20 @@ export class RabbitMQSource implements QueueSource {
         (err) =>
           err
             ? reject(new BrokerUnreachableError(`RabbitMQ refused a publish to ${routingKey}`))
-            : resolve(),
+            : this.#takeReturn(routingKey)
+              ? reject(new UnroutableError(routingKey))
+              : resolve(),
       );
     });
+  }
+
+  /** Whether the broker returned a message published to `routingKey` (and counts it as matched). */
+  #takeReturn(routingKey: string): boolean {
+    const count = this.#returned.get(routingKey) ?? 0;
+    if (count === 0) return false;
+    if (count === 1) this.#returned.delete(routingKey);
+    else this.#returned.set(routingKey, count - 1);
+    return true;
   }
 
   async #delayQueue(delayMs: number): Promise<string> {
@@ -261,14 +322,32 @@ export class RabbitMQSource implements QueueSource {
   }
 
   async lag(): Promise<number> {
+    let total: number;
+    try {
+      total = await this.#messageCount(this.#options.queue);
+    } catch (err) {
+      throw notFoundOr(err, this.#options);
+    }
+    for (const name of [...this.#delayQueues]) {
+      try {
+        total += await this.#messageCount(name);
+      } catch (err) {
+        if (!isNotFound(err)) throw notFoundOr(err, this.#options);
+        // Deleted under Roost, so it holds nothing; the next retry declares it again.
+        this.#delayQueues.delete(name);
+      }
+    }
+    return total;
+  }
+
+  async #messageCount(queue: string): Promise<number> {
     const channel = (this.#lagChannel ??= await this.#openLagChannel());
     try {
-      let total = (await channel.checkQueue(this.#options.queue)).messageCount;
-      for (const name of this.#delayQueues) total += (await channel.checkQueue(name)).messageCount;
-      return total;
+      return (await channel.checkQueue(queue)).messageCount;
     } catch (err) {
+      // A failed passive declare closes the channel it ran on.
       this.#lagChannel = undefined;
-      throw notFoundOr(err, this.#options);
+      throw err;
     }
   }
 
@@ -381,9 +460,27 @@ export async function removeRabbitMQObjects(options: {
   }
 }
 
+/** A publish the broker returned: no queue took it (the queue was deleted). */
+class UnroutableError extends BrokerUnreachableError {
+  constructor(queue: string) {
+    super(`RabbitMQ had no queue ${queue} for a retry or dead letter (was it deleted?)`);
+  }
+}
+
+/** The dead-letter exchange, the queue, and the binding between them by the queue's name. */
+async function declareDeadLetterQueue(channel: ConfirmChannel, queue: string): Promise<void> {
+  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+  await channel.assertQueue(queue, { durable: true });
+  await channel.bindQueue(queue, DEAD_LETTER_EXCHANGE, queue);
+}
+
+function isNotFound(err: unknown): boolean {
+  return /NOT_FOUND|404/.test(errorMessage(err));
+}
+
 function notFoundOr(err: unknown, options: RabbitMQSourceOptions): Error {
   const message = errorMessage(err);
-  if (/NOT_FOUND|404/.test(message))
+  if (isNotFound(err))
     return new QueueNotFoundError(
       `The queue ${options.queue} does not exist on the RabbitMQ broker (Roost does not declare it)`,
     );
