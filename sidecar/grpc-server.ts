@@ -63,11 +63,20 @@ const LEVEL_NAMES: Record<LogLevelName, LogLevel> = {
 
 type ServiceError = { code: status; details: string; metadata?: Metadata };
 
+/** How long a new connection may take to send its first bytes (the preface, or HTTP/2's). */
+export const FIRST_BYTES_TIMEOUT_MS = 10_000;
+const IDLE_CONNECTION_MS = 5 * 60_000;
+
 const notInvoked = new Metadata();
 notInvoked.set(NOT_INVOKED_METADATA, 'true');
 
 export class SidecarGrpcServer {
-  readonly #server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  readonly #server = new Server({
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // A connection with no call for this long is closed (GOAWAY; a client
+    // that wants it dials again): none is held for ever by a stranger.
+    'grpc.max_connection_idle_ms': IDLE_CONNECTION_MS,
+  });
   readonly #options: GrpcServerOptions;
   readonly #token: Buffer;
   readonly #frames: InvokeFramesServer;
@@ -126,12 +135,19 @@ export class SidecarGrpcServer {
   /** Hands a new connection to the invocation frames or to gRPC, by its first bytes. */
   #route(socket: Socket): void {
     let head: Buffer = Buffer.alloc(0);
+    // Anyone who can reach the port can connect; one that never says which
+    // protocol it speaks would hold a descriptor for ever, and enough of
+    // them would leave none for the gateways.
+    const deadline = setTimeout(() => socket.destroy(), FIRST_BYTES_TIMEOUT_MS);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
     const sniff = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       const compared = Math.min(head.length, INVOKE_PREFACE.length);
       const frames = head.subarray(0, compared).equals(INVOKE_PREFACE.subarray(0, compared));
       if (frames && head.length < INVOKE_PREFACE.length) return;
       socket.off('data', sniff);
+      clearTimeout(deadline);
       socket.pause();
       if (frames) {
         this.#frames.serve(socket, head.subarray(INVOKE_PREFACE.length));

@@ -25,7 +25,7 @@ import type { InvocationRequest } from './invocation.ts';
 /** A hello frame is a token and a few bytes of JSON; nothing larger is read from a stranger. */
 const HELLO_MAX_BYTES = 4096;
 /** A connection that has not shown the token by then is closed: a stranger holds no socket for long. */
-const HELLO_TIMEOUT_MS = 10_000;
+export const HELLO_TIMEOUT_MS = 10_000;
 /** Answers a connection may leave unread before it is closed (default). */
 const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
 

@@ -18,6 +18,9 @@ import { freePort } from '../lib/ports.ts';
 import { ChannelBroken } from '../gateway/invocation-channel.ts';
 import { INVOKE_PREFACE, type RefusedFrame, type ResultFrame } from '../proto/invoke-frames.ts';
 import { FrameReader, MAX_FRAME_BYTES, encodeFrame } from '../runtime-node/frames.js';
+import { FIRST_BYTES_TIMEOUT_MS } from '../sidecar/grpc-server.ts';
+import { HELLO_TIMEOUT_MS } from '../sidecar/invoke-frames-server.ts';
+import { sleep } from '../lib/duration.ts';
 
 const client = adminClient();
 let namespace: string;
@@ -32,10 +35,19 @@ const ECHO = `export const handler = async (e) => {
   return e.size ? 'x'.repeat(e.size) : { pid: process.pid, n: e.n };
 };`;
 
+/** Opened first and left silent, so that the deadlines they meet pass while the other tests run. */
+let silent: ReturnType<typeof rawConnection>;
+let prefaceOnly: ReturnType<typeof rawConnection>;
+let silentSince: number;
+
 beforeAll(async () => {
   namespace = await createNamespace(client, 'frames');
   hosts = await startTestHosts(namespace);
   host = await hosts.add({ name: 'host-frames' });
+  silentSince = Date.now();
+  silent = rawConnection();
+  prefaceOnly = rawConnection();
+  prefaceOnly.socket.write(INVOKE_PREFACE);
   sidecar = hosts.connect(host.address);
   for (const name of ['neighbour', 'echo'])
     await client.create(
@@ -396,4 +408,24 @@ describe('a sidecar restart', () => {
     expect(answers.map((a) => parse<{ n: number }>(a.result).n)).toEqual([0, 1, 2, 3, 4]);
     await stopped;
   });
+});
+
+describe('strangers on the sidecar port', () => {
+  test('a connection that never sends a byte is closed, and one that sends no hello is refused, each at its deadline', async () => {
+    const closedAfter = (raw: ReturnType<typeof rawConnection>) =>
+      Promise.race([raw.closed.then(() => Date.now() - silentSince), sleep(20_000)]);
+    const [silentMs, prefaceMs] = await Promise.all([
+      closedAfter(silent),
+      closedAfter(prefaceOnly),
+    ]);
+    // Closed by the sidecar at its deadline (and a little for the close to travel), not before.
+    expect(silentMs).toBeGreaterThanOrEqual(FIRST_BYTES_TIMEOUT_MS - 100);
+    expect(silentMs).toBeLessThan(FIRST_BYTES_TIMEOUT_MS + 2000);
+    expect(silent.frames).toEqual([]);
+    expect(prefaceMs).toBeGreaterThanOrEqual(HELLO_TIMEOUT_MS - 100);
+    expect(prefaceMs).toBeLessThan(HELLO_TIMEOUT_MS + 2000);
+    expect(prefaceOnly.frames).toEqual([
+      expect.objectContaining({ type: 'refused', code: 16, message: 'no hello frame in time' }),
+    ]);
+  }, 30_000);
 });

@@ -31,8 +31,16 @@ let bridge: JavaBridge;
 let loaded: string;
 let sleeper: string;
 
+/** A peer that connects and never says hello, opened first so that its deadline passes while the other tests run. */
+let silent: Awaited<ReturnType<typeof rawConnection>>;
+let silentSince: number;
+/** The bridge's InvokeFrameServer.HELLO_TIMEOUT_MS. */
+const BRIDGE_HELLO_TIMEOUT_MS = 10_000;
+
 beforeAll(async () => {
   bridge = await startTestBridge({ restart: false });
+  silentSince = Date.now();
+  silent = await rawConnection();
   loaded = 'frames-test/hello';
   await loadFixture(bridge.client, loaded, 'Hello', 5_000);
   sleeper = 'frames-test/sleeper';
@@ -197,3 +205,13 @@ describe('a bridge that dies with an invocation in flight', () => {
     }
   });
 });
+
+test('a peer that never says hello is cut off at the bridge’s deadline', async () => {
+  const closedAfter = await Promise.race([
+    silent.closed.then(() => Date.now() - silentSince),
+    new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 20_000)),
+  ]);
+  expect(closedAfter).toBeGreaterThanOrEqual(BRIDGE_HELLO_TIMEOUT_MS - 100);
+  expect(closedAfter).toBeLessThan(BRIDGE_HELLO_TIMEOUT_MS + 2000);
+  expect(silent.frames).toEqual([]);
+}, 30_000);
