@@ -80,7 +80,7 @@ export function callHandler(handler, event, context) {
       if (settled) return;
       settled = true;
       if (err !== null && err !== undefined)
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(err instanceof Error ? err : new Error(safeString(err)));
       else resolve(result);
     };
     try {
@@ -97,4 +97,18 @@ export function callHandler(handler, event, context) {
       callback(err);
     }
   });
+}
+
+/**
+ * A thrown value, or a field of a thrown Error, as text. The function's code
+ * made it: its toString may throw, or be no function at all, and
+ * Object.prototype.toString cannot be fooled that way.
+ * @param {unknown} value
+ */
+export function safeString(value) {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

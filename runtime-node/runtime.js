@@ -19,7 +19,7 @@
 import { Socket } from 'node:net';
 import { FrameReader, FrameWriter, MAX_FRAME_BYTES } from './frames.js';
 import { captureOutput, currentRequest } from './logs.js';
-import { callHandler, loadHandler } from './handler.js';
+import { callHandler, loadHandler, safeString } from './handler.js';
 import { makeContext } from './context.js';
 
 /** @typedef {import('./protocol.ts').FromRuntime} FromRuntime */
@@ -244,20 +244,6 @@ function describeFailure(err) {
 function publicText(text) {
   for (const [hostPath, shown] of publicPaths) text = text.replaceAll(hostPath, shown);
   return text;
-}
-
-/**
- * A thrown value, or a field of a thrown Error, as text. The function's code
- * made it: its toString may throw, or be no function at all, and
- * Object.prototype.toString cannot be fooled that way.
- * @param {unknown} value
- */
-function safeString(value) {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }
 
 send({ type: 'booted' });

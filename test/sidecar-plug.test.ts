@@ -321,6 +321,22 @@ describe('the function contract', () => {
     });
     const sandbox = await client.get(Sandboxes, { namespace, name: 'odd-thrower' });
     expect(sandbox.status?.restartCount ?? 0).toBe(0);
+    // The same through a callback-style handler's error argument.
+    await client.create(
+      Sandboxes,
+      inlineSandbox(
+        namespace,
+        'odd-callback',
+        host.name,
+        `export const handler = (event, context, callback) => callback({ toString: 0 });`,
+      ),
+    );
+    await waitUntilReady(client, namespace, 'odd-callback');
+    expect(await invoke('odd-callback')).toMatchObject({
+      error: 'FUNCTION_ERROR_UNHANDLED',
+      errorType: 'Error',
+      errorMessage: '[object Object]',
+    });
   });
 
   test("the function's environment holds only its env (and Lambda's variables)", async () => {
