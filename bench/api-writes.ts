@@ -7,19 +7,12 @@
 // a Sandbox write's extra cost lies: the Sandbox's own schema without its CEL
 // rules, and a CRD with no schema at all.
 import { parse } from 'yaml';
-import { startControlPlane } from '../testenv/control-plane.ts';
-import {
-  ConfigMaps,
-  CustomResourceDefinitions,
-  Namespaces,
-  Sandboxes,
-  type ResourceType,
-} from '../kube/api/resources.ts';
+import { installCrd, startControlPlane } from '../testenv/control-plane.ts';
+import { ConfigMaps, Namespaces, Sandboxes, type ResourceType } from '../kube/api/resources.ts';
 import type { CustomResourceDefinition } from '../kube/api/core.ts';
 import type { KubeObject } from '../kube/api/meta.ts';
 import type { Sandbox } from '../kube/api/roost.ts';
 import { renderCrdFiles } from '../crds/render.ts';
-import { sleep } from '../lib/duration.ts';
 import { cpus, totalmem } from 'node:os';
 import { ms, percentile, table } from './support/stats.ts';
 
@@ -144,7 +137,7 @@ try {
   await controlPlane.stop();
 }
 
-/** A copy of the Sandbox CRD under the bench group, its schema made by `schema`; waits until it serves. */
+/** A copy of the Sandbox CRD under the bench group, its schema made by `schema`; waits until it is Established. */
 async function installProbeCrd(
   plural: string,
   kind: string,
@@ -173,23 +166,8 @@ async function installProbeCrd(
       ],
     },
   };
-  await client.create(CustomResourceDefinitions, probe);
-  const type: ResourceType<KubeObject> = {
-    group,
-    version: version!.name,
-    kind,
-    plural,
-    namespaced: true,
-  };
-  for (let i = 0; ; i++) {
-    try {
-      await client.list(type, { namespace });
-      return type;
-    } catch (err) {
-      if (i > 100) throw err;
-      await sleep(100);
-    }
-  }
+  await installCrd(client, probe);
+  return { group, version: version!.name, kind, plural, namespaced: true };
 }
 
 /** The schema with every x-kubernetes-validations list taken out, at any depth. */

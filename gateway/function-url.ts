@@ -158,7 +158,7 @@ export function fromFunctionResult(resultJson: Buffer): HttpResponse {
   if (!isStructured(result)) {
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: resultJson };
   }
-  const statusCode = scalarText(result.statusCode) === undefined ? NaN : Number(result.statusCode);
+  const statusCode = Number(scalarText(result.statusCode) ?? NaN);
   // 1xx are not final answers: a client would wait on for one that never comes.
   if (!Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599)
     throw badFunctionResponse(

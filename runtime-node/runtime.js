@@ -38,6 +38,8 @@ const MAX_RESULT_BYTES = MAX_FRAME_BYTES - 64 * 1024;
 
 /** @type {import('./handler.js').Handler | undefined} */
 let handler;
+/** This runtime's directory on the host, and the path a function's error shows instead. */
+const RUNTIME_PATH = /** @type {[string, string]} */ ([import.meta.dirname, '/var/runtime']);
 /**
  * Where the code and this runtime live on the host, and the paths a
  * function's error shows instead, as Lambda's do (/var/task/index.mjs): the
@@ -45,7 +47,7 @@ let handler;
  * the host pod's layout.
  * @type {[string, string][]}
  */
-let publicPaths = [[import.meta.dirname, '/var/runtime']];
+let publicPaths = [RUNTIME_PATH];
 /** @type {import('./context.js').FunctionIdentity | undefined} */
 let identity;
 
@@ -120,10 +122,7 @@ async function specialize(message) {
   for (const [name, value] of Object.entries(message.env)) process.env[name] = value;
   captureOutput((line) => replies.write(line));
   try {
-    publicPaths = [
-      [message.codeDir, '/var/task'],
-      [import.meta.dirname, '/var/runtime'],
-    ];
+    publicPaths = [[message.codeDir, '/var/task'], RUNTIME_PATH];
     handler = await loadHandler(message.codeDir, message.handler);
     send({ type: 'specialized', loadMs: performance.now() - started });
   } catch (err) {

@@ -330,20 +330,22 @@ export async function startControlPlane(
 /** Creates or updates the Roost CRDs and waits until each is Established. */
 export async function installCrds(client: KubeClient): Promise<void> {
   const crds = renderCrdFiles().map(([, text]) => parse(text) as CustomResourceDefinition);
-  await Promise.all(
-    crds.map((crd) =>
-      client.apply(CustomResourceDefinitions, crd, { force: true, fieldManager: 'roost-install' }),
-    ),
-  );
-  for (const crd of crds) {
-    await waitUntilTrue(`CRD ${crd.metadata.name} to be established`, 30_000, async () => {
-      const current = await client.get(CustomResourceDefinitions, { name: crd.metadata.name! });
-      return (
-        current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ??
-        false
-      );
-    });
-  }
+  await Promise.all(crds.map((crd) => installCrd(client, crd)));
+}
+
+/** Creates or updates one CRD and waits until it is Established (its resource is served). */
+export async function installCrd(client: KubeClient, crd: CustomResourceDefinition): Promise<void> {
+  await client.apply(CustomResourceDefinitions, crd, {
+    force: true,
+    fieldManager: 'roost-install',
+  });
+  await waitUntilTrue(`CRD ${crd.metadata.name} to be established`, 30_000, async () => {
+    const current = await client.get(CustomResourceDefinitions, { name: crd.metadata.name! });
+    return (
+      current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ??
+      false
+    );
+  });
 }
 
 async function waitUntilTrue(

@@ -201,11 +201,13 @@ export class RabbitMQSource implements QueueSource {
     headers[FAILED_TRIES_HEADER] = message.failedTries + 1;
     const delay = Math.max(0, Math.round(delayMs));
     if (delay === 0) await this.#publishOrLose('', this.#options.queue, raw, headers);
-    else
-      await this.#publishOrLose('', await this.#delayQueue(delay), raw, headers, async () => {
-        this.#delayQueues.delete(delayQueueName(this.#options.queue, delay));
+    else {
+      const queue = await this.#delayQueue(delay);
+      await this.#publishOrLose('', queue, raw, headers, async () => {
+        this.#delayQueues.delete(queue);
         await this.#delayQueue(delay);
       });
+    }
     this.#consumeChannel.ack(raw);
   }
 
@@ -249,7 +251,7 @@ export class RabbitMQSource implements QueueSource {
       }
     } catch (err) {
       const error =
-        err instanceof UnroutableError || err instanceof BrokerUnreachableError
+        err instanceof BrokerUnreachableError
           ? err
           : new BrokerUnreachableError(
               `RabbitMQ failed: ${redact(errorMessage(err), [this.#options.url])}`,
