@@ -411,21 +411,26 @@ describe('a sidecar restart', () => {
 });
 
 describe('strangers on the sidecar port', () => {
-  test('a connection that never sends a byte is closed, and one that sends no hello is refused, each at its deadline', async () => {
+  test('a connection that never sends a byte is closed, and one that sends no hello is refused, at their deadlines', async () => {
+    // Closed by the sidecar, not by the test: never before the deadline, and
+    // well within a busy machine's delay after it (this asserts no speed).
+    const slackMs = 10_000;
     const closedAfter = (raw: ReturnType<typeof rawConnection>) =>
-      Promise.race([raw.closed.then(() => Date.now() - silentSince), sleep(20_000)]);
+      Promise.race([
+        raw.closed.then(() => Date.now() - silentSince),
+        sleep(FIRST_BYTES_TIMEOUT_MS + HELLO_TIMEOUT_MS + slackMs).then(() => Infinity),
+      ]);
     const [silentMs, prefaceMs] = await Promise.all([
       closedAfter(silent),
       closedAfter(prefaceOnly),
     ]);
-    // Closed by the sidecar at its deadline (and a little for the close to travel), not before.
     expect(silentMs).toBeGreaterThanOrEqual(FIRST_BYTES_TIMEOUT_MS - 100);
-    expect(silentMs).toBeLessThan(FIRST_BYTES_TIMEOUT_MS + 2000);
+    expect(silentMs).toBeLessThan(FIRST_BYTES_TIMEOUT_MS + slackMs);
     expect(silent.frames).toEqual([]);
     expect(prefaceMs).toBeGreaterThanOrEqual(HELLO_TIMEOUT_MS - 100);
-    expect(prefaceMs).toBeLessThan(HELLO_TIMEOUT_MS + 2000);
+    expect(prefaceMs).toBeLessThan(HELLO_TIMEOUT_MS + slackMs);
     expect(prefaceOnly.frames).toEqual([
       expect.objectContaining({ type: 'refused', code: 16, message: 'no hello frame in time' }),
     ]);
-  }, 30_000);
+  }, 60_000);
 });

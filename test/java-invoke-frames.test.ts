@@ -207,11 +207,15 @@ describe('a bridge that dies with an invocation in flight', () => {
 });
 
 test('a peer that never says hello is cut off at the bridge’s deadline', async () => {
+  // Never before the deadline, and well within a busy machine's delay after it (this asserts no speed).
+  const slackMs = 10_000;
   const closedAfter = await Promise.race([
     silent.closed.then(() => Date.now() - silentSince),
-    new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 20_000)),
+    new Promise<number>((resolve) =>
+      setTimeout(() => resolve(Infinity), BRIDGE_HELLO_TIMEOUT_MS + slackMs),
+    ),
   ]);
   expect(closedAfter).toBeGreaterThanOrEqual(BRIDGE_HELLO_TIMEOUT_MS - 100);
-  expect(closedAfter).toBeLessThan(BRIDGE_HELLO_TIMEOUT_MS + 2000);
+  expect(closedAfter).toBeLessThan(BRIDGE_HELLO_TIMEOUT_MS + slackMs);
   expect(silent.frames).toEqual([]);
-}, 30_000);
+}, 60_000);
