@@ -22,7 +22,7 @@ export class SidecarChannels {
   get(address: string): InvocationChannel {
     let channel = this.#channels.get(address);
     if (!channel) {
-      channel = new FrameChannel(address, this.#token);
+      channel = new FrameChannel(address, this.#token, { binaryHeaders: true });
       this.#channels.set(address, channel);
     }
     return channel;

@@ -6,25 +6,57 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { FrameChannel } from './frame-channel.ts';
 import { ChannelTimeout } from './invocation-channel.ts';
-import { INVOKE_PREFACE, type InvokeFrame } from '../proto/invoke-frames.ts';
-import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
+import {
+  INVOKE_HEADER,
+  INVOKE_PREFACE,
+  RESULT_HEADER,
+  type HelloFrame,
+  type InvokeFrame,
+} from '../proto/invoke-frames.ts';
+import { FrameReader, FrameWriter, HeaderCodec } from '../runtime-node/frames.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
   for (const close of closers.splice(0)) close();
 });
 
-/** A sidecar stand-in: answers an invocation whose requestId starts with "answer", after `delayMs`. */
-async function peer(delayMs: number): Promise<{ address: string; server: Server }> {
+/**
+ * A sidecar stand-in: answers an invocation whose requestId starts with
+ * "answer", after `delayMs`. With `welcome` it takes binary headers as a
+ * sidecar does when the hello offers them; `seen` records how each
+ * invocation's header came.
+ */
+async function peer(
+  delayMs: number,
+  options: { welcome?: boolean } = {},
+): Promise<{ address: string; server: Server; seen: ('json' | 'binary')[] }> {
   const sockets = new Set<Socket>();
+  const seen: ('json' | 'binary')[] = [];
+  /** Set by the binary codec as it reads a header, for onFrame of the same frame. */
+  let readBinary = false;
+  const binaryInvoke = new HeaderCodec<InvokeFrame>(INVOKE_HEADER.tag, INVOKE_HEADER.write, (r) => {
+    readBinary = true;
+    return INVOKE_HEADER.read(r);
+  });
   const server = createServer((socket) => {
     sockets.add(socket);
     const writer = new FrameWriter(socket);
     let preface = true;
+    let binary = false;
     const reader = new FrameReader({
       maxFrameBytes: 1 << 20,
-      onFrame: (header: InvokeFrame & { type?: string }) => {
-        if (header.type === 'hello' || !header.requestId.startsWith('answer')) return;
+      codecs: options.welcome ? [binaryInvoke] : [],
+      onFrame: (header: InvokeFrame & Partial<HelloFrame>) => {
+        if (header.type === 'hello') {
+          if (options.welcome && header.binaryHeaders === true) {
+            binary = true;
+            writer.write({ type: 'welcome', binaryHeaders: true });
+          }
+          return;
+        }
+        seen.push(readBinary ? 'binary' : 'json');
+        readBinary = false;
+        if (!header.requestId.startsWith('answer')) return;
         setTimeout(
           () =>
             writer.write(
@@ -42,6 +74,7 @@ async function peer(delayMs: number): Promise<{ address: string; server: Server 
                 rejection: null,
               },
               Buffer.from(JSON.stringify(header.requestId)),
+              binary ? RESULT_HEADER : undefined,
             ),
           delayMs,
         );
@@ -59,7 +92,7 @@ async function peer(delayMs: number): Promise<{ address: string; server: Server 
     server.close();
   });
   const { port } = server.address() as { port: number };
-  return { address: `127.0.0.1:${port}`, server };
+  return { address: `127.0.0.1:${port}`, server, seen };
 }
 
 const request = (requestId: string) => ({
@@ -116,5 +149,35 @@ describe('FrameChannel deadlines', () => {
     await expect(channel.invoke(request('silent'), 50)).rejects.toBeInstanceOf(ChannelTimeout);
     const answer = await channel.invoke(request('answer-2'), 5000);
     expect(JSON.parse(answer.result.toString())).toBe('answer-2');
+  });
+});
+
+describe('FrameChannel headers', () => {
+  test('invocations go with binary headers once a sidecar welcomes the offer, and answers come back in them', async () => {
+    const { address, seen } = await peer(0, { welcome: true });
+    const channel = new FrameChannel(address, 'token', { binaryHeaders: true });
+    closers.push(() => channel.close());
+    for (const id of ['answer-1', 'answer-2', 'answer-3']) {
+      const answer = await channel.invoke(request(id), 5000);
+      expect(JSON.parse(answer.result.toString())).toBe(id);
+    }
+    // The first may leave before the welcome arrives; the rest wait for nothing.
+    expect(seen.slice(1)).toEqual(['binary', 'binary']);
+  });
+
+  test('a sidecar that never welcomes (an older one) and a channel that does not offer both keep to JSON', async () => {
+    const older = await peer(0);
+    const offering = new FrameChannel(older.address, 'token', { binaryHeaders: true });
+    const welcoming = await peer(0, { welcome: true });
+    const plain = new FrameChannel(welcoming.address, 'token');
+    closers.push(
+      () => offering.close(),
+      () => plain.close(),
+    );
+    for (const channel of [offering, plain])
+      for (const id of ['answer-1', 'answer-2'])
+        expect(JSON.parse((await channel.invoke(request(id), 5000)).result.toString())).toBe(id);
+    expect(older.seen).toEqual(['json', 'json']);
+    expect(welcoming.seen).toEqual(['json', 'json']);
   });
 });

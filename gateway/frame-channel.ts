@@ -9,11 +9,15 @@ import { connect, type Socket } from 'node:net';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { InvokeResponse } from '../proto/sandbox-host.ts';
 import {
+  INVOKE_HEADER,
   INVOKE_PREFACE,
   MAX_INVOKE_FRAME_BYTES,
+  RESULT_HEADER,
+  type HelloFrame,
   type InvokeFrame,
   type RefusedFrame,
   type ResultFrame,
+  type WelcomeFrame,
 } from '../proto/invoke-frames.ts';
 import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import {
@@ -42,6 +46,8 @@ interface Connection {
   connected: boolean;
   /** The sidecar refused the hello: nothing sent on this connection ran. */
   refused: RefusedFrame | undefined;
+  /** The sidecar's welcome said it reads binary headers: invocations go with INVOKE_HEADER. */
+  binary: boolean;
 }
 
 export class FrameChannel implements InvocationChannel {
@@ -49,6 +55,7 @@ export class FrameChannel implements InvocationChannel {
   readonly #connectTo: { host: string; port: number } | { path: string };
   readonly #token: string | (() => string);
   readonly #preface: boolean;
+  readonly #offerBinaryHeaders: boolean;
   readonly #maxFrameBytes: number;
   readonly #pending = new Map<number, Pending>();
   #connection: Connection | undefined;
@@ -66,12 +73,13 @@ export class FrameChannel implements InvocationChannel {
    * `address`: host:port of a sidecar, or unix:/path of a Unix socket (the
    * JVM bridge's invocation socket, which takes no preface). `token` is read
    * at each connection when it is a function: a peer that restarts may come
-   * back with a new one.
+   * back with a new one. `binaryHeaders` offers them in the hello (a sidecar
+   * welcomes the offer; the JVM bridge speaks JSON only).
    */
   constructor(
     address: string,
     token: string | (() => string),
-    options: { maxFrameBytes?: number; preface?: boolean } = {},
+    options: { maxFrameBytes?: number; preface?: boolean; binaryHeaders?: boolean } = {},
   ) {
     this.address = address;
     if (address.startsWith('unix:')) {
@@ -85,6 +93,7 @@ export class FrameChannel implements InvocationChannel {
     }
     this.#token = token;
     this.#preface = options.preface ?? true;
+    this.#offerBinaryHeaders = options.binaryHeaders ?? false;
     this.#maxFrameBytes = options.maxFrameBytes ?? MAX_INVOKE_FRAME_BYTES;
   }
 
@@ -114,7 +123,11 @@ export class FrameChannel implements InvocationChannel {
       const deadline = performance.now() + timeoutMs;
       this.#pending.set(id, { resolve, reject, deadline, timeoutMs, connection });
       this.#arm(deadline);
-      connection.writer.write(header, request.payload);
+      connection.writer.write(
+        header,
+        request.payload,
+        connection.binary ? INVOKE_HEADER : undefined,
+      );
     });
   }
 
@@ -158,21 +171,32 @@ export class FrameChannel implements InvocationChannel {
         ? connect({ path: this.#connectTo.path })
         : connect({ ...this.#connectTo, noDelay: true });
     const writer = new FrameWriter(socket);
-    const connection: Connection = { socket, writer, connected: false, refused: undefined };
+    const connection: Connection = {
+      socket,
+      writer,
+      connected: false,
+      refused: undefined,
+      binary: false,
+    };
     this.#connection = connection;
     socket.once('connect', () => (connection.connected = true));
     // Written before the connection is up: they leave in one packet once it is.
     if (this.#preface) socket.write(INVOKE_PREFACE);
     const token = typeof this.#token === 'function' ? this.#token() : this.#token;
-    writer.write({ type: 'hello', token });
+    const hello: HelloFrame = {
+      type: 'hello',
+      token,
+      ...(this.#offerBinaryHeaders ? { binaryHeaders: true } : {}),
+    };
+    writer.write(hello);
     const reader = new FrameReader({
       maxFrameBytes: this.#maxFrameBytes,
-      onFrame: (header: ResultFrame | RefusedFrame, body: Buffer) => {
-        if ('type' in header) {
-          connection.refused = header;
-          return;
-        }
-        this.#answer(header, body);
+      codecs: [RESULT_HEADER],
+      onFrame: (header: ResultFrame | RefusedFrame | WelcomeFrame, body: Buffer) => {
+        if (!('type' in header)) this.#answer(header, body);
+        else if (header.type === 'welcome')
+          connection.binary = this.#offerBinaryHeaders && header.binaryHeaders === true;
+        else connection.refused = header;
       },
     });
     socket.on('data', (chunk: Buffer) => {
@@ -213,7 +237,7 @@ export class FrameChannel implements InvocationChannel {
           rejection.code,
           rejection.message,
           rejection.notInvoked,
-          (rejection as { errorCode?: string }).errorCode,
+          rejection.errorCode,
         ),
       );
       return;

@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { FrameReader, FrameTooLargeError, MalformedFrameError, encodeFrame } from './frames.js';
+import {
+  FrameReader,
+  FrameTooLargeError,
+  HeaderCodec,
+  MalformedFrameError,
+  encodeFrame,
+} from './frames.js';
+import { INVOKE_HEADER, LOG_HEADER, REPLY_HEADER } from './frame-headers.js';
+import { RESULT_HEADER } from '../proto/invoke-frames.ts';
 
 function collect(maxFrameBytes = 1024) {
   const frames: { header: unknown; body: string }[] = [];
@@ -58,5 +66,131 @@ describe('FrameReader', () => {
     const tiny = Buffer.alloc(8);
     tiny.writeUInt32BE(1, 0);
     expect(() => collect().reader.push(tiny)).toThrow(/too short/);
+  });
+});
+
+describe('binary headers', () => {
+  const codecs = [INVOKE_HEADER, REPLY_HEADER, LOG_HEADER, RESULT_HEADER];
+  const read = (frame: Buffer) => {
+    const frames: unknown[] = [];
+    new FrameReader({ maxFrameBytes: 1 << 20, codecs, onFrame: (h) => frames.push(h) }).push(frame);
+    return frames;
+  };
+  /** A frame whose header is `header` as given, bytes and all. */
+  const raw = (header: Buffer) => {
+    const frame = Buffer.alloc(8 + header.length);
+    frame.writeUInt32BE(4 + header.length, 0);
+    frame.writeUInt32BE(header.length, 4);
+    header.copy(frame, 8);
+    return frame;
+  };
+
+  test('every kind reads back as the object written, JSON frames beside them', () => {
+    const headers = [
+      [INVOKE_HEADER, { id: 1, requestId: 'r-1', deadline: 1795000000123 }],
+      [REPLY_HEADER, { id: 2, ok: true, durationMs: 0.125, hasResult: false }],
+      [
+        REPLY_HEADER,
+        {
+          id: 3,
+          ok: false,
+          durationMs: 7,
+          errorType: 'TypeError',
+          errorMessage: 'x is not a function: “ü” 🦜',
+          stackTrace: ['at handler (/var/task/index.mjs:1:1)', ''],
+        },
+      ],
+      [
+        LOG_HEADER,
+        { type: 'log', time: 1, level: 'warn', requestId: '', message: 'a\nb', stream: 'console' },
+      ],
+      [
+        RESULT_HEADER,
+        {
+          id: Number.MAX_SAFE_INTEGER,
+          error: 'FUNCTION_ERROR_NONE',
+          errorType: '',
+          errorMessage: '',
+          stackTrace: [],
+          durationMs: 1.5,
+          memoryBytes: 123456789,
+          coldStart: true,
+          cpuMicros: 0,
+          logTail: 'x'.repeat(5000),
+          rejection: null,
+        },
+      ],
+      [
+        RESULT_HEADER,
+        {
+          id: 4,
+          error: 'FUNCTION_ERROR_NONE',
+          errorType: '',
+          errorMessage: '',
+          stackTrace: [],
+          durationMs: 0,
+          memoryBytes: 0,
+          coldStart: false,
+          cpuMicros: 0,
+          logTail: '',
+          rejection: { code: 8, message: 'overloaded', notInvoked: true, errorCode: undefined },
+        },
+      ],
+    ] as const;
+    const bytes = Buffer.concat([
+      ...headers.flatMap(([codec, header]) => encodeFrame(header, Buffer.from('body'), codec)),
+      ...encodeFrame({ type: 'hello' }),
+    ]);
+    expect(read(bytes)).toEqual([...headers.map(([, header]) => header), { type: 'hello' }]);
+  });
+
+  test('a header cut short, with bytes left over, with a bad boolean or an impossible count is malformed and names the field', () => {
+    const [invoke] = encodeFrame(
+      { id: 1, requestId: 'request', deadline: 2 },
+      undefined,
+      INVOKE_HEADER,
+    );
+    const header = invoke.subarray(8);
+    expect(() => read(raw(header.subarray(0, 12)))).toThrow(/ends inside field requestId/);
+    expect(() => read(raw(Buffer.concat([header, Buffer.from([0])])))).toThrow(
+      /1 bytes past its fields/,
+    );
+    const [reply] = encodeFrame(
+      { id: 1, ok: true, durationMs: 0, hasResult: true },
+      undefined,
+      REPLY_HEADER,
+    );
+    const badBool = Buffer.from(reply.subarray(8));
+    badBool[1 + 8] = 7;
+    expect(() => read(raw(badBool))).toThrow(/field ok is 7, not 0 or 1/);
+    const [failed] = encodeFrame(
+      { id: 1, ok: false, durationMs: 0, errorType: '', errorMessage: '', stackTrace: [] },
+      undefined,
+      REPLY_HEADER,
+    );
+    const countless = Buffer.from(failed.subarray(8));
+    countless.writeUInt32LE(0xffffffff, countless.length - 4);
+    expect(() => read(raw(countless))).toThrow(/stackTrace counts more items than it holds/);
+    expect(() => read(raw(Buffer.from([9, 0, 0])))).toThrow(MalformedFrameError);
+    expect(() => read(raw(Buffer.from([9, 0, 0])))).toThrow(/neither JSON nor a known kind \(9\)/);
+  });
+
+  test('a codec needs a tag below the first byte of JSON', () => {
+    expect(
+      () =>
+        new HeaderCodec(
+          0x7b,
+          () => undefined,
+          () => ({}),
+        ),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new HeaderCodec(
+          0,
+          () => undefined,
+          () => ({}),
+        ),
+    ).toThrow(RangeError);
   });
 });

@@ -43,7 +43,7 @@ export interface LogFrame {
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
-/** Sidecar to runtime on the invocation socket; the body is the event as JSON. */
+/** Sidecar to runtime on the invocation socket (frame-headers.js: INVOKE_HEADER); the body is the event as JSON. */
 export interface InvokeFrame {
   id: number;
   requestId: string;
@@ -51,7 +51,7 @@ export interface InvokeFrame {
   deadline: number;
 }
 
-/** Runtime to sidecar on the invocation socket; for a result, the body is its JSON. */
+/** Runtime to sidecar on the invocation socket (REPLY_HEADER); for a result, the body is its JSON. */
 export type ReplyFrame =
   | { id: number; ok: true; hasResult: boolean; durationMs: number }
   | ({ id: number; ok: false; durationMs: number } & FunctionFailure);

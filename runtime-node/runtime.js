@@ -15,9 +15,10 @@
 // lines, on the same socket so that an invocation's lines always arrive
 // before its result (the log tail and logs by request id rely on it). An invocation
 // over IPC cost a serialisation of the whole message on each side; a frame
-// costs a small JSON header, and the body is never re-encoded.
+// costs a small binary header (frame-headers.js), and the body is never re-encoded.
 import { Socket } from 'node:net';
 import { FrameReader, FrameWriter, MAX_FRAME_BYTES } from './frames.js';
+import { INVOKE_HEADER, LOG_HEADER, REPLY_HEADER } from './frame-headers.js';
 import { captureOutput, currentRequest } from './logs.js';
 import { callHandler, loadHandler, safeString } from './handler.js';
 import { makeContext } from './context.js';
@@ -94,6 +95,7 @@ process.on('message', (/** @type {ToRuntime} */ message) => {
 const invocations = new Socket({ fd: INVOCATION_FD, readable: true, writable: true });
 const reader = new FrameReader({
   maxFrameBytes: MAX_FRAME_BYTES,
+  codecs: [INVOKE_HEADER],
   onFrame: (/** @type {InvokeFrame} */ header, /** @type {Buffer} */ body) =>
     void invoke(header, body),
 });
@@ -109,7 +111,7 @@ invocations.on('data', (/** @type {Buffer} */ chunk) => {
 invocations.on('error', () => process.exit(0));
 const replies = new FrameWriter(invocations);
 /** @param {ReplyFrame} reply @param {Uint8Array} [result] */
-const reply = (reply, result) => replies.write(reply, result);
+const reply = (reply, result) => replies.write(reply, result, REPLY_HEADER);
 
 /** @param {Extract<ToRuntime, { type: 'specialize' }>} message */
 async function specialize(message) {
@@ -120,7 +122,7 @@ async function specialize(message) {
     memoryMiB: message.memoryMiB,
   };
   for (const [name, value] of Object.entries(message.env)) process.env[name] = value;
-  captureOutput((line) => replies.write(line));
+  captureOutput((line) => replies.write(line, undefined, LOG_HEADER));
   try {
     publicPaths = [[message.codeDir, '/var/task'], RUNTIME_PATH];
     handler = await loadHandler(message.codeDir, message.handler);

@@ -12,10 +12,13 @@ import type { Socket } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import type { InvokeResponse, Rejection } from '../proto/sandbox-host.ts';
 import {
+  INVOKE_HEADER,
   MAX_INVOKE_FRAME_BYTES,
+  RESULT_HEADER,
   type InvokeFrame,
   type RefusedFrame,
   type ResultFrame,
+  type WelcomeFrame,
 } from '../proto/invoke-frames.ts';
 import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import { errorMessage } from '../lib/errors.ts';
@@ -47,6 +50,8 @@ interface Connection {
   writer: FrameWriter;
   running: number;
   closing: boolean;
+  /** The gateway's hello offered binary headers: answers go with RESULT_HEADER. */
+  binary: boolean;
 }
 
 export class InvokeFramesServer {
@@ -67,6 +72,7 @@ export class InvokeFramesServer {
       writer: new FrameWriter(socket),
       running: 0,
       closing: false,
+      binary: false,
     };
     this.#connections.add(connection);
     socket.setNoDelay(true);
@@ -88,6 +94,7 @@ export class InvokeFramesServer {
     helloTimer.unref();
     const reader = new FrameReader({
       maxFrameBytes: HELLO_MAX_BYTES,
+      codecs: [INVOKE_HEADER],
       onFrame: (header: Record<string, unknown>, body: Buffer) => {
         if (refused || connection.closing) return;
         if (!authorised) {
@@ -101,6 +108,11 @@ export class InvokeFramesServer {
           authorised = true;
           clearTimeout(helloTimer);
           reader.maxFrameBytes = this.#options.maxFrameBytes ?? MAX_INVOKE_FRAME_BYTES;
+          if (header.binaryHeaders === true) {
+            connection.binary = true;
+            const welcome: WelcomeFrame = { type: 'welcome', binaryHeaders: true };
+            connection.writer.write(welcome);
+          }
           return;
         }
         const id = header.id;
@@ -202,7 +214,8 @@ export class InvokeFramesServer {
   #answer(connection: Connection, header: ResultFrame, result?: Uint8Array): void {
     const { socket } = connection;
     if (socket.destroyed || !socket.writable) return;
-    if (connection.writer.write(header, result)) return;
+    if (connection.writer.write(header, result, connection.binary ? RESULT_HEADER : undefined))
+      return;
     if (socket.writableLength > (this.#options.maxUnreadBytes ?? MAX_UNREAD_BYTES)) {
       this.#options.log.warn(
         { remote: socket.remoteAddress, unreadBytes: socket.writableLength },

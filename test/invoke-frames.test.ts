@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { adminClient, createNamespace } from './support/cluster.ts';
+import { adminClient, createNamespace, eventually } from './support/cluster.ts';
 import { startTestHosts, type TestHosts } from './support/host-pods.ts';
 import { inlineSandbox, json, parse, waitUntilReady } from './support/sandboxes.ts';
 import { Sandboxes } from '../kube/api/resources.ts';
@@ -16,8 +16,15 @@ import type { HostPod } from '../testenv/host-pods.ts';
 import { FrameChannel } from '../gateway/frame-channel.ts';
 import { freePort } from '../lib/ports.ts';
 import { ChannelBroken } from '../gateway/invocation-channel.ts';
-import { INVOKE_PREFACE, type RefusedFrame, type ResultFrame } from '../proto/invoke-frames.ts';
-import { FrameReader, MAX_FRAME_BYTES, encodeFrame } from '../runtime-node/frames.js';
+import {
+  INVOKE_HEADER,
+  INVOKE_PREFACE,
+  RESULT_HEADER,
+  type RefusedFrame,
+  type ResultFrame,
+  type WelcomeFrame,
+} from '../proto/invoke-frames.ts';
+import { FrameReader, HeaderCodec, MAX_FRAME_BYTES, encodeFrame } from '../runtime-node/frames.js';
 import { FIRST_BYTES_TIMEOUT_MS } from '../sidecar/grpc-server.ts';
 import { HELLO_TIMEOUT_MS } from '../sidecar/invoke-frames-server.ts';
 import { sleep } from '../lib/duration.ts';
@@ -63,8 +70,9 @@ afterAll(async () => {
   await hosts?.stop();
 });
 
+/** A channel as the gateway makes one: it offers binary headers. */
 function channel(): FrameChannel {
-  const made = new FrameChannel(host.address, hosts.token);
+  const made = new FrameChannel(host.address, hosts.token, { binaryHeaders: true });
   channels.push(made);
   return made;
 }
@@ -88,17 +96,28 @@ async function invocationsOf(sandbox: string): Promise<number> {
   return stats.sandboxes[0]?.invocations ?? 0;
 }
 
-/** A raw connection to the sidecar's port that collects the frames it is sent. */
+type SidecarFrame = ResultFrame | RefusedFrame | WelcomeFrame;
+
+/**
+ * A raw connection to the sidecar's port that collects the frames it is
+ * sent; a result whose header came binary is marked `binary: true`.
+ */
 function rawConnection(): {
   socket: Socket;
-  frames: (ResultFrame | RefusedFrame)[];
+  frames: (SidecarFrame & { binary?: true })[];
   closed: Promise<void>;
 } {
   const socket = connect({ host: host.ip, port: host.port });
-  const frames: (ResultFrame | RefusedFrame)[] = [];
+  const frames: SidecarFrame[] = [];
+  const markedResult = new HeaderCodec<ResultFrame & { binary: true }>(
+    RESULT_HEADER.tag,
+    RESULT_HEADER.write,
+    (r) => ({ ...RESULT_HEADER.read(r), binary: true }),
+  );
   const reader = new FrameReader({
     maxFrameBytes: MAX_FRAME_BYTES,
-    onFrame: (header: ResultFrame | RefusedFrame) => frames.push(header),
+    codecs: [markedResult],
+    onFrame: (header: SidecarFrame) => frames.push(header),
   });
   socket.on('data', (chunk: Buffer) => reader.push(chunk));
   const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
@@ -116,6 +135,54 @@ function rssBytes(pid: number): number {
 }
 
 describe('gateway to sidecar', () => {
+  test('a gateway that offers binary headers is welcomed and answered in them; one that does not is answered in JSON', async () => {
+    const binary = rawConnection();
+    binary.socket.write(
+      Buffer.concat([
+        INVOKE_PREFACE,
+        frame({ type: 'hello', token: hosts.token, binaryHeaders: true }),
+        ...encodeFrame(
+          { id: 5, namespace, sandbox: 'echo', requestId: 'bin-5', timeoutMs: 5000 },
+          json({ n: 5 }),
+          INVOKE_HEADER,
+        ),
+        // JSON frames stay readable on the same connection: they are what was sent before the welcome.
+        invokeFrame(6, 'echo', { n: 6 }),
+        ...encodeFrame(
+          { id: 7, namespace, sandbox: '', requestId: 'bin-7', timeoutMs: 5000 },
+          json({}),
+          INVOKE_HEADER,
+        ),
+      ]),
+    );
+    const plain = rawConnection();
+    plain.socket.write(
+      Buffer.concat([
+        INVOKE_PREFACE,
+        frame({ type: 'hello', token: hosts.token }),
+        invokeFrame(8, 'echo', { n: 8 }),
+      ]),
+    );
+    await eventually(() => binary.frames.length >= 4 && plain.frames.length >= 1, {
+      what: 'the answers of both connections',
+    });
+    expect(binary.frames[0]).toEqual({ type: 'welcome', binaryHeaders: true });
+    const answers = binary.frames.slice(1) as (ResultFrame & { binary?: true })[];
+    expect(answers.map((a) => [a.id, a.binary, a.error, a.rejection?.message])).toEqual(
+      expect.arrayContaining([
+        [5, true, 'FUNCTION_ERROR_NONE', undefined],
+        [6, true, 'FUNCTION_ERROR_NONE', undefined],
+        [7, true, 'FUNCTION_ERROR_NONE', 'invocation frame 7: sandbox must be a non-empty string'],
+      ]),
+    );
+    expect(plain.frames).toEqual([
+      expect.objectContaining({ id: 8, error: 'FUNCTION_ERROR_NONE', rejection: null }),
+    ]);
+    expect(plain.frames[0]).not.toHaveProperty('binary');
+    binary.socket.destroy();
+    plain.socket.destroy();
+  });
+
   test('invocations and their results cross as frames, many at once on one connection', async () => {
     const via = channel();
     const answers = await Promise.all(

@@ -13,15 +13,26 @@
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, Socket } from 'node:net';
-import { FrameReader, FrameWriter, MAX_FRAME_BYTES } from '../../runtime-node/frames.js';
+import {
+  FrameReader,
+  FrameWriter,
+  HeaderCodec,
+  MAX_FRAME_BYTES,
+} from '../../runtime-node/frames.js';
 
 const role = process.argv[2];
 const ANSWER = Buffer.from(JSON.stringify({ ok: true }));
+/** An id, in a binary header as Roost's invocation frames have. */
+const ID = new HeaderCodec<{ id: number }>(
+  1,
+  (header, w) => w.f64(header.id),
+  (r) => ({ id: r.f64('id') }),
+);
 process.on('SIGTERM', () => process.exit(0));
 
 /** Reads frames from a socket into onFrame; a broken stream ends the process. */
 function readFrames(socket: Socket, onFrame: (header: { id: number }, body: Buffer) => void): void {
-  const reader = new FrameReader({ maxFrameBytes: MAX_FRAME_BYTES, onFrame });
+  const reader = new FrameReader({ maxFrameBytes: MAX_FRAME_BYTES, codecs: [ID], onFrame });
   socket.on('data', (chunk: Buffer) => reader.push(chunk));
   socket.on('close', () => process.exit(0));
 }
@@ -29,7 +40,7 @@ function readFrames(socket: Socket, onFrame: (header: { id: number }, body: Buff
 if (role === 'echo') {
   const socket = new Socket({ fd: 4, readable: true, writable: true });
   const writer = new FrameWriter(socket);
-  readFrames(socket, (header) => writer.write({ id: header.id }, ANSWER));
+  readFrames(socket, (header) => writer.write({ id: header.id }, ANSWER, ID));
 } else if (role === 'relay') {
   const child = spawn(process.execPath, [import.meta.filename, 'echo'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ignore', 'pipe'],
@@ -43,7 +54,7 @@ if (role === 'echo') {
     const from = pending.get(header.id);
     if (!from) return;
     pending.delete(header.id);
-    from.writer.write({ id: from.id }, body);
+    from.writer.write({ id: from.id }, body, ID);
   });
   const server = createServer((socket) => {
     socket.setNoDelay(true);
@@ -51,7 +62,7 @@ if (role === 'echo') {
     readFrames(socket, (header, body) => {
       const id = ++nextId;
       pending.set(id, { writer, id: header.id });
-      toChild.write({ id }, body);
+      toChild.write({ id }, body, ID);
     });
   });
   server.listen(0, '127.0.0.1', () => {

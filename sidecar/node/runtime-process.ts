@@ -17,6 +17,7 @@ import { RoostError } from '../../lib/errors.ts';
 import type { Socket } from 'node:net';
 import { startProcess, type Exit, type ManagedProcess } from '../../lib/process.ts';
 import { FrameReader, FrameWriter, MAX_FRAME_BYTES } from '../../runtime-node/frames.js';
+import { INVOKE_HEADER, LOG_HEADER, REPLY_HEADER } from '../../runtime-node/frame-headers.js';
 import type {
   FromRuntime,
   FunctionFailure,
@@ -212,6 +213,7 @@ export class RuntimeProcess {
     this.#writer = new FrameWriter(this.#invocations);
     const replies = new FrameReader({
       maxFrameBytes: MAX_FRAME_BYTES,
+      codecs: [REPLY_HEADER, LOG_HEADER],
       onFrame: (frame: unknown, body: Buffer) => this.#onFrame(frame, body),
     });
     this.#invocations.on('data', (chunk: Buffer) => {
@@ -281,7 +283,7 @@ export class RuntimeProcess {
     const frame: InvokeFrame = { id, requestId, deadline };
     return new Promise<InvokeReply>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: never) => void, reject });
-      this.#writer.write(frame, payload);
+      this.#writer.write(frame, payload, INVOKE_HEADER);
     });
   }
 
