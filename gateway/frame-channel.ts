@@ -20,6 +20,7 @@ import {
   type WelcomeFrame,
 } from '../proto/invoke-frames.ts';
 import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
+import { decodeHttpRequest, toFunctionUrlEvent } from '../runtime-node/function-url-event.js';
 import {
   ChannelBroken,
   ChannelTimeout,
@@ -99,18 +100,25 @@ export class FrameChannel implements InvocationChannel {
 
   /** Sends one invocation; throws InvocationRejected, ChannelBroken or ChannelTimeout. */
   invoke(request: ChannelInvocation, timeoutMs: number): Promise<InvokeResponse> {
+    const connection = this.#open();
+    const id = this.#nextId++;
+    let payload = request.payload;
+    let format = request.format ?? 'json';
+    // A peer that has not welcomed binary headers may predate the compact request: it gets the event.
+    if (format === 'http-request' && !connection.binary) {
+      payload = Buffer.from(JSON.stringify(toFunctionUrlEvent(decodeHttpRequest(payload))));
+      format = 'json';
+    }
     // A frame the sidecar would refuse is not sent: the refusal would close the
     // connection under every other invocation on it.
-    if (request.payload.length + 4096 > this.#maxFrameBytes)
+    if (payload.length + 4096 > this.#maxFrameBytes)
       return Promise.reject(
         new InvocationRejected(
           GrpcStatus.INVALID_ARGUMENT,
-          `The event of ${request.payload.length} bytes is over the invocation frame limit of ${this.#maxFrameBytes} bytes`,
+          `The event of ${payload.length} bytes is over the invocation frame limit of ${this.#maxFrameBytes} bytes`,
           true,
         ),
       );
-    const connection = this.#open();
-    const id = this.#nextId++;
     const header: InvokeFrame = {
       id,
       namespace: request.namespace,
@@ -118,16 +126,13 @@ export class FrameChannel implements InvocationChannel {
       requestId: request.requestId,
       timeoutMs: request.timeoutMs,
       ...(request.tailLogs ? { tailLogs: true } : {}),
+      ...(format === 'json' ? {} : { format }),
     };
     return new Promise((resolve, reject) => {
       const deadline = performance.now() + timeoutMs;
       this.#pending.set(id, { resolve, reject, deadline, timeoutMs, connection });
       this.#arm(deadline);
-      connection.writer.write(
-        header,
-        request.payload,
-        connection.binary ? INVOKE_HEADER : undefined,
-      );
+      connection.writer.write(header, payload, connection.binary ? INVOKE_HEADER : undefined);
     });
   }
 

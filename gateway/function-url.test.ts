@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { fromFunctionResult, toFunctionUrlEvent, type HttpRequestInfo } from './function-url.ts';
+import {
+  MalformedRequestError,
+  decodeHttpRequest,
+  encodeHttpRequest,
+} from '../runtime-node/function-url-event.js';
 
 const request = (overrides: Partial<HttpRequestInfo> = {}): HttpRequestInfo => ({
   method: 'POST',
@@ -190,5 +195,25 @@ describe('fromFunctionResult', () => {
       headers: { 'x-n': 3, 'x-b': true, 'x-gone': null, 'set-cookie': ['a=1', 'b=2'] },
     });
     expect(response.headers).toEqual({ 'x-n': '3', 'x-b': 'true', 'set-cookie': ['a=1', 'b=2'] });
+  });
+});
+
+describe('the compact form of a request', () => {
+  test('gives the same event as the request itself, body bytes and all', () => {
+    for (const body of [Buffer.from('{"x":1}'), Buffer.from([0, 0xff, 0x80]), Buffer.alloc(0)]) {
+      const original = request({ body, headers: { ...request().headers, 'x-ü': 'wörld' } });
+      const payload = encodeHttpRequest(original);
+      expect(toFunctionUrlEvent(decodeHttpRequest(payload))).toEqual(toFunctionUrlEvent(original));
+    }
+  });
+
+  test('one that does not hold together is refused naming the field', () => {
+    const payload = encodeHttpRequest(request());
+    expect(() => decodeHttpRequest(payload.subarray(0, 3))).toThrow(MalformedRequestError);
+    // Cut inside the fields: the length prefix says more than there is.
+    expect(() => decodeHttpRequest(payload.subarray(0, 20))).toThrow(/cannot hold its fields/);
+    const lying = Buffer.from(payload);
+    lying.writeUInt32LE(12, 0);
+    expect(() => decodeHttpRequest(lying)).toThrow(/the request ends inside field/);
   });
 });

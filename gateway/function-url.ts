@@ -1,138 +1,16 @@
 // The AWS Lambda function URL (API Gateway v2 payload 2.0) shapes: an HTTP
 // request becomes the event a handler receives, and the handler's result
 // becomes the HTTP response, so that existing Lambda handlers run unchanged.
-import { isUtf8 } from 'node:buffer';
-import type { IncomingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP_HEADERS, isValidHeader } from '../lib/http-headers.ts';
 import { badFunctionResponse } from './errors.ts';
 
 export { HOP_BY_HOP_HEADERS };
 
-export interface HttpRequestInfo {
-  method: string;
-  /** The path after the function prefix. */
-  path: string;
-  /** The raw query string, without "?". */
-  query: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  sourceIp: string;
-  requestId: string;
-  /** Unix milliseconds the request arrived. */
-  time: number;
-  /** Names the API in requestContext: namespace/name. */
-  apiId: string;
-}
-
-export interface FunctionUrlEvent {
-  version: '2.0';
-  routeKey: '$default';
-  rawPath: string;
-  rawQueryString: string;
-  cookies?: string[];
-  headers: Record<string, string>;
-  queryStringParameters?: Record<string, string>;
-  requestContext: {
-    accountId: 'anonymous';
-    apiId: string;
-    domainName: string;
-    domainPrefix: string;
-    http: { method: string; path: string; protocol: string; sourceIp: string; userAgent: string };
-    requestId: string;
-    routeKey: '$default';
-    stage: '$default';
-    time: string;
-    timeEpoch: number;
-  };
-  body?: string;
-  isBase64Encoded: boolean;
-}
-
-const TEXT_TYPES =
-  /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql|[\w.+-]+\+(json|xml))\b)/i;
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-export function toFunctionUrlEvent(request: HttpRequestInfo): FunctionUrlEvent {
-  const headers: Record<string, string> = {};
-  const given = request.headers;
-  for (const name of Object.keys(given)) {
-    const value = given[name];
-    if (value === undefined || name === 'cookie') continue;
-    headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
-  const cookieHeader = request.headers.cookie;
-  const cookies = cookieHeader
-    ? cookieHeader
-        .split(';')
-        .map((c) => c.trim())
-        .filter(Boolean)
-    : undefined;
-  const host = headers.host ?? 'localhost';
-  const dot = host.indexOf('.');
-  const event: FunctionUrlEvent = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: request.path,
-    rawQueryString: request.query,
-    ...(cookies ? { cookies } : {}),
-    headers,
-    ...(request.query ? { queryStringParameters: queryParameters(request.query) } : {}),
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: request.apiId,
-      domainName: host,
-      domainPrefix: dot < 0 ? host : host.slice(0, dot),
-      http: {
-        method: request.method,
-        path: request.path,
-        protocol: 'HTTP/1.1',
-        sourceIp: request.sourceIp,
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: request.requestId,
-      routeKey: '$default',
-      stage: '$default',
-      time: clfTime(request.time),
-      timeEpoch: request.time,
-    },
-    isBase64Encoded: false,
-  };
-  if (request.body.length > 0) {
-    const contentType = headers['content-type'] ?? '';
-    // Text only when it is valid UTF-8, whatever its type says: decoding
-    // anything else would hand the function replacement characters for bytes.
-    if ((TEXT_TYPES.test(contentType) || !contentType) && isUtf8(request.body)) {
-      event.body = request.body.toString('utf8');
-    } else {
-      event.body = request.body.toString('base64');
-      event.isBase64Encoded = true;
-    }
-  }
-  return event;
-}
-
-/** Repeated keys are joined with commas, as API Gateway does. */
-function queryParameters(query: string): Record<string, string> {
-  const parameters: Record<string, string> = {};
-  for (const [key, value] of new URLSearchParams(query)) {
-    parameters[key] = key in parameters ? `${parameters[key]},${value}` : value;
-  }
-  return parameters;
-}
-
-/** The last second formatted: every request within one second shares its string. */
-let clfCache = { second: NaN, text: '' };
-
-/** "12/Mar/2020:19:03:58 +0000", the time format of requestContext.time. */
-function clfTime(epochMs: number): string {
-  const second = Math.floor(epochMs / 1000);
-  if (second === clfCache.second) return clfCache.text;
-  const d = new Date(epochMs);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const text = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-  clfCache = { second, text };
-  return text;
-}
+export {
+  toFunctionUrlEvent,
+  type FunctionUrlEvent,
+  type HttpRequestInfo,
+} from '../runtime-node/function-url-event.js';
 
 export interface HttpResponse {
   statusCode: number;

@@ -17,7 +17,13 @@ import { GatewayError, badRequest, functionFailed, functionTimeout } from './err
 import { MAX_EVENT_BYTES, queueEvent } from './event-intake.ts';
 import { admit, invokeCounted } from './function-call.ts';
 import { handleInvokeApi, isInvokeApiPath, type InvokeApiOptions } from './lambda/invoke-api.ts';
-import { fromFunctionResult, toFunctionUrlEvent, type HttpResponse } from './function-url.ts';
+import {
+  fromFunctionResult,
+  toFunctionUrlEvent,
+  type HttpRequestInfo,
+  type HttpResponse,
+} from './function-url.ts';
+import { encodeHttpRequest } from '../runtime-node/function-url-event.js';
 import type { FunctionEntry, FunctionTable } from './function-table.ts';
 import type { Invocation, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -168,25 +174,40 @@ async function readInvocation(
     fn.reading--;
   }
   try {
-    const event = isCloudEvent(req.headers)
-      ? toCloudEventJson(req.headers, read.body)
-      : toFunctionUrlEvent({
-          method: req.method ?? 'GET',
-          path: route.path,
-          query: route.query,
-          headers: req.headers,
-          body: read.body,
-          sourceIp: req.socket.remoteAddress ?? '',
-          requestId,
-          time: Date.now(),
-          apiId: fn.key,
-        });
-    const invocation: Invocation = {
+    const metadata = { method: req.method ?? 'GET', path: route.path };
+    const timeoutMs = fn.settings.timeoutMs;
+    if (isCloudEvent(req.headers)) {
+      const event = toCloudEventJson(req.headers, read.body);
+      const payload = Buffer.from(JSON.stringify(event));
+      return { invocation: { requestId, payload, metadata, timeoutMs }, release: read.release };
+    }
+    const request: HttpRequestInfo = {
+      method: metadata.method,
+      path: route.path,
+      query: route.query,
+      headers: req.headers,
+      body: read.body,
+      sourceIp: req.socket.remoteAddress ?? '',
       requestId,
-      payload: Buffer.from(JSON.stringify(event)),
-      metadata: { method: req.method ?? 'GET', path: route.path },
-      timeoutMs: fn.settings.timeoutMs,
+      time: Date.now(),
+      apiId: fn.key,
     };
+    // A queued event is stored and may run on any runtime: JSON. Run now, the
+    // request goes as it is and the function's side builds the event.
+    const invocation: Invocation = async
+      ? {
+          requestId,
+          payload: Buffer.from(JSON.stringify(toFunctionUrlEvent(request))),
+          metadata,
+          timeoutMs,
+        }
+      : {
+          requestId,
+          payload: encodeHttpRequest(request),
+          format: 'http-request',
+          metadata,
+          timeoutMs,
+        };
     return { invocation, release: read.release };
   } catch (err) {
     read.release();

@@ -5,9 +5,10 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import type { InvokeRequest, InvokeResponse } from '../proto/sandbox-host.ts';
 import { RoostError } from '../lib/errors.ts';
+import type { PayloadFormat } from '../proto/invoke-frames.ts';
 
-/** One invocation for a sidecar. */
-export type ChannelInvocation = Omit<InvokeRequest, 'streamId'>;
+/** One invocation for a sidecar; its payload is JSON unless `format` says otherwise. */
+export type ChannelInvocation = Omit<InvokeRequest, 'streamId'> & { format?: PayloadFormat };
 
 export interface InvocationChannel {
   readonly address: string;

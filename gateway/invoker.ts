@@ -4,6 +4,7 @@
 // function has run, its outcome is final, so nothing runs twice.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { InvokeResponse } from '../proto/sandbox-host.ts';
+import type { PayloadFormat } from '../proto/invoke-frames.ts';
 import type { Withdrawable } from '../lib/withdrawable.ts';
 import type { Activator } from './activator.ts';
 import { pickTwoChoices } from './balancer.ts';
@@ -18,8 +19,9 @@ import type { Endpoint, EndpointPool, FunctionEntry } from './function-table.ts'
 
 export interface Invocation {
   requestId: string;
-  /** The event as JSON. */
+  /** The event as JSON, or an HTTP request in compact form (`format`). */
   payload: Buffer;
+  format?: PayloadFormat;
   metadata: Record<string, string>;
   timeoutMs: number;
   /** Ask the sidecar for the invocation's last log lines (InvokeResponse.logTail). */
@@ -78,6 +80,7 @@ export class Invoker {
             sandbox: endpoint.sandbox,
             requestId: invocation.requestId,
             payload: invocation.payload,
+            format: invocation.format,
             metadata: invocation.metadata,
             timeoutMs: remaining,
             tailLogs: invocation.tailLogs ?? false,

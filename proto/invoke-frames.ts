@@ -27,7 +27,14 @@ export interface HelloFrame {
   binaryHeaders?: boolean;
 }
 
-/** One invocation; its body is the event (JSON bytes). */
+/**
+ * What an invocation's body holds: the event as JSON, or an HTTP request in
+ * the compact form of runtime-node/function-url-event.js, from which the
+ * function's side builds the function URL event.
+ */
+export type PayloadFormat = 'json' | 'http-request';
+
+/** One invocation; its body is the payload. */
 export interface InvokeFrame {
   /** Chosen by the gateway, unique on its connection; echoed in the answer. */
   id: number;
@@ -36,6 +43,8 @@ export interface InvokeFrame {
   requestId: string;
   timeoutMs: number;
   tailLogs?: boolean;
+  /** Absent: 'json'. A gateway sends 'http-request' only on a connection the sidecar welcomed. */
+  format?: PayloadFormat;
 }
 
 /** The answer to InvokeFrame `id`; its body is the result. */
@@ -80,6 +89,7 @@ export const INVOKE_HEADER = new HeaderCodec<InvokeFrame>(
     w.str(frame.requestId);
     w.f64(frame.timeoutMs);
     w.bool(frame.tailLogs === true);
+    w.bool(frame.format === 'http-request');
   },
   (r) => ({
     id: r.f64('id'),
@@ -88,6 +98,7 @@ export const INVOKE_HEADER = new HeaderCodec<InvokeFrame>(
     requestId: r.str('requestId'),
     timeoutMs: r.f64('timeoutMs'),
     tailLogs: r.bool('tailLogs'),
+    format: r.bool('format') ? 'http-request' : 'json',
   }),
 );
 

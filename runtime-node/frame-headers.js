@@ -17,12 +17,14 @@ export const INVOKE_HEADER = new HeaderCodec(
     w.f64(frame.id);
     w.str(frame.requestId);
     w.f64(frame.deadline);
+    w.bool(frame.httpRequest);
   },
   (r) =>
     /** @type {InvokeFrame} */ ({
       id: r.f64('id'),
       requestId: r.str('requestId'),
       deadline: r.f64('deadline'),
+      httpRequest: r.bool('httpRequest'),
     }),
 );
 

@@ -87,7 +87,7 @@ describe('binary headers', () => {
 
   test('every kind reads back as the object written, JSON frames beside them', () => {
     const headers = [
-      [INVOKE_HEADER, { id: 1, requestId: 'r-1', deadline: 1795000000123 }],
+      [INVOKE_HEADER, { id: 1, requestId: 'r-1', deadline: 1795000000123, httpRequest: true }],
       [REPLY_HEADER, { id: 2, ok: true, durationMs: 0.125, hasResult: false }],
       [
         REPLY_HEADER,
@@ -146,7 +146,7 @@ describe('binary headers', () => {
 
   test('a header cut short, with bytes left over, with a bad boolean or an impossible count is malformed and names the field', () => {
     const [invoke] = encodeFrame(
-      { id: 1, requestId: 'request', deadline: 2 },
+      { id: 1, requestId: 'request', deadline: 2, httpRequest: false },
       undefined,
       INVOKE_HEADER,
     );

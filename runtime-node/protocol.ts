@@ -49,6 +49,8 @@ export interface InvokeFrame {
   requestId: string;
   /** Epoch milliseconds by which the function must answer (context.getRemainingTimeInMillis). */
   deadline: number;
+  /** The body is an HTTP request in compact form (function-url-event.js), not the event as JSON. */
+  httpRequest: boolean;
 }
 
 /** Runtime to sidecar on the invocation socket (REPLY_HEADER); for a result, the body is its JSON. */

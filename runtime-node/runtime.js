@@ -22,6 +22,7 @@ import { INVOKE_HEADER, LOG_HEADER, REPLY_HEADER } from './frame-headers.js';
 import { captureOutput, currentRequest } from './logs.js';
 import { callHandler, loadHandler, safeString } from './handler.js';
 import { makeContext } from './context.js';
+import { decodeHttpRequest, toFunctionUrlEvent } from './function-url-event.js';
 
 /** @typedef {import('./protocol.ts').FromRuntime} FromRuntime */
 /** @typedef {import('./protocol.ts').ToRuntime} ToRuntime */
@@ -152,14 +153,17 @@ async function invoke(message, payload) {
   /** @type {unknown} */
   let event;
   try {
-    event = payload.length === 0 ? {} : JSON.parse(payload.toString('utf8'));
+    if (message.httpRequest) event = toFunctionUrlEvent(decodeHttpRequest(payload));
+    else event = payload.length === 0 ? {} : JSON.parse(payload.toString('utf8'));
   } catch (err) {
     reply({
       id: message.id,
       ok: false,
       durationMs: 0,
       errorType: 'InvalidPayload',
-      errorMessage: `the payload is not JSON: ${/** @type {Error} */ (err).message}`,
+      errorMessage: message.httpRequest
+        ? `the request is malformed: ${/** @type {Error} */ (err).message}`
+        : `the payload is not JSON: ${/** @type {Error} */ (err).message}`,
       stackTrace: [],
     });
     return;

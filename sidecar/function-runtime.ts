@@ -2,11 +2,14 @@
 // function: an OS process (Node) or a class loader in the pod's JVM (Java).
 import type { Termination } from '../kube/api/roost.ts';
 import type { LogLine } from './log-store.ts';
+import type { PayloadFormat } from '../proto/invoke-frames.ts';
 
 export interface InvokeInput {
   requestId: string;
-  /** The event as JSON. */
+  /** The event as JSON, or an HTTP request in compact form (`format`). */
   payload: Uint8Array;
+  /** Absent: 'json'. */
+  format?: PayloadFormat;
   timeoutMs: number;
 }
 

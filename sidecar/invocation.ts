@@ -4,6 +4,7 @@
 // terms, with the log tail when asked.
 import { status } from '@grpc/grpc-js';
 import type { FunctionError, InvokeResponse, Rejection } from '../proto/sandbox-host.ts';
+import type { PayloadFormat } from '../proto/invoke-frames.ts';
 import { bufferView } from '../lib/bytes.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -16,8 +17,9 @@ export interface InvocationRequest {
   namespace: string;
   sandbox: string;
   requestId: string;
-  /** The event as JSON. */
+  /** The event as JSON, or an HTTP request in compact form (`format`). */
   payload: Uint8Array;
+  format?: PayloadFormat;
   timeoutMs: number;
   tailLogs: boolean;
 }
@@ -43,6 +45,7 @@ export async function runInvocation(
   const outcome = await plugged.invoke({
     requestId: request.requestId,
     payload: request.payload,
+    format: request.format,
     timeoutMs: request.timeoutMs,
   });
   return {

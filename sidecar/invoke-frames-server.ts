@@ -189,6 +189,7 @@ export class InvokeFramesServer {
           payload: body,
           timeoutMs: frame.timeoutMs,
           tailLogs: frame.tailLogs === true,
+          format: frame.format ?? 'json',
         });
     answer
       .then(
@@ -261,6 +262,8 @@ function invalidField(frame: InvokeFrame): string | undefined {
       return `invocation frame ${frame.id}: ${field} must be a non-empty string`;
   if (typeof frame.timeoutMs !== 'number' || !(frame.timeoutMs > 0))
     return `invocation frame ${frame.id}: timeoutMs must be a positive number`;
+  if (frame.format !== undefined && frame.format !== 'json' && frame.format !== 'http-request')
+    return `invocation frame ${frame.id}: format must be json or http-request`;
   return undefined;
 }
 

@@ -6,6 +6,7 @@ import { InvocationLimiter, LimiterFullError } from './invocation-limiter.ts';
 import { invalidPayload, sandboxDraining, sandboxNotReady, sandboxOverloaded } from './errors.ts';
 import { SandboxStats } from './stats.ts';
 import type { CodeRef } from './code/code-cache.ts';
+import type { PayloadFormat } from '../proto/invoke-frames.ts';
 
 export interface SandboxIdentity {
   namespace: string;
@@ -73,6 +74,7 @@ export class PluggedSandbox {
   async invoke(input: {
     requestId: string;
     payload: Uint8Array;
+    format?: PayloadFormat;
     timeoutMs?: number;
   }): Promise<InvokeOutcome> {
     if (this.#draining) throw sandboxDraining(this.key);
@@ -99,6 +101,7 @@ export class PluggedSandbox {
       const outcome = await this.runtime.invoke({
         requestId: input.requestId,
         payload: input.payload,
+        format: input.format,
         timeoutMs,
       });
       if (outcome.error?.errorType === 'InvalidPayload')

@@ -153,6 +153,19 @@ describe('gateway to sidecar', () => {
           json({}),
           INVOKE_HEADER,
         ),
+        // A request in compact form that does not hold together fails alone, as a bad payload.
+        ...encodeFrame(
+          {
+            id: 9,
+            namespace,
+            sandbox: 'echo',
+            requestId: 'bin-9',
+            timeoutMs: 5000,
+            format: 'http-request',
+          },
+          Buffer.from([200, 0, 0, 0, 1, 2, 3]),
+          INVOKE_HEADER,
+        ),
       ]),
     );
     const plain = rawConnection();
@@ -163,7 +176,7 @@ describe('gateway to sidecar', () => {
         invokeFrame(8, 'echo', { n: 8 }),
       ]),
     );
-    await eventually(() => binary.frames.length >= 4 && plain.frames.length >= 1, {
+    await eventually(() => binary.frames.length >= 5 && plain.frames.length >= 1, {
       what: 'the answers of both connections',
     });
     expect(binary.frames[0]).toEqual({ type: 'welcome', binaryHeaders: true });
@@ -173,6 +186,12 @@ describe('gateway to sidecar', () => {
         [5, true, 'FUNCTION_ERROR_NONE', undefined],
         [6, true, 'FUNCTION_ERROR_NONE', undefined],
         [7, true, 'FUNCTION_ERROR_NONE', 'invocation frame 7: sandbox must be a non-empty string'],
+        [
+          9,
+          true,
+          'FUNCTION_ERROR_NONE',
+          'the request is malformed: a request of 7 bytes cannot hold its fields',
+        ],
       ]),
     );
     expect(plain.frames).toEqual([

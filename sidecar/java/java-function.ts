@@ -27,7 +27,13 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { LogLevelName } from '../../runtime-node/protocol.ts';
 import { CrashLoopBackoff } from '../crash-loop-backoff.ts';
-import { runtimeUnavailable, sandboxNotReady } from '../errors.ts';
+import { invalidPayload, runtimeUnavailable, sandboxNotReady } from '../errors.ts';
+import { bufferView } from '../../lib/bytes.ts';
+import {
+  decodeHttpRequest,
+  toFunctionUrlEvent,
+  type HttpRequestInfo,
+} from '../../runtime-node/function-url-event.js';
 import type {
   FunctionRuntime,
   InvokeInput,
@@ -177,7 +183,7 @@ export class JavaFunction implements FunctionRuntime, BridgeListener {
         {
           sandboxId: key,
           requestId: input.requestId,
-          payload: input.payload,
+          payload: eventJson(input),
           timeoutMs: input.timeoutMs,
         },
         { deadlineMs: input.timeoutMs + ANSWER_SLACK_MS },
@@ -440,4 +446,16 @@ function describeState(state: RuntimeState): string {
 
 function describeExit(exit: Exit): string {
   return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+/** The event as the bridge takes it: JSON, built here from a compact HTTP request. */
+function eventJson(input: InvokeInput): Uint8Array {
+  if (input.format !== 'http-request') return input.payload;
+  let request: HttpRequestInfo;
+  try {
+    request = decodeHttpRequest(bufferView(input.payload));
+  } catch (err) {
+    throw invalidPayload(`the request is malformed: ${errorMessage(err)}`);
+  }
+  return Buffer.from(JSON.stringify(toFunctionUrlEvent(request)));
 }

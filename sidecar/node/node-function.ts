@@ -136,7 +136,7 @@ export class NodeFunction implements FunctionRuntime {
       // rather than Promise.race over a second one, on every invocation.
       const reply = await new Promise<InvokeReply | 'timeout'>((resolve, reject) => {
         timer = setTimeout(resolve, input.timeoutMs, 'timeout');
-        process.invoke(input.requestId, input.payload, deadline).then(resolve, reject);
+        process.invoke(input, deadline).then(resolve, reject);
       });
       if (reply === 'timeout') {
         this.#checking ??= this.#checkAfterTimeout(process).finally(

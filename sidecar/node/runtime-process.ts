@@ -26,6 +26,7 @@ import type {
   ToRuntime,
 } from '../../runtime-node/protocol.ts';
 import type { ProcessConfinement } from './isolation.ts';
+import type { PayloadFormat } from '../../proto/invoke-frames.ts';
 import { guardChannel } from './runtime-channel.ts';
 import {
   parseInvocationFrame,
@@ -276,14 +277,22 @@ export class RuntimeProcess {
     return reply.loadMs;
   }
 
-  invoke(requestId: string, payload: Uint8Array, deadline: number): Promise<InvokeReply> {
+  invoke(
+    input: { requestId: string; payload: Uint8Array; format?: PayloadFormat },
+    deadline: number,
+  ): Promise<InvokeReply> {
     if (this.#exitError || this.#process.exit)
       return Promise.reject(this.#exitError ?? new Error('the function process has exited'));
     const id = ++nextId;
-    const frame: InvokeFrame = { id, requestId, deadline };
+    const frame: InvokeFrame = {
+      id,
+      requestId: input.requestId,
+      deadline,
+      httpRequest: input.format === 'http-request',
+    };
     return new Promise<InvokeReply>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: never) => void, reject });
-      this.#writer.write(frame, payload, INVOKE_HEADER);
+      this.#writer.write(frame, input.payload, INVOKE_HEADER);
     });
   }
 

@@ -1,6 +1,6 @@
 // Fuzz: the function URL shapes. A client's request becomes the event a
 // handler receives (any headers, path, query and body: never a throw, and the
-// body arrives byte for byte); a function's result becomes the HTTP response
+// body arrives byte for byte, whether as JSON or through the compact form); a function's result becomes the HTTP response
 // (anything a function returns, even bytes that are not JSON: a response
 // Node can send without smuggling room, or 502 ROOST_BAD_FUNCTION_RESPONSE).
 import fc from 'fast-check';
@@ -13,6 +13,7 @@ import {
   toFunctionUrlEvent,
 } from '../../gateway/function-url.ts';
 import { hostileJson, hostileObject } from './support/arbitraries.ts';
+import { decodeHttpRequest, encodeHttpRequest } from '../../runtime-node/function-url-event.js';
 import { expectOwnError, fuzz } from './support/budget.ts';
 
 /** What Node's HTTP parser lets through as a header value: visible latin1 and tabs, no CR/LF. */
@@ -46,7 +47,7 @@ test("a client's request becomes an event without a throw, its body byte for byt
         const all: IncomingHttpHeaders = { ...headers };
         if (contentType !== undefined) all['content-type'] = contentType;
         const body = Buffer.from(bytes);
-        const event = toFunctionUrlEvent({
+        const request = {
           method: 'POST',
           path: `/${path}`,
           query,
@@ -56,7 +57,10 @@ test("a client's request becomes an event without a throw, its body byte for byt
           requestId: 'r',
           time: Date.now(),
           apiId: 'ns/fn',
-        });
+        };
+        const event = toFunctionUrlEvent(request);
+        // The compact form a Node.js function process builds the event from gives the same event.
+        expect(toFunctionUrlEvent(decodeHttpRequest(encodeHttpRequest(request)))).toEqual(event);
         const received = JSON.parse(JSON.stringify(event)) as typeof event;
         const decoded =
           received.body === undefined
