@@ -210,10 +210,20 @@ describe('the compact form of a request', () => {
   test('one that does not hold together is refused naming the field', () => {
     const payload = encodeHttpRequest(request());
     expect(() => decodeHttpRequest(payload.subarray(0, 3))).toThrow(MalformedRequestError);
-    // Cut inside the fields: the length prefix says more than there is.
-    expect(() => decodeHttpRequest(payload.subarray(0, 20))).toThrow(/cannot hold its fields/);
-    const lying = Buffer.from(payload);
-    lying.writeUInt32LE(12, 0);
-    expect(() => decodeHttpRequest(lying)).toThrow(/the request ends inside field/);
+    const count = payload.readUInt32LE(0);
+    expect(count).toBe(6 + 2 * 5);
+    expect(() => decodeHttpRequest(payload.subarray(0, 20))).toThrow(/cannot hold 16 strings/);
+    const odd = Buffer.from(payload);
+    odd.writeUInt32LE(7, 0);
+    expect(() => decodeHttpRequest(odd)).toThrow(/cannot hold 7 strings/);
+    const longText = Buffer.from(payload);
+    longText.writeUInt32LE(1 << 30, 12 + 4 * count);
+    expect(() => decodeHttpRequest(longText)).toThrow(/text of 1073741824 bytes runs past its end/);
+    const longString = Buffer.from(payload);
+    longString.writeUInt32LE(1 << 20, 12 + 4 * 3);
+    expect(() => decodeHttpRequest(longString)).toThrow(/string 3 runs past its text/);
+    const shortString = Buffer.from(payload);
+    shortString.writeUInt32LE(0, 12);
+    expect(() => decodeHttpRequest(shortString)).toThrow(/characters past its strings/);
   });
 });

@@ -136,25 +136,16 @@ export class HeaderWriter {
  * boolean that is neither 0 nor 1, or a count its bytes cannot hold throws
  * MalformedFrameError naming the field.
  */
-/** How a HeaderReader names what it reads by default. */
-const FRAME_HEADER = {
-  what: 'its header',
-  error: (/** @type {string} */ why) => new MalformedFrameError(why),
-};
-
 export class HeaderReader {
   /**
    * @param {Buffer} buffer
    * @param {number} offset the first field's
    * @param {number} end
-   * @param {{ what: string, error: (why: string) => Error }} [naming] what the
-   *   fields are, in messages, and the error they throw (default: a frame's header)
    */
-  constructor(buffer, offset, end, naming = FRAME_HEADER) {
+  constructor(buffer, offset, end) {
     this.buffer = buffer;
     this.offset = offset;
     this.end = end;
-    this.naming = naming;
   }
 
   /** @param {string} field */
@@ -167,7 +158,7 @@ export class HeaderReader {
   bool(field) {
     this.#take(1, field);
     const byte = /** @type {number} */ (this.buffer[this.offset - 1]);
-    if (byte > 1) throw this.#error(`field ${field} is ${byte}, not 0 or 1`);
+    if (byte > 1) throw new MalformedFrameError(`its header field ${field} is ${byte}, not 0 or 1`);
     return byte === 1;
   }
 
@@ -191,7 +182,7 @@ export class HeaderReader {
     const count = this.buffer.readUInt32LE(this.offset - 4);
     // Each item takes at least its length: a count the bytes cannot hold is refused before a list is made.
     if (count * 4 > this.end - this.offset)
-      throw this.#error(`field ${field} counts more items than it holds`);
+      throw new MalformedFrameError(`its header field ${field} counts more items than it holds`);
     /** @type {string[]} */
     const values = [];
     for (let i = 0; i < count; i++) values.push(this.str(field));
@@ -212,13 +203,8 @@ export class HeaderReader {
    */
   #take(bytes, field) {
     if (this.end - this.offset < bytes)
-      throw this.naming.error(`${this.naming.what} ends inside field ${field}`);
+      throw new MalformedFrameError(`its header ends inside field ${field}`);
     this.offset += bytes;
-  }
-
-  /** @param {string} why */
-  #error(why) {
-    return this.naming.error(`${this.naming.what}'s ${why}`);
   }
 }
 

@@ -10,14 +10,18 @@
 // Where the event must be JSON (a queued event, a JVM function, a sidecar
 // that predates this form) it is built from the same function.
 //
-// The compact form, one invocation's payload:
-//   u32 little-endian  length of the fields
-//   fields             method, path, query, sourceIp, requestId, apiId,
-//                      time, and the headers as name, value, name, value...
-//                      (frames.js HeaderWriter: strings, one double)
-//   body               the request's body, raw
+// The compact form, one invocation's payload (numbers little-endian):
+//   u32       n, how many strings: method, path, query, sourceIp, requestId,
+//             apiId, then each header's name and value
+//   f64       time
+//   u32 × n   each string's length, in UTF-16 units (JavaScript's length)
+//   u32       bytes of the text
+//   text      every string, joined, as UTF-8
+//   body      the request's body, raw
+// The strings travel as one text so that reading them costs one decode and
+// a substring each: a decode per string cost about 0.1 µs, most of reading
+// a request.
 import { isUtf8 } from 'node:buffer';
-import { HeaderReader, HeaderWriter } from './frames.js';
 
 /** A payload said to be a request in compact form is not one. */
 export class MalformedRequestError extends Error {
@@ -27,11 +31,6 @@ export class MalformedRequestError extends Error {
     this.code = 'ROOST_REQUEST_MALFORMED';
   }
 }
-
-const REQUEST_FIELDS = {
-  what: 'the request',
-  error: (/** @type {string} */ why) => new MalformedRequestError(why),
-};
 
 /**
  * @typedef {object} HttpRequestInfo
@@ -164,8 +163,8 @@ function clfTime(epochMs) {
   return text;
 }
 
-/** Requests are encoded one at a time: one scratch writer serves them all. */
-const scratch = new HeaderWriter();
+/** The strings before the headers'. */
+const FIXED_STRINGS = 6;
 
 /**
  * The request in its compact form (above).
@@ -173,62 +172,88 @@ const scratch = new HeaderWriter();
  * @returns {Buffer}
  */
 export function encodeHttpRequest(request) {
-  /** @type {string[]} */
-  const headers = [];
+  const strings = [
+    request.method,
+    request.path,
+    request.query,
+    request.sourceIp,
+    request.requestId,
+    request.apiId,
+  ];
   const given = request.headers;
   for (const name of Object.keys(given)) {
     const value = given[name];
     if (value === undefined) continue;
-    headers.push(name, Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ',') : value);
+    strings.push(name, Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ',') : value);
   }
-  scratch.offset = 0;
-  scratch.str(request.method);
-  scratch.str(request.path);
-  scratch.str(request.query);
-  scratch.str(request.sourceIp);
-  scratch.str(request.requestId);
-  scratch.str(request.apiId);
-  scratch.f64(request.time);
-  scratch.strs(headers);
-  const fieldBytes = scratch.offset;
-  const payload = Buffer.allocUnsafe(4 + fieldBytes + request.body.length);
-  payload.writeUInt32LE(fieldBytes, 0);
-  scratch.buffer.copy(payload, 4, 0, fieldBytes);
-  payload.set(request.body, 4 + fieldBytes);
+  const text = strings.join('');
+  const textBytes = Buffer.byteLength(text);
+  const start = 4 + 8 + 4 * strings.length + 4;
+  const payload = Buffer.allocUnsafe(start + textBytes + request.body.length);
+  payload.writeUInt32LE(strings.length, 0);
+  payload.writeDoubleLE(request.time, 4);
+  let offset = 12;
+  for (const string of strings) {
+    payload.writeUInt32LE(string.length, offset);
+    offset += 4;
+  }
+  payload.writeUInt32LE(textBytes, offset);
+  payload.write(text, start, 'utf8');
+  payload.set(request.body, start + textBytes);
   return payload;
 }
 
 /**
- * The request from its compact form; throws MalformedRequestError naming the
- * field that does not fit. The body is a view into the payload.
+ * The request from its compact form; throws MalformedRequestError saying what
+ * does not fit. The body is a view into the payload.
  * @param {Buffer} payload
  * @returns {HttpRequestInfo}
  */
 export function decodeHttpRequest(payload) {
-  const fieldEnd = payload.length < 4 ? -1 : 4 + payload.readUInt32LE(0);
-  if (fieldEnd < 0 || fieldEnd > payload.length)
-    throw new MalformedRequestError(`a request of ${payload.length} bytes cannot hold its fields`);
-  const r = new HeaderReader(payload, 4, fieldEnd, REQUEST_FIELDS);
-  const method = r.str('method');
-  const path = r.str('path');
-  const query = r.str('query');
-  const sourceIp = r.str('sourceIp');
-  const requestId = r.str('requestId');
-  const apiId = r.str('apiId');
-  const time = r.f64('time');
-  const pairs = r.strs('headers');
-  r.done();
-  if (pairs.length % 2 !== 0) throw new MalformedRequestError('a header name has no value');
+  if (payload.length < 12)
+    throw new MalformedRequestError(`a request of ${payload.length} bytes is too short`);
+  const count = payload.readUInt32LE(0);
+  const time = payload.readDoubleLE(4);
+  const lengthsEnd = 12 + 4 * count;
+  if (count < FIXED_STRINGS || count % 2 !== 0 || lengthsEnd + 4 > payload.length)
+    throw new MalformedRequestError(
+      `a request of ${payload.length} bytes cannot hold ${count} strings`,
+    );
+  const textBytes = payload.readUInt32LE(lengthsEnd);
+  const textStart = lengthsEnd + 4;
+  if (textBytes > payload.length - textStart)
+    throw new MalformedRequestError(`the request's text of ${textBytes} bytes runs past its end`);
+  const text = payload.toString('utf8', textStart, textStart + textBytes);
+  let at = 0;
+  const next = (/** @type {number} */ index) => {
+    const length = payload.readUInt32LE(12 + 4 * index);
+    if (length > text.length - at)
+      throw new MalformedRequestError(`the request's string ${index} runs past its text`);
+    at += length;
+    return text.substring(at - length, at);
+  };
+  const method = next(0);
+  const path = next(1);
+  const query = next(2);
+  const sourceIp = next(3);
+  const requestId = next(4);
+  const apiId = next(5);
   /** @type {Record<string, string>} */
   const headers = {};
-  for (let i = 0; i < pairs.length; i += 2)
-    headers[/** @type {string} */ (pairs[i])] = /** @type {string} */ (pairs[i + 1]);
+  for (let i = FIXED_STRINGS; i < count; i += 2) {
+    const name = next(i);
+    headers[name] = next(i + 1);
+  }
+  if (at !== text.length)
+    throw new MalformedRequestError(
+      `the request's text has ${text.length - at} characters past its strings`,
+    );
   return {
     method,
     path,
     query,
     headers,
-    body: payload.subarray(fieldEnd),
+    body: payload.subarray(textStart + textBytes),
     sourceIp,
     requestId,
     apiId,

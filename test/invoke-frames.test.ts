@@ -190,7 +190,7 @@ describe('gateway to sidecar', () => {
           9,
           true,
           'FUNCTION_ERROR_NONE',
-          'the request is malformed: a request of 7 bytes cannot hold its fields',
+          'the request is malformed: a request of 7 bytes is too short',
         ],
       ]),
     );

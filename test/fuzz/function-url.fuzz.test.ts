@@ -13,7 +13,11 @@ import {
   toFunctionUrlEvent,
 } from '../../gateway/function-url.ts';
 import { hostileJson, hostileObject } from './support/arbitraries.ts';
-import { decodeHttpRequest, encodeHttpRequest } from '../../runtime-node/function-url-event.js';
+import {
+  MalformedRequestError,
+  decodeHttpRequest,
+  encodeHttpRequest,
+} from '../../runtime-node/function-url-event.js';
 import { expectOwnError, fuzz } from './support/budget.ts';
 
 /** What Node's HTTP parser lets through as a header value: visible latin1 and tabs, no CR/LF. */
@@ -72,6 +76,39 @@ test("a client's request becomes an event without a throw, its body byte for byt
       },
     ),
     { share: 0.4 },
+  );
+});
+
+test('any bytes given as a compact request decode to a request or a MalformedRequestError', async () => {
+  const valid = encodeHttpRequest({
+    method: 'GET',
+    path: '/p',
+    query: 'a=1',
+    headers: { host: 'h', cookie: 'a=b', 'x-ü': 'wörld' },
+    body: Buffer.from('body'),
+    sourceIp: '127.0.0.1',
+    requestId: 'r',
+    time: 1,
+    apiId: 'ns/fn',
+  });
+  const tampered = fc
+    .array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 })
+    .map((writes) => {
+      const bytes = Buffer.from(valid);
+      for (const [at, byte] of writes) bytes[at % bytes.length] = byte;
+      return bytes;
+    });
+  await fuzz(
+    'function URL: compact request bytes',
+    fc.property(fc.oneof(tampered, fc.uint8Array({ maxLength: 80 })), (bytes) => {
+      try {
+        const request = decodeHttpRequest(Buffer.from(bytes));
+        JSON.stringify(toFunctionUrlEvent(request));
+      } catch (err) {
+        expectOwnError(err, { class: MalformedRequestError, codes: ['ROOST_REQUEST_MALFORMED'] });
+      }
+    }),
+    { share: 0.2 },
   );
 });
 
