@@ -30,6 +30,9 @@ const OPEN_BRACE = 0x7b;
  * for its header.
  */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024 + 64 * 1024;
+/** The scratch buffer binary headers are written into, and the most it keeps once grown. */
+const SCRATCH_BYTES = 4096;
+const MAX_KEPT_SCRATCH_BYTES = 64 * 1024;
 /** Bodies smaller than this are copied into the header's buffer: one write instead of two. */
 const COALESCE_BYTES = 16 * 1024;
 
@@ -83,8 +86,20 @@ export class HeaderCodec {
  * doubles, strings a u32 byte length and UTF-8.
  */
 export class HeaderWriter {
-  buffer = Buffer.allocUnsafe(4096);
+  buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
   offset = 0;
+
+  /**
+   * Starts a header of kind `tag`. A buffer grown for a large header (a long
+   * error message) is let go first rather than held for the process's life.
+   * @param {number} tag
+   */
+  start(tag) {
+    if (this.buffer.length > MAX_KEPT_SCRATCH_BYTES)
+      this.buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
+    this.buffer[0] = tag;
+    this.offset = 1;
+  }
 
   /** @param {number} value */
   f64(value) {
@@ -221,9 +236,7 @@ const scratch = new HeaderWriter();
 export function encodeFrame(header, body, codec) {
   let json = '';
   if (codec) {
-    scratch.offset = 0;
-    scratch.bool(false); // the tag's place
-    scratch.buffer[0] = codec.tag;
+    scratch.start(codec.tag);
     codec.write(header, scratch);
   } else json = JSON.stringify(header);
   const headerBytes = codec ? scratch.offset : Buffer.byteLength(json);

@@ -175,6 +175,24 @@ describe('binary headers', () => {
     expect(() => read(raw(Buffer.from([9, 0, 0])))).toThrow(/neither JSON nor a known kind \(9\)/);
   });
 
+  test('a header larger than the scratch buffer is written whole, and the next one after it too', () => {
+    const long = 'é'.repeat(100_000);
+    const failed = {
+      id: 1,
+      ok: false,
+      durationMs: 1,
+      errorType: 'Error',
+      errorMessage: long,
+      stackTrace: [long.slice(0, 10)],
+    };
+    const small = { id: 2, ok: true, durationMs: 0, hasResult: false };
+    const bytes = Buffer.concat([
+      ...encodeFrame(failed, undefined, REPLY_HEADER),
+      ...encodeFrame(small, undefined, REPLY_HEADER),
+    ]);
+    expect(read(bytes)).toEqual([failed, small]);
+  });
+
   test('a codec needs a tag below the first byte of JSON', () => {
     expect(
       () =>
