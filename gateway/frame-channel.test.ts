@@ -14,6 +14,11 @@ import {
   type InvokeFrame,
 } from '../proto/invoke-frames.ts';
 import { FrameReader, FrameWriter, HeaderCodec } from '../runtime-node/frames.js';
+import {
+  decodeHttpRequest,
+  encodeHttpRequest,
+  toFunctionUrlEvent,
+} from '../runtime-node/function-url-event.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -24,14 +29,20 @@ afterEach(() => {
  * A sidecar stand-in: answers an invocation whose requestId starts with
  * "answer", after `delayMs`. With `welcome` it takes binary headers as a
  * sidecar does when the hello offers them; `seen` records how each
- * invocation's header came.
+ * invocation's header came, `received` each invocation's format and body.
  */
 async function peer(
   delayMs: number,
   options: { welcome?: boolean } = {},
-): Promise<{ address: string; server: Server; seen: ('json' | 'binary')[] }> {
+): Promise<{
+  address: string;
+  server: Server;
+  seen: ('json' | 'binary')[];
+  received: { format: string; body: Buffer }[];
+}> {
   const sockets = new Set<Socket>();
   const seen: ('json' | 'binary')[] = [];
+  const received: { format: string; body: Buffer }[] = [];
   /** Set by the binary codec as it reads a header, for onFrame of the same frame. */
   let readBinary = false;
   const binaryInvoke = new HeaderCodec<InvokeFrame>(INVOKE_HEADER.tag, INVOKE_HEADER.write, (r) => {
@@ -46,7 +57,7 @@ async function peer(
     const reader = new FrameReader({
       maxFrameBytes: 1 << 20,
       codecs: options.welcome ? [binaryInvoke] : [],
-      onFrame: (header: InvokeFrame & Partial<HelloFrame>) => {
+      onFrame: (header: InvokeFrame & Partial<HelloFrame>, body: Buffer) => {
         if (header.type === 'hello') {
           if (options.welcome && header.binaryHeaders === true) {
             binary = true;
@@ -55,6 +66,7 @@ async function peer(
           return;
         }
         seen.push(readBinary ? 'binary' : 'json');
+        received.push({ format: header.format ?? 'json', body });
         readBinary = false;
         if (!header.requestId.startsWith('answer')) return;
         setTimeout(
@@ -92,7 +104,7 @@ async function peer(
     server.close();
   });
   const { port } = server.address() as { port: number };
-  return { address: `127.0.0.1:${port}`, server, seen };
+  return { address: `127.0.0.1:${port}`, server, seen, received };
 }
 
 const request = (requestId: string) => ({
@@ -180,4 +192,47 @@ describe('FrameChannel headers', () => {
     expect(older.seen).toEqual(['json', 'json']);
     expect(welcoming.seen).toEqual(['json', 'json']);
   });
+});
+
+test('a compact HTTP request goes as it is to a sidecar that welcomed binary headers, and as its JSON event to one that did not', async () => {
+  const httpRequest = (requestId: string) => ({
+    ...request(requestId),
+    format: 'http-request' as const,
+    payload: encodeHttpRequest({
+      method: 'POST',
+      path: '/items',
+      query: 'a=1',
+      headers: { host: 'fn.example.com', 'content-type': 'text/plain' },
+      body: Buffer.from('hello'),
+      sourceIp: '10.0.0.1',
+      requestId,
+      time: Date.UTC(2026, 10, 27),
+      apiId: 'ns/fn',
+    }),
+  });
+  const older = await peer(0);
+  const welcoming = await peer(0, { welcome: true });
+  const toOlder = new FrameChannel(older.address, 'token', { binaryHeaders: true });
+  const toNewer = new FrameChannel(welcoming.address, 'token', { binaryHeaders: true });
+  closers.push(
+    () => toOlder.close(),
+    () => toNewer.close(),
+  );
+  for (const channel of [toOlder, toNewer])
+    for (const id of ['answer-1', 'answer-2']) await channel.invoke(httpRequest(id), 5000);
+  for (const { format, body } of older.received) {
+    expect(format).toBe('json');
+    expect(JSON.parse(body.toString())).toMatchObject({
+      rawPath: '/items',
+      rawQueryString: 'a=1',
+      body: 'hello',
+      requestContext: { http: { method: 'POST', sourceIp: '10.0.0.1' } },
+    });
+  }
+  // After the welcome, the request itself; the function's side builds the same event from it.
+  const last = welcoming.received.at(-1)!;
+  expect(last.format).toBe('http-request');
+  expect(toFunctionUrlEvent(decodeHttpRequest(last.body))).toEqual(
+    JSON.parse(older.received.at(-1)!.body.toString()),
+  );
 });
