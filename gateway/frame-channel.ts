@@ -20,7 +20,7 @@ import {
   type WelcomeFrame,
 } from '../proto/invoke-frames.ts';
 import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
-import { decodeHttpRequest, toFunctionUrlEvent } from '../runtime-node/function-url-event.js';
+import { decodeHttpRequest, functionUrlEventJson } from '../runtime-node/function-url-event.js';
 import {
   ChannelBroken,
   ChannelTimeout,
@@ -106,7 +106,7 @@ export class FrameChannel implements InvocationChannel {
     let format = request.format ?? 'json';
     // A peer that has not welcomed binary headers may predate the compact request: it gets the event.
     if (format === 'http-request' && !connection.binary) {
-      payload = Buffer.from(JSON.stringify(toFunctionUrlEvent(decodeHttpRequest(payload))));
+      payload = functionUrlEventJson(decodeHttpRequest(payload));
       format = 'json';
     }
     // A frame the sidecar would refuse is not sent: the refusal would close the

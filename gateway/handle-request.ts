@@ -17,13 +17,8 @@ import { GatewayError, badRequest, functionFailed, functionTimeout } from './err
 import { MAX_EVENT_BYTES, queueEvent } from './event-intake.ts';
 import { admit, invokeCounted } from './function-call.ts';
 import { handleInvokeApi, isInvokeApiPath, type InvokeApiOptions } from './lambda/invoke-api.ts';
-import {
-  fromFunctionResult,
-  toFunctionUrlEvent,
-  type HttpRequestInfo,
-  type HttpResponse,
-} from './function-url.ts';
-import { encodeHttpRequest } from '../runtime-node/function-url-event.js';
+import { fromFunctionResult, type HttpRequestInfo, type HttpResponse } from './function-url.ts';
+import { encodeHttpRequest, functionUrlEventJson } from '../runtime-node/function-url-event.js';
 import type { FunctionEntry, FunctionTable } from './function-table.ts';
 import type { Invocation, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -197,7 +192,7 @@ async function readInvocation(
     const invocation: Invocation = async
       ? {
           requestId,
-          payload: Buffer.from(JSON.stringify(toFunctionUrlEvent(request))),
+          payload: functionUrlEventJson(request),
           metadata,
           timeoutMs,
         }

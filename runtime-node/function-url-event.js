@@ -27,7 +27,7 @@ import { isUtf8 } from 'node:buffer';
 export class MalformedRequestError extends Error {
   /** @param {string} why */
   constructor(why) {
-    super(why);
+    super(`the request is malformed: ${why}`);
     this.code = 'ROOST_REQUEST_MALFORMED';
   }
 }
@@ -161,6 +161,16 @@ function clfTime(epochMs) {
   const text = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
   clfCache = { second, text };
   return text;
+}
+
+/**
+ * The event as JSON, for whoever must take it so: a queued event, a JVM
+ * function, a sidecar that predates the compact form.
+ * @param {HttpRequestInfo} request
+ * @returns {Buffer}
+ */
+export function functionUrlEventJson(request) {
+  return Buffer.from(JSON.stringify(toFunctionUrlEvent(request)));
 }
 
 /** The strings before the headers'. */

@@ -162,7 +162,7 @@ async function invoke(message, payload) {
       durationMs: 0,
       errorType: 'InvalidPayload',
       errorMessage: message.httpRequest
-        ? `the request is malformed: ${/** @type {Error} */ (err).message}`
+        ? /** @type {Error} */ (err).message
         : `the payload is not JSON: ${/** @type {Error} */ (err).message}`,
       stackTrace: [],
     });

@@ -31,7 +31,7 @@ import { invalidPayload, runtimeUnavailable, sandboxNotReady } from '../errors.t
 import { bufferView } from '../../lib/bytes.ts';
 import {
   decodeHttpRequest,
-  toFunctionUrlEvent,
+  functionUrlEventJson,
   type HttpRequestInfo,
 } from '../../runtime-node/function-url-event.js';
 import type {
@@ -455,7 +455,7 @@ function eventJson(input: InvokeInput): Uint8Array {
   try {
     request = decodeHttpRequest(bufferView(input.payload));
   } catch (err) {
-    throw invalidPayload(`the request is malformed: ${errorMessage(err)}`);
+    throw invalidPayload(errorMessage(err));
   }
-  return Buffer.from(JSON.stringify(toFunctionUrlEvent(request)));
+  return functionUrlEventJson(request);
 }
