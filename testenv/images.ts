@@ -16,6 +16,7 @@
 // references and sizes, and writes .roost/images-values.yaml, the Helm values
 // that point the chart at these images.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -31,7 +32,14 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { cacheRoot, ensureNats } from './binaries.ts';
-import { buildah, buildImage, exportImage, importRootfs } from './nodes/buildah.ts';
+import {
+  buildah,
+  buildImage,
+  exportImage,
+  imageExists,
+  importRootfs,
+  pruneDanglingImages,
+} from './nodes/buildah.ts';
 import { buildConsoleUi } from '../console/ui/build.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { RoostError } from '../lib/errors.ts';
@@ -167,48 +175,75 @@ function addJdk(rootfs: string): void {
 
 const PATH_ENV = 'PATH=/usr/local/bin:/usr/bin:/bin:/nodejs/bin';
 
-/** Builds the three local bases from a digest of what goes in, so an unchanged base is not rebuilt. */
+/**
+ * A local base is rebuilt only when what goes into it changed, judged by
+ * content: a fresh clone's Node binary has a new mtime but the same bytes,
+ * and a rebuilt base invalidates every layer above it (and leaves the old
+ * ones for the prune to collect).
+ */
+async function baseIsCurrent(stampFile: string, want: string, refs: string[]): Promise<boolean> {
+  if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== want) return false;
+  for (const ref of refs) if (!(await imageExists(ref))) return false;
+  return true;
+}
+
+function fileDigest(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Version of the recipe below: bump it when the bases' contents change. */
+const BASES_RECIPE = 5;
+
+/** Builds the local bases that are missing or stale; the JDK base only when `java`. */
 async function buildLocalBases(progress: (line: string) => void, java: boolean): Promise<void> {
   const work = join(cacheRoot(), 'image-bases');
-  const stamp = join(work, 'stamp.json');
-  const want = JSON.stringify({
-    node: statSync(nodeBinary()).mtimeMs,
-    java,
-    version: 4,
+  mkdirSync(work, { recursive: true });
+  const nodeStamp = join(work, 'node-bases.json');
+  const nodeWant = JSON.stringify({ node: fileDigest(nodeBinary()), recipe: BASES_RECIPE });
+  if (await baseIsCurrent(nodeStamp, nodeWant, [BASE_IMAGE, BUILD_BASE_IMAGE])) {
+    progress(`  ${BASE_IMAGE}, ${BUILD_BASE_IMAGE}: unchanged (cached)`);
+  } else {
+    const base = join(work, 'base');
+    makeBaseRootfs(base);
+    await importRootfs(base, BASE_IMAGE, ['--env', PATH_ENV, '--user', `${NONROOT_UID}`]);
+    progress(`  ${BASE_IMAGE}`);
+    const buildBase = join(work, 'build-base');
+    makeBaseRootfs(buildBase);
+    addNpm(buildBase);
+    addPrlimit(buildBase);
+    // The machine's CA bundle (copied into every base) is how it reaches the
+    // npm registry; Node reads it only when told to.
+    await importRootfs(buildBase, BUILD_BASE_IMAGE, [
+      '--env',
+      PATH_ENV,
+      '--env',
+      'HOME=/root',
+      '--env',
+      'NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt',
+    ]);
+    progress(`  ${BUILD_BASE_IMAGE}`);
+    for (const dir of ['base', 'build-base'])
+      rmSync(join(work, dir), { recursive: true, force: true });
+    writeFileSync(nodeStamp, nodeWant);
+  }
+  if (!java) return;
+  const jdkStamp = join(work, 'jdk-base.json');
+  const jdkWant = JSON.stringify({
+    node: nodeWant,
+    jdk: existsSync(join(JDK_HOME, 'release')) ? fileDigest(join(JDK_HOME, 'release')) : 'none',
+    recipe: BASES_RECIPE,
   });
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
-    progress('  local bases: unchanged (cached)');
+  if (await baseIsCurrent(jdkStamp, jdkWant, [JDK_IMAGE])) {
+    progress(`  ${JDK_IMAGE}: unchanged (cached)`);
     return;
   }
-  const base = join(work, 'base');
-  makeBaseRootfs(base);
-  await importRootfs(base, BASE_IMAGE, ['--env', PATH_ENV, '--user', `${NONROOT_UID}`]);
-  progress(`  ${BASE_IMAGE}`);
-  const buildBase = join(work, 'build-base');
-  makeBaseRootfs(buildBase);
-  addNpm(buildBase);
-  addPrlimit(buildBase);
-  // The machine's CA bundle (copied into every base) is how it reaches the
-  // npm registry; Node reads it only when told to.
-  await importRootfs(buildBase, BUILD_BASE_IMAGE, [
-    '--env',
-    PATH_ENV,
-    '--env',
-    'HOME=/root',
-    '--env',
-    'NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt',
-  ]);
-  progress(`  ${BUILD_BASE_IMAGE}`);
-  if (java) {
-    const jdk = join(work, 'jdk');
-    makeBaseRootfs(jdk);
-    addJdk(jdk);
-    await importRootfs(jdk, JDK_IMAGE, ['--env', PATH_ENV]);
-    progress(`  ${JDK_IMAGE}`);
-  }
-  for (const dir of ['base', 'build-base', 'jdk'])
-    rmSync(join(work, dir), { recursive: true, force: true });
-  writeFileSync(stamp, want);
+  const jdk = join(work, 'jdk');
+  makeBaseRootfs(jdk);
+  addJdk(jdk);
+  await importRootfs(jdk, JDK_IMAGE, ['--env', PATH_ENV]);
+  progress(`  ${JDK_IMAGE}`);
+  rmSync(jdk, { recursive: true, force: true });
+  writeFileSync(jdkStamp, jdkWant);
 }
 
 /** nats-server alone with the C library it links, as upstream's image has it: entrypoint /nats-server. */
@@ -216,6 +251,10 @@ async function buildNatsImage(progress: (line: string) => void): Promise<string>
   const natsServer = await ensureNats(progress);
   const version = /nats-(v[\d.]+)-/.exec(basename(dirname(natsServer)))?.[1] ?? 'dev';
   const ref = `${NATS_IMAGE_REPOSITORY}:${version.slice(1)}`;
+  if (await imageExists(ref)) {
+    progress(`  ${ref}: unchanged (cached)`);
+    return ref;
+  }
   const rootfs = join(cacheRoot(), 'image-bases', 'nats');
   rmSync(rootfs, { recursive: true, force: true });
   try {
@@ -290,6 +329,10 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   const built: BuiltImage[] = [];
   await timed('export archives', async () => {
     for (const ref of refs) built.push(await exportArchive(ref));
+  });
+  await timed('prune the images no tag reaches', async () => {
+    const kept = await pruneDanglingImages();
+    if (kept) progress(`  some stayed: ${kept}`);
   });
   return built;
 }

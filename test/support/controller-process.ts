@@ -1,10 +1,9 @@
 // `roost controller` as a real child process for end-to-end tests: scoped to
 // the test's namespace (so test files running side by side do not act on
 // each other's objects), with its own leader Lease there, logging to a file.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../lib/process.ts';
+import { processLog } from './process-log.ts';
 import { kubeconfigPath } from './cluster.ts';
 
 const ROOST = join(import.meta.dirname, '..', '..', 'cli', 'roost.ts');
@@ -31,8 +30,8 @@ export function startController(options: {
   /** Another control plane than the shared one (a test that pauses its API server). */
   kubeconfig?: string;
 }): ControllerProcess {
-  const dir = mkdtempSync(join(tmpdir(), 'roost-controller-'));
-  const logFile = join(dir, `${options.identity}.log`);
+  const log = processLog('roost-controller-', options.identity);
+  const logFile = log.file;
   const child = startProcess({
     name: `roost controller ${options.identity}`,
     command: process.execPath,
@@ -63,18 +62,13 @@ export function startController(options: {
     identity: options.identity,
     process: child,
     logFile,
-    log: () => {
-      try {
-        return readFileSync(logFile, 'utf8');
-      } catch {
-        return '';
-      }
-    },
+    log: log.read,
     metricsUrl() {
       return /roost controller metrics at (\S+)/.exec(this.log())?.[1];
     },
     stop: async () => {
       await child.stop(5000);
+      log.remove();
     },
   };
 }

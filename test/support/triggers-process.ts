@@ -1,10 +1,9 @@
 // `roost triggers` as a real child process for end-to-end tests: scoped to
 // the test's namespace, with its leader Lease there, logging to a file that
 // a test can read (to check that no credential is ever logged).
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../lib/process.ts';
+import { processLog } from './process-log.ts';
 import { kubeconfigPath } from './cluster.ts';
 import type { RoostSystem } from './roost-system.ts';
 
@@ -24,8 +23,8 @@ export function startTriggers(
   system: RoostSystem,
   options: { identity: string; extraArgs?: string[] },
 ): TriggersProcess {
-  const dir = mkdtempSync(join(tmpdir(), 'roost-triggers-'));
-  const logFile = join(dir, `${options.identity}.log`);
+  const log = processLog('roost-triggers-', options.identity);
+  const logFile = log.file;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const child = startProcess({
@@ -70,15 +69,10 @@ export function startTriggers(
         );
       }),
     ]),
-    log: () => {
-      try {
-        return readFileSync(logFile, 'utf8');
-      } catch {
-        return '';
-      }
-    },
+    log: log.read,
     stop: async () => {
       await child.stop(10_000);
+      log.remove();
     },
   };
 }

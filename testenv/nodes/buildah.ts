@@ -112,6 +112,30 @@ export async function importRootfs(
   }
 }
 
+/** Whether the store holds an image by this reference. */
+export async function imageExists(ref: string): Promise<boolean> {
+  return buildah(['inspect', '--type', 'image', ref]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Removes the images no tag reaches any more: every rebuild leaves the old
+ * image and its intermediate layers behind, a few hundred MB each time, and
+ * a store left to grow fills the disk until the test kubelets evict their
+ * pods. The layers of the images still tagged stay, so the cache still hits.
+ * Resolves to a reason when some could not go (an image a build killed
+ * half-way still holds), since that is no reason to fail the build.
+ */
+export async function pruneDanglingImages(): Promise<string | undefined> {
+  return buildah(['rmi', '--prune']).then(
+    () => undefined,
+    (err: Error) =>
+      err.message.split('\n').find((line) => /in use|error/i.test(line)) ?? err.message,
+  );
+}
+
 /** A docker-archive that `ctr images import` loads under the image's own name. */
 export async function exportImage(tag: string, archive: string): Promise<void> {
   rmSync(archive, { force: true });

@@ -62,7 +62,12 @@ public final class Warmup {
               Path dir = null;
               try {
                 dir = Files.createTempDirectory("roost-bridge-warmup-");
+                // The bridge may stop mid-warm-up (a daemon thread's finally
+                // does not run then): the JVM's exit removes the jar, then its
+                // directory (deleteOnExit goes in reverse order).
+                dir.toFile().deleteOnExit();
                 Path jar = SmallJar.write(dir.resolve("warmup.jar"), WarmupFunction.class, WarmupFunction.Event.class);
+                jar.toFile().deleteOnExit();
                 for (int i = 0; i < rounds && !Thread.currentThread().isInterrupted(); i++) {
                   // A real plug goes first: wait while one loads.
                   while (sandboxes.loading()) Thread.sleep(5);
