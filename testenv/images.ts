@@ -39,6 +39,7 @@ import {
   imageExists,
   importRootfs,
   pruneDanglingImages,
+  storeBytes,
 } from './nodes/buildah.ts';
 import { buildConsoleUi } from '../console/ui/build.ts';
 import { formatDuration } from '../lib/duration.ts';
@@ -333,6 +334,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
   await timed('prune the images no tag reaches', async () => {
     const kept = await pruneDanglingImages();
     if (kept) progress(`  some stayed: ${kept}`);
+    progress(`  the image store holds ${(storeBytes() / 2 ** 20).toFixed(0)} MiB`);
   });
   return built;
 }

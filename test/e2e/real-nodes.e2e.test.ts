@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startRealCluster, type RealCluster } from '../../testenv/nodes/cluster.ts';
 import { findLeftovers } from '../../testenv/nodes/leftovers.ts';
 import { buildImages, ROOST_IMAGE } from '../../testenv/images.ts';
+import { storeBytes } from '../../testenv/nodes/buildah.ts';
 import { getOnce } from './support/http.ts';
 import { eventually, kubectlFor, pods, type Kubectl } from './support/kubectl.ts';
 
@@ -111,6 +112,16 @@ describe('a two-node cluster of real kubelets', () => {
 
   afterAll(async () => {
     if (!stopped) await cluster?.stop();
+  });
+
+  test('building the images again reuses every layer and leaves the image store no larger', async () => {
+    const before = storeBytes();
+    const lines: string[] = [];
+    await buildImages({ java: false, progress: (line) => lines.push(line) });
+    expect(lines.join('\n')).toMatch(/localhost\/roost\/base:24, \S+: unchanged \(cached\)/);
+    // Layers already in the store are reused, and the images a rebuild
+    // leaves untagged are pruned: repeated runs do not fill the disk.
+    expect(storeBytes()).toBeLessThanOrEqual(before + 2 ** 20);
   });
 
   test('both nodes are Ready with their own addresses', async () => {

@@ -2,7 +2,7 @@
 // (chroot isolation, no daemon) into a store of its own under the Roost cache,
 // where layers stay cached between runs, and writes an archive that each
 // node's containerd imports.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot } from '../binaries.ts';
@@ -15,8 +15,12 @@ export class ImageBuildError extends RoostError {
 }
 
 /** buildah's store: kept between runs, so an unchanged build is a cache hit. */
+function storeRoot(): string {
+  return join(cacheRoot(), 'buildah');
+}
+
 function storeArgs(): string[] {
-  const root = join(cacheRoot(), 'buildah');
+  const root = storeRoot();
   mkdirSync(root, { recursive: true });
   return [
     '--root',
@@ -134,6 +138,12 @@ export async function pruneDanglingImages(): Promise<string | undefined> {
     (err: Error) =>
       err.message.split('\n').find((line) => /in use|error/i.test(line)) ?? err.message,
   );
+}
+
+/** Bytes the store takes on disk, its layers and their metadata. */
+export function storeBytes(): number {
+  const out = execFileSync('du', ['-sb', join(storeRoot(), 'storage')], { encoding: 'utf8' });
+  return Number(out.split('\t')[0]);
 }
 
 /** A docker-archive that `ctr images import` loads under the image's own name. */
