@@ -66,32 +66,56 @@ function runRoost(
 }
 const APPS = 'e2e-apps';
 
+/** What a steady client saw: every request on a new connection (a Service balances connections). */
+interface LoadResult {
+  sent: number;
+  failures: string[];
+  /** Each request's time, ms, in the order answered. */
+  latenciesMs: number[];
+}
+
+/** Requests in flight at most: past it a tick sends nothing (a gateway that stalls is not buried). */
+const LOAD_MAX_IN_FLIGHT = 64;
+
 /**
- * Requests one after another, each on a new connection (a Service balances
- * connections), until stopped: what a light, steady client sees.
+ * One GET every `intervalMs`, whether or not the last has answered: a
+ * request held for seconds during a disruption does not stop the others
+ * from being sent, so "no failed request" covers the whole disruption.
  */
-function steadyLoad(url: string): { stop(): Promise<{ sent: number; failures: string[] }> } {
-  let running = true;
-  let sent = 0;
-  const failures: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      sent++;
-      try {
-        const response = await getOnce(url);
-        if (response.status !== 200)
-          failures.push(`${response.status} ${response.body.slice(0, 200)}`);
-      } catch (err) {
-        failures.push(String(err));
-      }
-      await new Promise((r) => setTimeout(r, 25));
+function steadyLoad(url: string, intervalMs = 25): { stop(): Promise<LoadResult> } {
+  const result: LoadResult = { sent: 0, failures: [], latenciesMs: [] };
+  const inFlight = new Set<Promise<void>>();
+  const sendOne = async () => {
+    const started = performance.now();
+    try {
+      const response = await getOnce(url);
+      if (response.status !== 200)
+        result.failures.push(`${response.status} ${response.body.slice(0, 200)}`);
+    } catch (err) {
+      result.failures.push(String(err));
     }
-  })();
+    result.latenciesMs.push(performance.now() - started);
+  };
+  const timer = setInterval(() => {
+    if (inFlight.size >= LOAD_MAX_IN_FLIGHT) return;
+    result.sent++;
+    const request = sendOne().finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  }, intervalMs);
   return {
     async stop() {
-      running = false;
-      await loop;
-      return { sent, failures };
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      const sorted = [...result.latenciesMs].sort((a, b) => a - b);
+      const at = (q: number) =>
+        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      const slow = sorted.filter((ms) => ms > 1000);
+      console.error(
+        `[e2e] load on ${url}: ${result.sent} requests, ${result.failures.length} failed; ` +
+          `latency p50 ${at(0.5).toFixed(0)} ms, p90 ${at(0.9).toFixed(0)} ms, max ${at(1).toFixed(0)} ms; ` +
+          `${slow.length} over 1 s`,
+      );
+      return result;
     },
   };
 }
