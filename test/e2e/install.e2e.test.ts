@@ -23,6 +23,7 @@ import {
 import type { SandboxDeployment } from '../../kube/api/roost.ts';
 import { nodeFunction } from '../support/deployments.ts';
 import { getOnce, postOnce } from './support/http.ts';
+import { percentile } from '../../bench/support/stats.ts';
 import {
   diagnose,
   eventually,
@@ -106,14 +107,11 @@ function steadyLoad(url: string, intervalMs = 25): { stop(): Promise<LoadResult>
     async stop() {
       clearInterval(timer);
       await Promise.all(inFlight);
-      const sorted = [...result.latenciesMs].sort((a, b) => a - b);
-      const at = (q: number) =>
-        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-      const slow = sorted.filter((ms) => ms > 1000);
+      const at = (p: number) => percentile(result.latenciesMs, p).toFixed(0);
+      const slow = result.latenciesMs.filter((ms) => ms > 1000);
       console.error(
         `[e2e] load on ${url}: ${result.sent} requests, ${result.failures.length} failed; ` +
-          `latency p50 ${at(0.5).toFixed(0)} ms, p90 ${at(0.9).toFixed(0)} ms, max ${at(1).toFixed(0)} ms; ` +
-          `${slow.length} over 1 s`,
+          `latency p50 ${at(50)} ms, p90 ${at(90)} ms, max ${at(100)} ms; ${slow.length} over 1 s`,
       );
       return result;
     },

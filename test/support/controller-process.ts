@@ -31,7 +31,6 @@ export function startController(options: {
   kubeconfig?: string;
 }): ControllerProcess {
   const log = processLog('roost-controller-', options.identity);
-  const logFile = log.file;
   const child = startProcess({
     name: `roost controller ${options.identity}`,
     command: process.execPath,
@@ -56,12 +55,12 @@ export function startController(options: {
       ROOST_LOG_LEVEL: 'info',
       ...(options.token ? { ROOST_INVOKE_TOKEN: options.token } : {}),
     },
-    logFile,
+    logFile: log.file,
   });
   return {
     identity: options.identity,
     process: child,
-    logFile,
+    logFile: log.file,
     log: log.read,
     metricsUrl() {
       return /roost controller metrics at (\S+)/.exec(this.log())?.[1];

@@ -24,7 +24,6 @@ export function startTriggers(
   options: { identity: string; extraArgs?: string[] },
 ): TriggersProcess {
   const log = processLog('roost-triggers-', options.identity);
-  const logFile = log.file;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const child = startProcess({
@@ -52,7 +51,7 @@ export function startTriggers(
       ROOST_EXIT_WITH_PARENT: '1',
       ROOST_LOG_LEVEL: process.env.ROOST_LOG_LEVEL ?? 'info',
     },
-    logFile,
+    logFile: log.file,
     keepStderrLines: 30,
     onLine: (line) => {
       if (line.includes('roost triggers ready')) markReady();

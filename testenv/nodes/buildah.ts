@@ -15,16 +15,15 @@ export class ImageBuildError extends RoostError {
 }
 
 /** buildah's store: kept between runs, so an unchanged build is a cache hit. */
-function storeRoot(): string {
-  return join(cacheRoot(), 'buildah');
-}
+const storeRoot = () => join(cacheRoot(), 'buildah');
+const storageDir = () => join(storeRoot(), 'storage');
 
 function storeArgs(): string[] {
   const root = storeRoot();
   mkdirSync(root, { recursive: true });
   return [
     '--root',
-    join(root, 'storage'),
+    storageDir(),
     '--runroot',
     join(root, 'run'),
     '--storage-driver',
@@ -142,7 +141,7 @@ export async function pruneDanglingImages(): Promise<string | undefined> {
 
 /** Bytes the store takes on disk, its layers and their metadata. */
 export function storeBytes(): number {
-  const out = execFileSync('du', ['-sb', join(storeRoot(), 'storage')], { encoding: 'utf8' });
+  const out = execFileSync('du', ['-sb', storageDir()], { encoding: 'utf8' });
   return Number(out.split('\t')[0]);
 }
 
