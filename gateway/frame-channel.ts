@@ -75,7 +75,8 @@ export class FrameChannel implements InvocationChannel {
    * JVM bridge's invocation socket, which takes no preface). `token` is read
    * at each connection when it is a function: a peer that restarts may come
    * back with a new one. `binaryHeaders` offers them in the hello (a sidecar
-   * welcomes the offer; the JVM bridge speaks JSON only).
+   * and the JVM bridge welcome the offer; a peer that predates binary headers
+   * does not, and the channel keeps to JSON).
    */
   constructor(
     address: string,

@@ -5,6 +5,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { INVOKE_HEADER, RESULT_HEADER } from '../proto/invoke-frames.ts';
 import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import { JavaBridgeCallError, type JavaBridge } from '../sidecar/java/bridge-process.ts';
 import { fixtureJar, invokeJson, resultOf, startTestBridge } from './support/java-bridge.ts';
@@ -53,6 +54,21 @@ afterAll(async () => {
 
 const invokeSocket = () => `${bridge.socketPath}.invoke`;
 
+/** The secret the bridge was started with, from its environment (a peer of the same user can read it). */
+function bridgeSecret(): string {
+  const environ = readFileSync(`/proc/${bridge.pid}/environ`, 'utf8').split('\0');
+  const entry = environ.find((variable) => variable.startsWith('ROOST_BRIDGE_SECRET='));
+  if (!entry) throw new Error('the bridge has no ROOST_BRIDGE_SECRET in its environment');
+  return entry.slice('ROOST_BRIDGE_SECRET='.length);
+}
+
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 10) {
+    if (waited > 10_000) throw new Error('timed out waiting for the bridge’s frames');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Unix sockets bound to a path, as the kernel lists them: the listener and each connection it accepted. */
 function socketsAt(path: string): number {
   return readFileSync('/proc/net/unix', 'utf8')
@@ -72,7 +88,9 @@ async function rawConnection(): Promise<{
   const frames: Record<string, unknown>[] = [];
   const reader = new FrameReader({
     maxFrameBytes: 1 << 20,
-    onFrame: (header: Record<string, unknown>) => frames.push(header),
+    codecs: [RESULT_HEADER],
+    onFrame: (header: Record<string, unknown>, body: Buffer) =>
+      frames.push(body.length > 0 ? { ...header, body: body.toString() } : header),
   });
   socket.on('data', (chunk: Buffer) => reader.push(chunk));
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -164,6 +182,57 @@ describe('the bridge invocation socket', () => {
     // Just under the limit still goes through whole.
     const large = await invokeJson(bridge.client, 'frames-test/big', 8 * 1024 * 1024);
     expect(resultOf<string>(large)).toHaveLength(8 * 1024 * 1024);
+  });
+
+  test('a hello that offers binary headers is welcomed, and invocations then go both ways in them', async () => {
+    const peer = await rawConnection();
+    peer.writer.write({ type: 'hello', token: bridgeSecret(), binaryHeaders: true });
+    const invoke = (id: number, sandbox: string, format?: 'http-request') =>
+      peer.writer.write(
+        { id, namespace: '', sandbox, requestId: `binary-${id}`, timeoutMs: 5_000, format },
+        Buffer.from(JSON.stringify({ name: `b${id}` })),
+        INVOKE_HEADER,
+      );
+    await until(() => peer.frames.length === 1);
+    invoke(7, loaded);
+    invoke(8, 'frames-test/nobody');
+    invoke(9, loaded, 'http-request');
+    await until(() => peer.frames.length === 4);
+    const byId = (id: number) => peer.frames.find((frame) => frame.id === id);
+    expect(peer.frames[0]).toEqual({ type: 'welcome', binaryHeaders: true });
+    expect(byId(7)).toMatchObject({ error: 'FUNCTION_ERROR_NONE', rejection: null });
+    expect(JSON.parse(byId(7)!.body as string)).toMatchObject({ hello: 'b7' });
+    expect(byId(8)).toMatchObject({
+      rejection: { code: 5, notInvoked: true, errorCode: 'ROOST_JAVA_SANDBOX_NOT_FOUND' },
+    });
+    // The sidecar builds a Java function's event; a compact HTTP request is refused, not run.
+    expect(byId(9)).toMatchObject({
+      rejection: { code: 3, notInvoked: true, errorCode: 'ROOST_JAVA_BAD_REQUEST' },
+    });
+    peer.socket.destroy();
+  });
+
+  test('a binary header cut short is refused, naming the field, and closes that connection alone', async () => {
+    const peer = await rawConnection();
+    peer.writer.write({ type: 'hello', token: bridgeSecret(), binaryHeaders: true });
+    // The tag and half of the id.
+    const header = Buffer.from([INVOKE_HEADER.tag, 0, 0, 0, 0]);
+    const prefix = Buffer.alloc(8);
+    prefix.writeUInt32BE(4 + header.length, 0);
+    prefix.writeUInt32BE(header.length, 4);
+    peer.socket.write(Buffer.concat([prefix, header]));
+    await peer.closed;
+    expect(peer.frames).toEqual([
+      { type: 'welcome', binaryHeaders: true },
+      expect.objectContaining({
+        type: 'refused',
+        code: 3,
+        message: expect.stringContaining('inside field id'),
+      }),
+    ]);
+    expect(resultOf(await invokeJson(bridge.client, loaded, { name: 'after' }))).toMatchObject({
+      hello: 'after',
+    });
   });
 
   test('a function thread writes its own answer (a Sleeper)', async () => {

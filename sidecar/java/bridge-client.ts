@@ -165,6 +165,7 @@ export class JavaBridgeClient {
       this.#frames = new FrameChannel(`${target}.invoke`, () => this.#secretNow(), {
         preface: false,
         maxFrameBytes: BRIDGE_MAX_FRAME_BYTES,
+        binaryHeaders: true,
       });
   }
 

@@ -8,6 +8,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.roost.bridge.BridgeError;
 import dev.roost.bridge.BridgeThreads;
+import dev.roost.bridge.ErrorCode;
 import dev.roost.bridge.sandbox.Sandboxes;
 import dev.roost.v1alpha1.BridgeInvokeRequest;
 import dev.roost.v1alpha1.FunctionError;
@@ -47,7 +48,11 @@ import java.util.concurrent.TimeUnit;
  * result as its body, or
  * {@code {"id","rejection":{"code","message","notInvoked","errorCode"}}} (a gRPC
  * status and the bridge's stable error code) when the bridge refused it before
- * the function ran. Answers go out in the
+ * the function ran. A hello with {@code "binaryHeaders":true} is answered with
+ * {@code {"type":"welcome","binaryHeaders":true}}, and from then on both kinds
+ * of frame have the binary headers of {@link FrameHeaders} (the sidecar's
+ * client offers them; a bridge image that predates them never welcomes, and
+ * the client keeps to JSON). Answers go out in the
  * order functions finish, from their threads, under the connection's monitor.
  */
 public final class InvokeFrameServer {
@@ -130,6 +135,7 @@ public final class InvokeFrameServer {
   /** Reads one connection's frames until it closes; a peer out of step is closed. */
   private void serve(SocketChannel channel) {
     boolean authorised = false;
+    boolean binary = false;
     ByteBuffer prefix = ByteBuffer.allocate(8);
     ScheduledFuture<?> helloDeadline =
         HELLO_DEADLINES.schedule(() -> closeQuietly(channel), HELLO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
@@ -146,18 +152,47 @@ public final class InvokeFrameServer {
         }
         ByteBuffer rest = ByteBuffer.allocate(length - 4);
         readFully(channel, rest);
-        JsonNode header = JSON.readTree(rest.array(), 0, headerBytes);
+        byte[] bytes = rest.array();
+        // The frame's own array, fresh for each frame and never written again: wrapped, not copied.
+        ByteString payload = UnsafeByteOperations.unsafeWrap(bytes, headerBytes, length - 4 - headerBytes);
         if (!authorised) {
-          if (!header.path("type").asText().equals("hello") || !tokenMatches(header.path("token").asText())) {
+          JsonNode hello = JSON.readTree(bytes, 0, headerBytes);
+          if (!hello.path("type").asText().equals("hello") || !tokenMatches(hello.path("token").asText())) {
             refuse(channel, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
             return;
           }
           authorised = true;
           helloDeadline.cancel(false);
+          if (hello.path("binaryHeaders").asBoolean(false)) {
+            binary = true;
+            ObjectNode welcome = JSON.createObjectNode();
+            welcome.put("type", "welcome");
+            welcome.put("binaryHeaders", true);
+            write(channel, welcome);
+          }
           continue;
         }
-        // The frame's own array, fresh for each frame and never written again: wrapped, not copied.
-        invoke(channel, header, UnsafeByteOperations.unsafeWrap(rest.array(), headerBytes, length - 4 - headerBytes));
+        if (headerBytes > 0 && bytes[0] == FrameHeaders.INVOKE_TAG) {
+          FrameHeaders.Invoke header;
+          try {
+            header = FrameHeaders.readInvoke(bytes, 0, headerBytes);
+          } catch (FrameHeaders.MalformedHeader e) {
+            refuse(channel, Status.Code.INVALID_ARGUMENT.value(), e.getMessage());
+            return;
+          }
+          invoke(channel, binary, header.id(), header.sandbox(), header.requestId(), (int) header.timeoutMs(), header.httpRequest(), payload);
+        } else {
+          JsonNode header = JSON.readTree(bytes, 0, headerBytes);
+          invoke(
+              channel,
+              binary,
+              header.path("id").asLong(-1),
+              header.path("sandbox").asText(),
+              header.path("requestId").asText(),
+              header.path("timeoutMs").asInt(0),
+              header.path("format").asText("json").equals("http-request"),
+              payload);
+        }
       }
     } catch (EOFException | ClosedChannelException done) {
       // The sidecar closed it.
@@ -170,30 +205,55 @@ public final class InvokeFrameServer {
     }
   }
 
-  private void invoke(SocketChannel channel, JsonNode header, ByteString payload) {
-    long id = header.path("id").asLong(-1);
+  /**
+   * Hands one invocation to its Sandbox; its answer goes out from the thread
+   * the function finishes on, with the headers this connection speaks.
+   */
+  private void invoke(
+      SocketChannel channel,
+      boolean binary,
+      double id,
+      String sandbox,
+      String requestId,
+      int timeoutMs,
+      boolean httpRequest,
+      ByteString payload) {
+    if (httpRequest) {
+      // The sidecar builds the function URL event for a Java function; a compact HTTP request here is a peer out of step.
+      reject(channel, binary, id, new BridgeError(ErrorCode.ROOST_JAVA_BAD_REQUEST, "the bridge takes the event as JSON, not a compact HTTP request"));
+      return;
+    }
     BridgeInvokeRequest request =
         BridgeInvokeRequest.newBuilder()
-            .setSandboxId(header.path("sandbox").asText())
-            .setRequestId(header.path("requestId").asText())
-            .setTimeoutMs(header.path("timeoutMs").asInt(0))
+            .setSandboxId(sandbox)
+            .setRequestId(requestId)
+            .setTimeoutMs(timeoutMs)
             .setPayload(payload)
             .build();
     try {
-      sandboxes.invoke(request, answer -> answer(channel, id, answer));
+      sandboxes.invoke(request, answer -> answer(channel, binary, id, answer));
     } catch (BridgeError e) {
-      ObjectNode frame = JSON.createObjectNode();
-      frame.put("id", id);
-      ObjectNode rejection = frame.putObject("rejection");
-      rejection.put("code", Status.Code.valueOf(e.code().grpcStatus()).value());
-      rejection.put("message", e.getMessage());
-      rejection.put("notInvoked", true);
-      rejection.put("errorCode", e.code().name());
-      write(channel, frame, ByteString.EMPTY);
+      reject(channel, binary, id, e);
     }
   }
 
-  private void answer(SocketChannel channel, long id, InvokeResponse answer) {
+  private void reject(SocketChannel channel, boolean binary, double id, BridgeError e) {
+    int code = Status.Code.valueOf(e.code().grpcStatus()).value();
+    if (binary) {
+      write(channel, FrameHeaders.rejection(id, code, e.getMessage(), true, e.code().name()), ByteString.EMPTY);
+      return;
+    }
+    ObjectNode frame = JSON.createObjectNode();
+    frame.put("id", (long) id);
+    ObjectNode rejection = frame.putObject("rejection");
+    rejection.put("code", code);
+    rejection.put("message", e.getMessage());
+    rejection.put("notInvoked", true);
+    rejection.put("errorCode", e.code().name());
+    write(channel, frame);
+  }
+
+  private void answer(SocketChannel channel, boolean binary, double id, InvokeResponse answer) {
     // A frame the sidecar would refuse would end the connection under every
     // other invocation on it: a result that large fails alone, as Node's do.
     if (answer.getResult().size() > MAX_RESULT_BYTES)
@@ -206,8 +266,12 @@ public final class InvokeFrameServer {
                   "the result of " + answer.getResult().size() + " bytes is over the limit of " + MAX_RESULT_BYTES + " bytes")
               .clearStackTrace()
               .build();
+    if (binary) {
+      write(channel, FrameHeaders.result(id, answer), answer.getResult());
+      return;
+    }
     ObjectNode frame = JSON.createObjectNode();
-    frame.put("id", id);
+    frame.put("id", (long) id);
     frame.put("error", answer.getError().name());
     // Every field, as a gRPC answer's reader sees them (absent is its default value there).
     frame.put("errorType", answer.getErrorType());
@@ -227,7 +291,35 @@ public final class InvokeFrameServer {
     frame.put("type", "refused");
     frame.put("code", grpcCode);
     frame.put("message", message);
-    write(channel, frame, ByteString.EMPTY);
+    write(channel, frame);
+  }
+
+  private void write(SocketChannel channel, ObjectNode header) {
+    write(channel, header, ByteString.EMPTY);
+  }
+
+  private void write(SocketChannel channel, ObjectNode header, ByteString body) {
+    byte[] json;
+    try {
+      json = JSON.writeValueAsBytes(header);
+    } catch (IOException e) {
+      closeQuietly(channel);
+      return;
+    }
+    write(channel, json, body);
+  }
+
+  private void write(SocketChannel channel, FrameHeaders.Writer header, ByteString body) {
+    ByteBuffer frame = ByteBuffer.allocate(8 + header.length() + body.size());
+    frame.putInt(4 + header.length() + body.size()).putInt(header.length());
+    header.copyTo(frame);
+    send(channel, frame, body);
+  }
+
+  private void write(SocketChannel channel, byte[] header, ByteString body) {
+    ByteBuffer frame = ByteBuffer.allocate(8 + header.length + body.size());
+    frame.putInt(4 + header.length + body.size()).putInt(header.length).put(header);
+    send(channel, frame, body);
   }
 
   /**
@@ -236,13 +328,10 @@ public final class InvokeFrameServer {
    * across the partial writes of a large frame); a connection that cannot
    * take it is closed.
    */
-  private void write(SocketChannel channel, ObjectNode header, ByteString body) {
+  private void send(SocketChannel channel, ByteBuffer frame, ByteString body) {
+    body.copyTo(frame);
+    frame.flip();
     try {
-      byte[] json = JSON.writeValueAsBytes(header);
-      ByteBuffer frame = ByteBuffer.allocate(8 + json.length + body.size());
-      frame.putInt(4 + json.length + body.size()).putInt(json.length).put(json);
-      body.copyTo(frame);
-      frame.flip();
       synchronized (channel) {
         while (frame.hasRemaining()) channel.write(frame);
       }
