@@ -1,6 +1,7 @@
 // The gateway's connections to sidecars: one invocation channel per sidecar
 // address, shared by every function that routes there (frame-channel.ts: one
-// TCP connection carrying invocation frames, reopened after a break).
+// TCP connection carrying invocation frames, reopened after a break, given up
+// on if it does not come up within the connect timeout).
 import { FrameChannel } from './frame-channel.ts';
 import type { InvocationChannel } from './invocation-channel.ts';
 
@@ -13,16 +14,22 @@ export {
 
 export class SidecarChannels {
   readonly #token: string;
+  readonly #connectTimeoutMs: number | undefined;
   readonly #channels = new Map<string, InvocationChannel>();
 
-  constructor(token: string) {
+  /** `connectTimeoutMs`: see FrameChannel (default DEFAULT_CONNECT_TIMEOUT_MS). */
+  constructor(token: string, options: { connectTimeoutMs?: number } = {}) {
     this.#token = token;
+    this.#connectTimeoutMs = options.connectTimeoutMs;
   }
 
   get(address: string): InvocationChannel {
     let channel = this.#channels.get(address);
     if (!channel) {
-      channel = new FrameChannel(address, this.#token, { binaryHeaders: true });
+      channel = new FrameChannel(address, this.#token, {
+        binaryHeaders: true,
+        connectTimeoutMs: this.#connectTimeoutMs,
+      });
       this.#channels.set(address, channel);
     }
     return channel;

@@ -1,11 +1,15 @@
 // The gateway's frame channel keeps one timer for all its pending invocations:
 // each still fails at its own deadline, whatever the others do, and an answer
-// in time is never failed. Against a real TCP peer that speaks the frames and
-// answers only the invocations it is told to.
+// in time is never failed. A connection that does not come up within the
+// connect timeout fails its invocations as never delivered, and the next
+// invocation connects afresh. Against a real TCP peer that speaks the frames
+// and answers only the invocations it is told to, and a loopback port that
+// answers no SYN (test/support/syn-black-hole.ts).
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { FrameChannel } from './frame-channel.ts';
-import { ChannelTimeout } from './invocation-channel.ts';
+import { ChannelBroken, ChannelTimeout, ConnectTimeout } from './invocation-channel.ts';
+import { synBlackHole } from '../test/support/syn-black-hole.ts';
 import {
   INVOKE_HEADER,
   INVOKE_PREFACE,
@@ -20,9 +24,9 @@ import {
   toFunctionUrlEvent,
 } from '../runtime-node/function-url-event.js';
 
-const closers: (() => void)[] = [];
-afterEach(() => {
-  for (const close of closers.splice(0)) close();
+const closers: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
 });
 
 /**
@@ -30,10 +34,11 @@ afterEach(() => {
  * "answer", after `delayMs`. With `welcome` it takes binary headers as a
  * sidecar does when the hello offers them; `seen` records how each
  * invocation's header came, `received` each invocation's format and body.
+ * `port`: listen on that one (default: a free one).
  */
 async function peer(
   delayMs: number,
-  options: { welcome?: boolean } = {},
+  options: { welcome?: boolean; port?: number } = {},
 ): Promise<{
   address: string;
   server: Server;
@@ -98,7 +103,7 @@ async function peer(
     });
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   closers.push(() => {
     for (const socket of sockets) socket.destroy();
     server.close();
@@ -161,6 +166,67 @@ describe('FrameChannel deadlines', () => {
     await expect(channel.invoke(request('silent'), 50)).rejects.toBeInstanceOf(ChannelTimeout);
     const answer = await channel.invoke(request('answer-2'), 5000);
     expect(JSON.parse(answer.result.toString())).toBe('answer-2');
+  });
+});
+
+describe('FrameChannel connect timeout', () => {
+  test('invocations on a connection whose SYN goes unanswered fail at the connect timeout, as never delivered, naming the address', async () => {
+    const blackHole = await synBlackHole();
+    closers.push(() => blackHole.close());
+    const channel = new FrameChannel(blackHole.address, 'token', { connectTimeoutMs: 200 });
+    closers.push(() => channel.close());
+    const started = performance.now();
+    const failures = await Promise.all(
+      ['first', 'second'].map((id) =>
+        channel.invoke(request(`answer-${id}`), 10_000).catch((err: unknown) => err),
+      ),
+    );
+    const elapsed = performance.now() - started;
+    for (const err of failures) {
+      expect(err).toBeInstanceOf(ChannelBroken);
+      expect((err as ChannelBroken).notInvoked).toBe(true);
+      expect((err as ChannelBroken).code).toBe('ROOST_CHANNEL_BROKEN');
+      const cause = (err as ChannelBroken).cause;
+      expect(cause).toBeInstanceOf(ConnectTimeout);
+      expect((cause as ConnectTimeout).code).toBe('ROOST_CHANNEL_CONNECT_TIMEOUT');
+      expect((err as Error).message).toContain(
+        `Cannot connect to sidecar ${blackHole.address}: no answer within 200 ms`,
+      );
+    }
+    // Not before the timeout; and long before Linux's first SYN retransmit (1 s)
+    // or the invocation's own deadline (10 s) would have ended the wait.
+    expect(elapsed).toBeGreaterThanOrEqual(195);
+    expect(elapsed).toBeLessThan(1000);
+    expect(channel.pending).toBe(0);
+  });
+
+  test('after a connect timeout the next invocation connects afresh, and is answered once the sidecar answers', async () => {
+    const blackHole = await synBlackHole();
+    const channel = new FrameChannel(blackHole.address, 'token', { connectTimeoutMs: 200 });
+    closers.push(() => channel.close());
+    const err = await channel.invoke(request('answer-lost'), 10_000).catch((e: unknown) => e);
+    expect((err as ChannelBroken).cause).toBeInstanceOf(ConnectTimeout);
+    // The sidecar comes back on the same address, as a restarted one does.
+    await blackHole.close();
+    await peer(0, { port: blackHole.port });
+    const answer = await channel.invoke(request('answer-back'), 5000);
+    expect(JSON.parse(answer.result.toString())).toBe('answer-back');
+  });
+
+  test('a connection that came up is not failed when the connect timeout passes', async () => {
+    // Answered 300 ms after it is sent: well after a 100 ms connect timeout.
+    const { address } = await peer(300);
+    const channel = new FrameChannel(address, 'token', { connectTimeoutMs: 100 });
+    closers.push(() => channel.close());
+    const answer = await channel.invoke(request('answer-slow'), 5000);
+    expect(JSON.parse(answer.result.toString())).toBe('answer-slow');
+  });
+
+  test('a connect timeout that setTimeout cannot keep is refused', () => {
+    for (const connectTimeoutMs of [0, -1, Number.NaN, 2 ** 31])
+      expect(() => new FrameChannel('127.0.0.1:1', 'token', { connectTimeoutMs })).toThrow(
+        RangeError,
+      );
   });
 });
 

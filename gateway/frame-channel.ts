@@ -4,7 +4,9 @@
 // id. A broken connection fails what was on it and is reopened by the next
 // invocation. Whether a failed invocation may be retried elsewhere is decided
 // here, where it is known: nothing was delivered if the connection never came
-// up or the sidecar refused it before reading a frame.
+// up or the sidecar refused it before reading a frame. A connection that does
+// not come up within connectTimeoutMs is given up on, so that a sidecar whose
+// pod IP vanished costs its invocations that long, not TCP's SYN retransmits.
 import { connect, type Socket } from 'node:net';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { InvokeResponse } from '../proto/sandbox-host.ts';
@@ -24,10 +26,21 @@ import { decodeHttpRequest, functionUrlEventJson } from '../runtime-node/functio
 import {
   ChannelBroken,
   ChannelTimeout,
+  ConnectTimeout,
   InvocationRejected,
   type ChannelInvocation,
   type InvocationChannel,
 } from './invocation-channel.ts';
+
+/**
+ * How long a connection may take to come up. A sidecar answers a SYN within
+ * a round trip (a Unix socket at once); one that has not in a second lost the
+ * SYN or is gone, as a pod IP is in a node drain, where Linux's SYN
+ * retransmits (at 1 s, 3 s, 7 s...) held invocations up to 3.65 s in CI
+ * before the invoker could try another Sandbox. Either way, another Sandbox
+ * answers sooner.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 
 interface Pending {
   resolve: (response: InvokeResponse) => void;
@@ -58,6 +71,7 @@ export class FrameChannel implements InvocationChannel {
   readonly #preface: boolean;
   readonly #offerBinaryHeaders: boolean;
   readonly #maxFrameBytes: number;
+  readonly #connectTimeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   #connection: Connection | undefined;
   #nextId = 1;
@@ -76,12 +90,19 @@ export class FrameChannel implements InvocationChannel {
    * at each connection when it is a function: a peer that restarts may come
    * back with a new one. `binaryHeaders` offers them in the hello (a sidecar
    * and the JVM bridge welcome the offer; a peer that predates binary headers
-   * does not, and the channel keeps to JSON).
+   * does not, and the channel keeps to JSON). A connection not up within
+   * `connectTimeoutMs` (default DEFAULT_CONNECT_TIMEOUT_MS) fails its
+   * invocations with ChannelBroken, notInvoked, caused by ConnectTimeout.
    */
   constructor(
     address: string,
     token: string | (() => string),
-    options: { maxFrameBytes?: number; preface?: boolean; binaryHeaders?: boolean } = {},
+    options: {
+      maxFrameBytes?: number;
+      preface?: boolean;
+      binaryHeaders?: boolean;
+      connectTimeoutMs?: number;
+    } = {},
   ) {
     this.address = address;
     if (address.startsWith('unix:')) {
@@ -97,6 +118,12 @@ export class FrameChannel implements InvocationChannel {
     this.#preface = options.preface ?? true;
     this.#offerBinaryHeaders = options.binaryHeaders ?? false;
     this.#maxFrameBytes = options.maxFrameBytes ?? MAX_INVOKE_FRAME_BYTES;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    // setTimeout fires at once for a delay past 2^31 - 1 ms: refused, not misread.
+    if (!(this.#connectTimeoutMs > 0 && this.#connectTimeoutMs <= 2 ** 31 - 1))
+      throw new RangeError(
+        `Cannot make a channel to ${address}: connectTimeoutMs must be from 1 to 2147483647 ms, not ${this.#connectTimeoutMs}`,
+      );
   }
 
   /** Sends one invocation; throws InvocationRejected, ChannelBroken or ChannelTimeout. */
@@ -185,7 +212,19 @@ export class FrameChannel implements InvocationChannel {
       binary: false,
     };
     this.#connection = connection;
-    socket.once('connect', () => (connection.connected = true));
+    // One timer per connection, not per invocation. Destroying the socket
+    // fails what waits on it as never delivered (broken, below) and frees the
+    // channel: the next invocation opens a new connection. Unref'd: a pending
+    // invocation does not hold the process open either (see #timer).
+    const connectTimer = setTimeout(
+      () => socket.destroy(new ConnectTimeout(this.address, this.#connectTimeoutMs)),
+      this.#connectTimeoutMs,
+    );
+    connectTimer.unref();
+    socket.once('connect', () => {
+      connection.connected = true;
+      clearTimeout(connectTimer);
+    });
     // Written before the connection is up: they leave in one packet once it is.
     if (this.#preface) socket.write(INVOKE_PREFACE);
     const token = typeof this.#token === 'function' ? this.#token() : this.#token;
@@ -228,7 +267,10 @@ export class FrameChannel implements InvocationChannel {
       }
     };
     socket.on('error', broken);
-    socket.on('close', () => broken());
+    socket.on('close', () => {
+      clearTimeout(connectTimer);
+      broken();
+    });
     return connection;
   }
 

@@ -52,3 +52,16 @@ export class ChannelTimeout extends RoostError {
     super('ROOST_CHANNEL_TIMEOUT', `No answer from sidecar ${address} within ${timeoutMs} ms`);
   }
 }
+
+/**
+ * The connection did not come up in time: the peer's address answers nothing
+ * (a pod IP gone in a node drain). The cause of a ChannelBroken, notInvoked.
+ */
+export class ConnectTimeout extends RoostError {
+  constructor(address: string, timeoutMs: number) {
+    super(
+      'ROOST_CHANNEL_CONNECT_TIMEOUT',
+      `Cannot connect to sidecar ${address}: no answer within ${timeoutMs} ms`,
+    );
+  }
+}

@@ -1,7 +1,9 @@
 // The invoker against real gRPC: a sidecar server on a free port answering for
-// one Sandbox, and an address where nothing listens any more (a sidecar that
-// died). A refused connection means the function never saw the request, so
-// it is tried on another Sandbox, or held until one is ready; never 502.
+// one Sandbox, an address where nothing listens any more (a sidecar that
+// died), and one that answers no SYN (a pod IP gone in a node drain). A
+// refused connection, or one not up within the connect timeout, means the
+// function never saw the request, so it is tried on another Sandbox, or held
+// until one is ready; never 502.
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { SandboxEndpoints } from '../kube/api/roost.ts';
@@ -14,13 +16,17 @@ import { Activator } from './activator.ts';
 import { SidecarChannels } from './channels.ts';
 import { FunctionEntry } from './function-table.ts';
 import { Invoker } from './invoker.ts';
+import { synBlackHole, type SynBlackHole } from '../test/support/syn-black-hole.ts';
 
 const token = 'invoker-test-token';
 const log = createLogger('invoker-test');
 let server: SidecarGrpcServer;
 let live: string;
 let dead: string;
+let unanswered: SynBlackHole;
 let channels: SidecarChannels;
+/** Short, so that the test waits little; the gateway's is DEFAULT_CONNECT_TIMEOUT_MS. */
+const CONNECT_TIMEOUT_MS = 200;
 const invoked: string[] = [];
 
 /** A port that was just free and has nothing listening: connecting is refused. */
@@ -53,11 +59,13 @@ beforeAll(async () => {
   } as unknown as SandboxManager);
   live = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
   dead = await deadAddress();
-  channels = new SidecarChannels(token);
+  unanswered = await synBlackHole();
+  channels = new SidecarChannels(token, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
 });
 
 afterAll(async () => {
   channels?.closeAll();
+  await unanswered?.close();
   await server?.close(100);
 });
 
@@ -110,4 +118,34 @@ test('a function whose only Sandbox refuses is held until its replacement is rea
   expect(response.result.toString()).toBe('"ok"');
   expect(performance.now() - started).toBeGreaterThanOrEqual(650);
   expect(invoked).toContain('held');
+});
+
+test('a request whose first choice never connects is answered by another Sandbox after the connect timeout, and the next goes there at once', async () => {
+  const invoker = new Invoker(channels, activator);
+  const entry = entryWith(
+    { sandbox: 'drained', address: unanswered.address },
+    { sandbox: 'alive', address: live },
+  );
+  const drained = entry.endpoints.find((e) => e.sandbox === 'drained')!;
+  const alive = entry.endpoints.find((e) => e.sandbox === 'alive')!;
+  // Of two choices the one with fewer in flight is taken: the drained one, first.
+  alive.inFlight = 1;
+  try {
+    const started = performance.now();
+    const response = await invoker.invoke(entry, invocation('drained-first'));
+    const elapsed = performance.now() - started;
+    expect(response.result.toString()).toBe('"ok"');
+    expect(invoked).toContain('drained-first');
+    // It waited for the connect timeout, not for SYN retransmits (1 s, 3 s, ...).
+    expect(elapsed).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 5);
+    expect(elapsed).toBeLessThan(1000);
+    // Left aside for a while (the invoker's SUSPECT_MS): the next request does not wait on it.
+    expect(drained.suspectUntil).toBeGreaterThan(performance.now());
+    const next = performance.now();
+    await invoker.invoke(entry, invocation('drained-aside'));
+    expect(performance.now() - next).toBeLessThan(CONNECT_TIMEOUT_MS);
+    expect(invoked).toContain('drained-aside');
+  } finally {
+    alive.inFlight = 0;
+  }
 });
