@@ -52,8 +52,9 @@ import java.util.concurrent.TimeUnit;
  * {@code {"type":"welcome","binaryHeaders":true}}, and from then on both kinds
  * of frame have the binary headers of {@link FrameHeaders} (the sidecar's
  * client offers them; a bridge image that predates them never welcomes, and
- * the client keeps to JSON). Answers go out in the
- * order functions finish, from their threads, under the connection's monitor.
+ * the client keeps to JSON). Answers go out in the order functions finish,
+ * from their threads, several in one write when they finish together
+ * ({@link FrameOutput}).
  */
 public final class InvokeFrameServer {
   /** The gRPC server's message limit, and room for a header. */
@@ -136,29 +137,26 @@ public final class InvokeFrameServer {
   private void serve(SocketChannel channel) {
     boolean authorised = false;
     boolean binary = false;
-    ByteBuffer prefix = ByteBuffer.allocate(8);
+    FrameInput input = new FrameInput(channel);
+    FrameOutput output = new FrameOutput(channel);
     ScheduledFuture<?> helloDeadline =
         HELLO_DEADLINES.schedule(() -> closeQuietly(channel), HELLO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     try {
       while (true) {
-        prefix.clear();
-        readFully(channel, prefix);
-        int length = prefix.getInt(0);
-        int headerBytes = prefix.getInt(4);
+        int length = input.peekLength();
+        int headerBytes = input.peekHeaderBytes();
         int limit = authorised ? MAX_FRAME_BYTES : HELLO_MAX_BYTES;
         if (length < 4 || length > limit || headerBytes < 0 || headerBytes > length - 4) {
-          refuse(channel, Status.Code.INVALID_ARGUMENT.value(), "a frame of " + length + " bytes is malformed or over the limit of " + limit);
+          refuse(output, Status.Code.INVALID_ARGUMENT.value(), "a frame of " + length + " bytes is malformed or over the limit of " + limit);
           return;
         }
-        ByteBuffer rest = ByteBuffer.allocate(length - 4);
-        readFully(channel, rest);
-        byte[] bytes = rest.array();
+        byte[] bytes = input.take(length);
         // The frame's own array, fresh for each frame and never written again: wrapped, not copied.
         ByteString payload = UnsafeByteOperations.unsafeWrap(bytes, headerBytes, length - 4 - headerBytes);
         if (!authorised) {
           JsonNode hello = JSON.readTree(bytes, 0, headerBytes);
           if (!hello.path("type").asText().equals("hello") || !tokenMatches(hello.path("token").asText())) {
-            refuse(channel, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
+            refuse(output, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
             return;
           }
           authorised = true;
@@ -168,7 +166,7 @@ public final class InvokeFrameServer {
             ObjectNode welcome = JSON.createObjectNode();
             welcome.put("type", "welcome");
             welcome.put("binaryHeaders", true);
-            write(channel, welcome);
+            write(output, welcome);
           }
           continue;
         }
@@ -177,14 +175,14 @@ public final class InvokeFrameServer {
           try {
             header = FrameHeaders.readInvoke(bytes, 0, headerBytes);
           } catch (FrameHeaders.MalformedHeader e) {
-            refuse(channel, Status.Code.INVALID_ARGUMENT.value(), e.getMessage());
+            refuse(output, Status.Code.INVALID_ARGUMENT.value(), e.getMessage());
             return;
           }
-          invoke(channel, binary, header.id(), header.sandbox(), header.requestId(), (int) header.timeoutMs(), header.httpRequest(), payload);
+          invoke(output, binary, header.id(), header.sandbox(), header.requestId(), (int) header.timeoutMs(), header.httpRequest(), payload);
         } else {
           JsonNode header = JSON.readTree(bytes, 0, headerBytes);
           invoke(
-              channel,
+              output,
               binary,
               header.path("id").asLong(-1),
               header.path("sandbox").asText(),
@@ -210,7 +208,7 @@ public final class InvokeFrameServer {
    * the function finishes on, with the headers this connection speaks.
    */
   private void invoke(
-      SocketChannel channel,
+      FrameOutput output,
       boolean binary,
       double id,
       String sandbox,
@@ -220,7 +218,7 @@ public final class InvokeFrameServer {
       ByteString payload) {
     if (httpRequest) {
       // The sidecar builds the function URL event for a Java function; a compact HTTP request here is a peer out of step.
-      reject(channel, binary, id, new BridgeError(ErrorCode.ROOST_JAVA_BAD_REQUEST, "the bridge takes the event as JSON, not a compact HTTP request"));
+      reject(output, binary, id, new BridgeError(ErrorCode.ROOST_JAVA_BAD_REQUEST, "the bridge takes the event as JSON, not a compact HTTP request"));
       return;
     }
     BridgeInvokeRequest request =
@@ -231,16 +229,16 @@ public final class InvokeFrameServer {
             .setPayload(payload)
             .build();
     try {
-      sandboxes.invoke(request, answer -> answer(channel, binary, id, answer));
+      sandboxes.invoke(request, answer -> answer(output, binary, id, answer));
     } catch (BridgeError e) {
-      reject(channel, binary, id, e);
+      reject(output, binary, id, e);
     }
   }
 
-  private void reject(SocketChannel channel, boolean binary, double id, BridgeError e) {
+  private void reject(FrameOutput output, boolean binary, double id, BridgeError e) {
     int code = Status.Code.valueOf(e.code().grpcStatus()).value();
     if (binary) {
-      write(channel, FrameHeaders.rejection(id, code, e.getMessage(), true, e.code().name()), ByteString.EMPTY);
+      write(output, FrameHeaders.rejection(id, code, e.getMessage(), true, e.code().name()), ByteString.EMPTY);
       return;
     }
     ObjectNode frame = JSON.createObjectNode();
@@ -250,10 +248,10 @@ public final class InvokeFrameServer {
     rejection.put("message", e.getMessage());
     rejection.put("notInvoked", true);
     rejection.put("errorCode", e.code().name());
-    write(channel, frame);
+    write(output, frame);
   }
 
-  private void answer(SocketChannel channel, boolean binary, double id, InvokeResponse answer) {
+  private void answer(FrameOutput output, boolean binary, double id, InvokeResponse answer) {
     // A frame the sidecar would refuse would end the connection under every
     // other invocation on it: a result that large fails alone, as Node's do.
     if (answer.getResult().size() > MAX_RESULT_BYTES)
@@ -267,7 +265,7 @@ public final class InvokeFrameServer {
               .clearStackTrace()
               .build();
     if (binary) {
-      write(channel, FrameHeaders.result(id, answer), answer.getResult());
+      write(output, FrameHeaders.result(id, answer), answer.getResult());
       return;
     }
     ObjectNode frame = JSON.createObjectNode();
@@ -283,69 +281,52 @@ public final class InvokeFrameServer {
     frame.put("coldStart", answer.getColdStart());
     frame.put("cpuMicros", answer.getCpuMicros());
     frame.put("logTail", answer.getLogTail());
-    write(channel, frame, answer.getResult());
+    write(output, frame, answer.getResult());
   }
 
-  private void refuse(SocketChannel channel, int grpcCode, String message) {
+  private void refuse(FrameOutput output, int grpcCode, String message) {
     ObjectNode frame = JSON.createObjectNode();
     frame.put("type", "refused");
     frame.put("code", grpcCode);
     frame.put("message", message);
-    write(channel, frame);
+    write(output, frame);
   }
 
-  private void write(SocketChannel channel, ObjectNode header) {
-    write(channel, header, ByteString.EMPTY);
+  private void write(FrameOutput output, ObjectNode header) {
+    write(output, header, ByteString.EMPTY);
   }
 
-  private void write(SocketChannel channel, ObjectNode header, ByteString body) {
+  private void write(FrameOutput output, ObjectNode header, ByteString body) {
     byte[] json;
     try {
       json = JSON.writeValueAsBytes(header);
     } catch (IOException e) {
-      closeQuietly(channel);
+      output.close();
       return;
     }
-    write(channel, json, body);
+    write(output, json, body);
   }
 
-  private void write(SocketChannel channel, FrameHeaders.Writer header, ByteString body) {
+  private void write(FrameOutput output, FrameHeaders.Writer header, ByteString body) {
     ByteBuffer frame = ByteBuffer.allocate(8 + header.length() + body.size());
     frame.putInt(4 + header.length() + body.size()).putInt(header.length());
     header.copyTo(frame);
-    send(channel, frame, body);
+    send(output, frame, body);
   }
 
-  private void write(SocketChannel channel, byte[] header, ByteString body) {
+  private void write(FrameOutput output, byte[] header, ByteString body) {
     ByteBuffer frame = ByteBuffer.allocate(8 + header.length + body.size());
     frame.putInt(4 + header.length + body.size()).putInt(header.length).put(header);
-    send(channel, frame, body);
+    send(output, frame, body);
   }
 
-  /**
-   * One frame, whole, while holding the channel's monitor (function threads
-   * answer at once; NIO's own locks keep a write atomic only per call, not
-   * across the partial writes of a large frame); a connection that cannot
-   * take it is closed.
-   */
-  private void send(SocketChannel channel, ByteBuffer frame, ByteString body) {
+  private static void send(FrameOutput output, ByteBuffer frame, ByteString body) {
     body.copyTo(frame);
-    frame.flip();
-    try {
-      synchronized (channel) {
-        while (frame.hasRemaining()) channel.write(frame);
-      }
-    } catch (IOException e) {
-      closeQuietly(channel);
-    }
+    output.send(frame.flip());
   }
 
   private boolean tokenMatches(String given) {
     return MessageDigest.isEqual(secret, given.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static void readFully(SocketChannel channel, ByteBuffer buffer) throws IOException {
-    while (buffer.hasRemaining()) if (channel.read(buffer) < 0) throw new EOFException();
   }
 
   private static void closeQuietly(SocketChannel channel) {
