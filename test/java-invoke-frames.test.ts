@@ -6,7 +6,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { INVOKE_HEADER, RESULT_HEADER } from '../proto/invoke-frames.ts';
-import { FrameReader, FrameWriter } from '../runtime-node/frames.js';
+import { encodeFrame, FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import { JavaBridgeCallError, type JavaBridge } from '../sidecar/java/bridge-process.ts';
 import { fixtureJar, invokeJson, resultOf, startTestBridge } from './support/java-bridge.ts';
 
@@ -87,7 +87,7 @@ async function rawConnection(): Promise<{
   await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const frames: Record<string, unknown>[] = [];
   const reader = new FrameReader({
-    maxFrameBytes: 1 << 20,
+    maxFrameBytes: 4 << 20,
     codecs: [RESULT_HEADER],
     onFrame: (header: Record<string, unknown>, body: Buffer) =>
       frames.push(body.length > 0 ? { ...header, body: body.toString() } : header),
@@ -209,6 +209,37 @@ describe('the bridge invocation socket', () => {
     expect(byId(9)).toMatchObject({
       rejection: { code: 3, notInvoked: true, errorCode: 'ROOST_JAVA_BAD_REQUEST' },
     });
+    peer.socket.destroy();
+  });
+
+  test('frames cut anywhere, many in one write, or larger than the bridge’s read buffer are each read whole', async () => {
+    const peer = await rawConnection();
+    peer.writer.write({ type: 'hello', token: bridgeSecret(), binaryHeaders: true });
+    await until(() => peer.frames.length === 1);
+    const names = ['first', 'x'.repeat(1024 * 1024), 'third', 'fourth'];
+    const bytes = Buffer.concat(
+      names.flatMap((name, i) =>
+        encodeFrame(
+          { id: i + 1, namespace: '', sandbox: loaded, requestId: `cut-${i}`, timeoutMs: 5_000 },
+          Buffer.from(JSON.stringify({ name })),
+          INVOKE_HEADER,
+        ),
+      ),
+    );
+    // Pieces of 1 to 64 KiB + 7 bytes, a pause after each so that the bridge reads them apart.
+    for (
+      let at = 0, size = 1;
+      at < bytes.length;
+      at += size, size = (size * 7 + 3) % (64 * 1024 + 7)
+    ) {
+      peer.socket.write(bytes.subarray(at, at + size));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await until(() => peer.frames.length === 1 + names.length);
+    const answers = peer.frames.slice(1).sort((a, b) => (a.id as number) - (b.id as number));
+    expect(
+      answers.map((answer) => (JSON.parse(answer.body as string) as { hello: string }).hello),
+    ).toEqual(names);
     peer.socket.destroy();
   });
 
