@@ -266,6 +266,25 @@ describe('the bridge invocation socket', () => {
     });
   });
 
+  test('a function that returns with its thread interrupted fails nothing on the connection it shares', async () => {
+    await bridge.client.load({
+      sandboxId: 'frames-test/reinterrupt',
+      jarPath: fixtureJar('abuse'),
+      handler: 'com.example.abuse.Reinterrupt::handleRequest',
+      functionName: 'reinterrupt',
+      functionVersion: '1',
+      memoryMib: 128,
+      timeoutMs: 5_000,
+    });
+    // A neighbour's invocation in flight on the same connection while the interrupted thread writes its answer.
+    const beside = invokeJson(bridge.client, sleeper, 300);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => invokeJson(bridge.client, 'frames-test/reinterrupt', {})),
+    );
+    expect(answers.map((answer) => resultOf(answer))).toEqual(Array(20).fill('interrupted'));
+    expect(resultOf(await beside)).toBe('slept 300');
+  });
+
   test('a function thread writes its own answer (a Sleeper)', async () => {
     expect(resultOf(await invokeJson(bridge.client, sleeper, 10))).toBe('slept 10');
   });

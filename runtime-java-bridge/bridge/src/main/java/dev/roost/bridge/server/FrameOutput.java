@@ -36,10 +36,17 @@ final class FrameOutput {
     // The writer checks the queue again after it lets go, so a frame queued
     // while it was finishing is not left behind by a thread that gave way.
     while (!queued.isEmpty() && writing.compareAndSet(false, true)) {
+      // A write on a channel by a thread whose interrupt flag is set closes the
+      // channel, under every invocation on it. A function thread may well
+      // return with the flag set (catching InterruptedException and setting it
+      // again is the usual idiom): it is cleared for the write, and set again
+      // after, so that whatever the thread does next still sees it.
+      boolean interrupted = Thread.interrupted();
       try {
         drain();
       } finally {
         writing.set(false);
+        if (interrupted) Thread.currentThread().interrupt();
       }
     }
   }
