@@ -285,6 +285,35 @@ describe('the bridge invocation socket', () => {
     expect(resultOf(await beside)).toBe('slept 300');
   });
 
+  test('a function that interrupts its own threads without end fails nothing of its neighbours', async () => {
+    const own = await startTestBridge({ restart: false });
+    try {
+      await loadFixture(own.client, 'frames-test/neighbour', 'Hello', 5_000);
+      await own.client.load({
+        sandboxId: 'frames-test/interrupter',
+        jarPath: fixtureJar('abuse'),
+        handler: 'com.example.abuse.InterruptSiblings::handleRequest',
+        functionName: 'interrupter',
+        functionVersion: '1',
+        memoryMib: 128,
+        timeoutMs: 5_000,
+      });
+      // Its threads answer for the connection too, while being interrupted.
+      const rounds = Array.from({ length: 20 }, async (_, round) => {
+        const [mine, neighbour] = await Promise.all([
+          invokeJson(own.client, 'frames-test/interrupter', {}),
+          invokeJson(own.client, 'frames-test/neighbour', { name: `n${round}` }),
+        ]);
+        return [resultOf(mine), (resultOf(neighbour) as { hello: string }).hello];
+      });
+      expect(await Promise.all(rounds)).toEqual(
+        Array.from({ length: 20 }, (_, round) => ['interrupting', `n${round}`]),
+      );
+    } finally {
+      await own.stop();
+    }
+  });
+
   test('a function thread writes its own answer (a Sleeper)', async () => {
     expect(resultOf(await invokeJson(bridge.client, sleeper, 10))).toBe('slept 10');
   });

@@ -3,6 +3,9 @@ package dev.roost.bridge.server;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 
 /**
@@ -12,16 +15,34 @@ import java.nio.channels.SocketChannel;
  * prefix and then its rest cost two system calls a frame, a measured part of
  * the bridge's CPU per invocation (BENCHMARKS.md, RUNTIME=java bench:invoke).
  * What is read ahead is bounded by the buffer, whoever the peer is.
+ *
+ * <p>The channel is non-blocking (see {@link FrameOutput} for why) and the
+ * reader waits on a selector of its own; an interrupt of the reading thread
+ * only wakes it.
  */
-final class FrameInput {
+final class FrameInput implements AutoCloseable {
   private static final int BUFFER_BYTES = 64 * 1024;
+  private static final long CLOSED_CHECK_MS = 500;
 
   private final SocketChannel channel;
+  private final Selector readable;
   /** Read mode between calls: the bytes from position to limit are read and not yet taken. */
   private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER_BYTES).limit(0);
 
-  FrameInput(SocketChannel channel) {
+  /** {@code channel} must be non-blocking. */
+  FrameInput(SocketChannel channel) throws IOException {
     this.channel = channel;
+    readable = Selector.open();
+    channel.register(readable, SelectionKey.OP_READ);
+  }
+
+  @Override
+  public void close() {
+    try {
+      readable.close();
+    } catch (IOException ignored) {
+      // Closing anyway.
+    }
   }
 
   /** The next frame's length field (what follows it), without taking it. */
@@ -47,7 +68,7 @@ final class FrameInput {
     int buffered = Math.min(buffer.remaining(), frame.length);
     buffer.get(frame, 0, buffered);
     ByteBuffer rest = ByteBuffer.wrap(frame, buffered, frame.length - buffered);
-    while (rest.hasRemaining()) if (channel.read(rest) < 0) throw new EOFException();
+    while (rest.hasRemaining()) read(rest);
     return frame;
   }
 
@@ -56,9 +77,26 @@ final class FrameInput {
     if (buffer.remaining() >= bytes) return;
     buffer.compact();
     try {
-      while (buffer.position() < bytes) if (channel.read(buffer) < 0) throw new EOFException();
+      while (buffer.position() < bytes) read(buffer);
     } finally {
       buffer.flip();
+    }
+  }
+
+  /** Reads at least one byte into {@code target}, which has room, waiting for it as long as it takes. */
+  private void read(ByteBuffer target) throws IOException {
+    while (true) {
+      int read = channel.read(target);
+      if (read < 0) throw new EOFException();
+      if (read > 0) return;
+      // A channel closed by another thread (the hello deadline, a failed
+      // write, the bridge stopping) does not wake a select: it is looked at
+      // every so often. Nothing else stops this thread; an interrupt would
+      // make every select return at once, and is cleared.
+      readable.select(CLOSED_CHECK_MS);
+      readable.selectedKeys().clear();
+      Thread.interrupted();
+      if (!channel.isOpen()) throw new ClosedChannelException();
     }
   }
 }

@@ -2,6 +2,9 @@ package dev.roost.bridge.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -17,17 +20,30 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * at a time, and it finishes each frame it takes. A connection that cannot
  * take a write is closed, and what was queued for it is dropped (the sidecar
  * fails what it had sent on a closed connection).
+ *
+ * <p>The channel is non-blocking, and a write that finds the socket full waits
+ * on a selector: a blocking write by a thread that is interrupted closes the
+ * channel, under every invocation on it, and function code can interrupt the
+ * threads that write (its own, which answer for the connection too). A
+ * function thread may also return with its flag set (catching
+ * InterruptedException and setting it again is the usual idiom): the flag is
+ * set again after the write, so that whatever the thread does next sees it.
  */
-final class FrameOutput {
+final class FrameOutput implements AutoCloseable {
   /** At most this many frames per gathering write. */
   private static final int BATCH = 64;
 
   private final SocketChannel channel;
+  /** Used by the one thread writing at a time. */
+  private final Selector writable;
   private final ConcurrentLinkedQueue<ByteBuffer> queued = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean writing = new AtomicBoolean();
 
-  FrameOutput(SocketChannel channel) {
+  /** {@code channel} must be non-blocking. */
+  FrameOutput(SocketChannel channel) throws IOException {
     this.channel = channel;
+    writable = Selector.open();
+    channel.register(writable, SelectionKey.OP_WRITE);
   }
 
   /** Sends one whole frame (flipped, ready to read), now or with the write under way. */
@@ -36,14 +52,9 @@ final class FrameOutput {
     // The writer checks the queue again after it lets go, so a frame queued
     // while it was finishing is not left behind by a thread that gave way.
     while (!queued.isEmpty() && writing.compareAndSet(false, true)) {
-      // A write on a channel by a thread whose interrupt flag is set closes the
-      // channel, under every invocation on it. A function thread may well
-      // return with the flag set (catching InterruptedException and setting it
-      // again is the usual idiom): it is cleared for the write, and set again
-      // after, so that whatever the thread does next still sees it.
-      boolean interrupted = Thread.interrupted();
+      boolean interrupted = false;
       try {
-        drain();
+        interrupted = drain();
       } finally {
         writing.set(false);
         if (interrupted) Thread.currentThread().interrupt();
@@ -51,26 +62,42 @@ final class FrameOutput {
     }
   }
 
-  void close() {
+  /** Closes the channel; what is queued is dropped. */
+  @Override
+  public void close() {
     try {
       channel.close();
     } catch (IOException ignored) {
       // Already closed.
     }
+    try {
+      writable.close();
+    } catch (IOException ignored) {
+      // Closing anyway.
+    }
     queued.clear();
   }
 
-  private void drain() {
+  /** Writes until nothing is queued; says whether the thread was interrupted meanwhile. */
+  private boolean drain() {
+    boolean interrupted = Thread.interrupted();
     ByteBuffer[] batch = new ByteBuffer[BATCH];
     while (true) {
       int count = 0;
       for (ByteBuffer frame; count < BATCH && (frame = queued.poll()) != null; ) batch[count++] = frame;
-      if (count == 0) return;
+      if (count == 0) return interrupted;
       try {
-        while (batch[count - 1].hasRemaining()) channel.write(batch, 0, count);
-      } catch (IOException e) {
+        while (batch[count - 1].hasRemaining()) {
+          if (channel.write(batch, 0, count) > 0) continue;
+          // The socket is full (a slow reader): wait until it takes more. An interrupt only wakes the wait.
+          writable.select();
+          writable.selectedKeys().clear();
+          interrupted |= Thread.interrupted();
+        }
+      } catch (IOException | ClosedSelectorException e) {
+        // Broken, or closed by the reader meanwhile.
         close();
-        return;
+        return interrupted;
       }
     }
   }

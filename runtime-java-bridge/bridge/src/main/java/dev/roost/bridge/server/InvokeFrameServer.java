@@ -137,59 +137,62 @@ public final class InvokeFrameServer {
   private void serve(SocketChannel channel) {
     boolean authorised = false;
     boolean binary = false;
-    FrameInput input = new FrameInput(channel);
-    FrameOutput output = new FrameOutput(channel);
     ScheduledFuture<?> helloDeadline =
         HELLO_DEADLINES.schedule(() -> closeQuietly(channel), HELLO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     try {
-      while (true) {
-        int length = input.peekLength();
-        int headerBytes = input.peekHeaderBytes();
-        int limit = authorised ? MAX_FRAME_BYTES : HELLO_MAX_BYTES;
-        if (length < 4 || length > limit || headerBytes < 0 || headerBytes > length - 4) {
-          refuse(output, Status.Code.INVALID_ARGUMENT.value(), "a frame of " + length + " bytes is malformed or over the limit of " + limit);
-          return;
-        }
-        byte[] bytes = input.take(length);
-        // The frame's own array, fresh for each frame and never written again: wrapped, not copied.
-        ByteString payload = UnsafeByteOperations.unsafeWrap(bytes, headerBytes, length - 4 - headerBytes);
-        if (!authorised) {
-          JsonNode hello = JSON.readTree(bytes, 0, headerBytes);
-          if (!hello.path("type").asText().equals("hello") || !tokenMatches(hello.path("token").asText())) {
-            refuse(output, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
+      // Non-blocking, so that no interrupt of a thread reading or writing it closes it (FrameOutput).
+      channel.configureBlocking(false);
+      try (FrameInput input = new FrameInput(channel);
+          FrameOutput output = new FrameOutput(channel)) {
+        while (true) {
+          int length = input.peekLength();
+          int headerBytes = input.peekHeaderBytes();
+          int limit = authorised ? MAX_FRAME_BYTES : HELLO_MAX_BYTES;
+          if (length < 4 || length > limit || headerBytes < 0 || headerBytes > length - 4) {
+            refuse(output, Status.Code.INVALID_ARGUMENT.value(), "a frame of " + length + " bytes is malformed or over the limit of " + limit);
             return;
           }
-          authorised = true;
-          helloDeadline.cancel(false);
-          if (hello.path("binaryHeaders").asBoolean(false)) {
-            binary = true;
-            ObjectNode welcome = JSON.createObjectNode();
-            welcome.put("type", "welcome");
-            welcome.put("binaryHeaders", true);
-            write(output, welcome);
+          byte[] bytes = input.take(length);
+          // The frame's own array, fresh for each frame and never written again: wrapped, not copied.
+          ByteString payload = UnsafeByteOperations.unsafeWrap(bytes, headerBytes, length - 4 - headerBytes);
+          if (!authorised) {
+            JsonNode hello = JSON.readTree(bytes, 0, headerBytes);
+            if (!hello.path("type").asText().equals("hello") || !tokenMatches(hello.path("token").asText())) {
+              refuse(output, Status.Code.UNAUTHENTICATED.value(), "a valid bridge secret is required (a hello frame with the token)");
+              return;
+            }
+            authorised = true;
+            helloDeadline.cancel(false);
+            if (hello.path("binaryHeaders").asBoolean(false)) {
+              binary = true;
+              ObjectNode welcome = JSON.createObjectNode();
+              welcome.put("type", "welcome");
+              welcome.put("binaryHeaders", true);
+              write(output, welcome);
+            }
+            continue;
           }
-          continue;
-        }
-        if (headerBytes > 0 && bytes[0] == FrameHeaders.INVOKE_TAG) {
-          FrameHeaders.Invoke header;
-          try {
-            header = FrameHeaders.readInvoke(bytes, 0, headerBytes);
-          } catch (FrameHeaders.MalformedHeader e) {
-            refuse(output, Status.Code.INVALID_ARGUMENT.value(), e.getMessage());
-            return;
+          if (headerBytes > 0 && bytes[0] == FrameHeaders.INVOKE_TAG) {
+            FrameHeaders.Invoke header;
+            try {
+              header = FrameHeaders.readInvoke(bytes, 0, headerBytes);
+            } catch (FrameHeaders.MalformedHeader e) {
+              refuse(output, Status.Code.INVALID_ARGUMENT.value(), e.getMessage());
+              return;
+            }
+            invoke(output, binary, header.id(), header.sandbox(), header.requestId(), (int) header.timeoutMs(), header.httpRequest(), payload);
+          } else {
+            JsonNode header = JSON.readTree(bytes, 0, headerBytes);
+            invoke(
+                output,
+                binary,
+                header.path("id").asLong(-1),
+                header.path("sandbox").asText(),
+                header.path("requestId").asText(),
+                header.path("timeoutMs").asInt(0),
+                header.path("format").asText("json").equals("http-request"),
+                payload);
           }
-          invoke(output, binary, header.id(), header.sandbox(), header.requestId(), (int) header.timeoutMs(), header.httpRequest(), payload);
-        } else {
-          JsonNode header = JSON.readTree(bytes, 0, headerBytes);
-          invoke(
-              output,
-              binary,
-              header.path("id").asLong(-1),
-              header.path("sandbox").asText(),
-              header.path("requestId").asText(),
-              header.path("timeoutMs").asInt(0),
-              header.path("format").asText("json").equals("http-request"),
-              payload);
         }
       }
     } catch (EOFException | ClosedChannelException done) {
