@@ -314,6 +314,63 @@ describe('the bridge invocation socket', () => {
     }
   });
 
+  test('a function that interrupts every thread of the JVM without end fails nothing of its neighbours', async () => {
+    const own = await startTestBridge({ restart: false });
+    try {
+      await loadFixture(own.client, 'frames-test/neighbour', 'Hello', 5_000);
+      await own.client.load({
+        sandboxId: 'frames-test/everyone',
+        jarPath: fixtureJar('abuse'),
+        handler: 'com.example.abuse.InterruptEveryone::handleRequest',
+        functionName: 'everyone',
+        functionVersion: '1',
+        memoryMib: 128,
+        timeoutMs: 5_000,
+      });
+      expect(resultOf(await invokeJson(own.client, 'frames-test/everyone', {}))).toBe(
+        'interrupting',
+      );
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          invokeJson(own.client, 'frames-test/neighbour', { name: `n${i}` }),
+        ),
+      );
+      expect(answers.map((answer) => (resultOf(answer) as { hello: string }).hello)).toEqual(
+        Array.from({ length: 20 }, (_, i) => `n${i}`),
+      );
+      // A new connection is still accepted and served (the sidecar's, after a restart of its own).
+      const fresh = connect({ path: `${own.socketPath}.invoke` });
+      const frames: Record<string, unknown>[] = [];
+      const reader = new FrameReader({
+        maxFrameBytes: 1 << 20,
+        codecs: [RESULT_HEADER],
+        onFrame: (header: Record<string, unknown>) => frames.push(header),
+      });
+      fresh.on('data', (chunk: Buffer) => reader.push(chunk));
+      const writer = new FrameWriter(fresh);
+      const secret = readFileSync(`/proc/${own.pid}/environ`, 'utf8')
+        .split('\0')
+        .find((variable) => variable.startsWith('ROOST_BRIDGE_SECRET='))!
+        .slice('ROOST_BRIDGE_SECRET='.length);
+      writer.write({ type: 'hello', token: secret, binaryHeaders: true });
+      writer.write(
+        {
+          id: 1,
+          namespace: '',
+          sandbox: 'frames-test/neighbour',
+          requestId: 'fresh',
+          timeoutMs: 5_000,
+        },
+        Buffer.from('{"name":"fresh"}'),
+      );
+      await until(() => frames.some((frame) => frame.id === 1));
+      expect(frames.find((frame) => frame.id === 1)).toMatchObject({ rejection: null });
+      fresh.destroy();
+    } finally {
+      await own.stop();
+    }
+  });
+
   test('a function thread writes its own answer (a Sleeper)', async () => {
     expect(resultOf(await invokeJson(bridge.client, sleeper, 10))).toBe('slept 10');
   });

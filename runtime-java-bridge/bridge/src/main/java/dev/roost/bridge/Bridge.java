@@ -45,9 +45,20 @@ public final class Bridge {
     return server.target();
   }
 
-  /** Blocks until {@link #stop()} has run. */
-  public void awaitStop() throws InterruptedException {
-    stopped.await();
+  /**
+   * Blocks until {@link #stop()} has run. An interrupt does not end the wait:
+   * the main thread returning would end the JVM, and function code can reach
+   * every thread, this one too.
+   */
+  public void awaitStop() {
+    while (true) {
+      try {
+        stopped.await();
+        return;
+      } catch (InterruptedException ignored) {
+        // Not a stop.
+      }
+    }
   }
 
   /** Stops serving, unloads every function briefly, ends the event streams. Idempotent. */

@@ -71,7 +71,8 @@ public final class EventHub {
       try {
         event = queue.take();
       } catch (InterruptedException e) {
-        return;
+        // Nothing the bridge does interrupts it; function code reaching every thread might. Not a reason to go quiet.
+        continue;
       }
       synchronized (backlog) {
         if (subscribers.isEmpty()) {

@@ -5,8 +5,9 @@ import java.util.Map;
 
 /**
  * Where a function's calls to System.exit, Runtime.exit, Runtime.halt,
- * System.getenv and Runtime.add/removeShutdownHook land after
- * {@code BytecodeRewriter} has rewritten its classes. Functions see this class
+ * System.getenv, Runtime.add/removeShutdownHook and Thread.interrupt, stop and
+ * suspend (and ThreadGroup's) land after {@code BytecodeRewriter} has
+ * rewritten its classes. Functions see this class
  * (it is shared parent-first) but have no reason to call it.
  *
  * <p>Which function is calling is told by the class that made the call: its
@@ -52,5 +53,36 @@ public final class Guard {
   public static boolean removeShutdownHook(Runtime runtime, Thread hook) {
     GuestState.of(WALKER.getCallerClass()).untrackShutdownHook(hook);
     return runtime.removeShutdownHook(hook);
+  }
+
+  /**
+   * A function may interrupt, stop or suspend its own threads only: the
+   * bridge's (its invocation socket, its event stream, its main thread) and
+   * its neighbours' are not its to touch.
+   */
+  public static void threadInterrupt(Thread thread) {
+    ownedBy(WALKER.getCallerClass(), thread, "interrupt").interrupt();
+  }
+
+  @SuppressWarnings("removal")
+  public static void threadStop(Thread thread) {
+    ownedBy(WALKER.getCallerClass(), thread, "stop").stop();
+  }
+
+  @SuppressWarnings("removal")
+  public static void threadSuspend(Thread thread) {
+    ownedBy(WALKER.getCallerClass(), thread, "suspend").suspend();
+  }
+
+  public static void threadGroupInterrupt(ThreadGroup group) {
+    if (!GuestState.of(WALKER.getCallerClass()).owns(group))
+      throw new SecurityException("a function may interrupt only its own threads, not thread group " + group.getName());
+    group.interrupt();
+  }
+
+  private static Thread ownedBy(Class<?> caller, Thread thread, String what) {
+    if (!GuestState.of(caller).owns(thread))
+      throw new SecurityException("a function may " + what + " only its own threads, not " + thread.getName());
+    return thread;
   }
 }

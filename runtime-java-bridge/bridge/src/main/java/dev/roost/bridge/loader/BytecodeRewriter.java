@@ -14,7 +14,10 @@ import org.objectweb.asm.Opcodes;
  * outside the function: System.exit, Runtime.exit and Runtime.halt would end
  * the JVM every function shares; System.getenv would show the bridge's
  * environment (its secret among it); Runtime.add/removeShutdownHook would
- * leave hooks behind that pin the function's loader after it is unloaded.
+ * leave hooks behind that pin the function's loader after it is unloaded;
+ * Thread.interrupt, stop and suspend (and ThreadGroup.interrupt) would reach
+ * the bridge's threads and its neighbours' (only calls on a receiver typed
+ * Thread or ThreadGroup are seen; one typed as a subclass is not).
  * Each call is replaced by a static call to {@code dev.roost.bridge.guest.Guard}
  * with the same stack effect, so stack map frames stay valid and no frames need
  * computing. Method references (invokedynamic and ldc handles) are rewritten
@@ -32,25 +35,45 @@ public final class BytecodeRewriter {
   private record Replacement(String name, String descriptor) {}
 
   private static final Map<Call, Replacement> REPLACEMENTS =
-      Map.of(
-          new Call(Opcodes.INVOKESTATIC, "java/lang/System", "exit", "(I)V"),
-          new Replacement("systemExit", "(I)V"),
-          new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "exit", "(I)V"),
-          new Replacement("runtimeExit", "(Ljava/lang/Runtime;I)V"),
-          new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "halt", "(I)V"),
-          new Replacement("runtimeHalt", "(Ljava/lang/Runtime;I)V"),
-          new Call(Opcodes.INVOKESTATIC, "java/lang/System", "getenv", "()Ljava/util/Map;"),
-          new Replacement("getenv", "()Ljava/util/Map;"),
-          new Call(Opcodes.INVOKESTATIC, "java/lang/System", "getenv", "(Ljava/lang/String;)Ljava/lang/String;"),
-          new Replacement("getenv", "(Ljava/lang/String;)Ljava/lang/String;"),
-          new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "addShutdownHook", "(Ljava/lang/Thread;)V"),
-          new Replacement("addShutdownHook", "(Ljava/lang/Runtime;Ljava/lang/Thread;)V"),
-          new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "removeShutdownHook", "(Ljava/lang/Thread;)Z"),
-          new Replacement("removeShutdownHook", "(Ljava/lang/Runtime;Ljava/lang/Thread;)Z"));
+      Map.ofEntries(
+          Map.entry(
+              new Call(Opcodes.INVOKESTATIC, "java/lang/System", "exit", "(I)V"),
+              new Replacement("systemExit", "(I)V")),
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "exit", "(I)V"),
+              new Replacement("runtimeExit", "(Ljava/lang/Runtime;I)V")),
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "halt", "(I)V"),
+              new Replacement("runtimeHalt", "(Ljava/lang/Runtime;I)V")),
+          Map.entry(
+              new Call(Opcodes.INVOKESTATIC, "java/lang/System", "getenv", "()Ljava/util/Map;"),
+              new Replacement("getenv", "()Ljava/util/Map;")),
+          Map.entry(
+              new Call(Opcodes.INVOKESTATIC, "java/lang/System", "getenv", "(Ljava/lang/String;)Ljava/lang/String;"),
+              new Replacement("getenv", "(Ljava/lang/String;)Ljava/lang/String;")),
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "addShutdownHook", "(Ljava/lang/Thread;)V"),
+              new Replacement("addShutdownHook", "(Ljava/lang/Runtime;Ljava/lang/Thread;)V")),
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Runtime", "removeShutdownHook", "(Ljava/lang/Thread;)Z"),
+              new Replacement("removeShutdownHook", "(Ljava/lang/Runtime;Ljava/lang/Thread;)Z")),
+          // A function reaches every thread of the JVM (ThreadGroup.getParent, enumerate).
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Thread", "interrupt", "()V"),
+              new Replacement("threadInterrupt", "(Ljava/lang/Thread;)V")),
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Thread", "stop", "()V"),
+              new Replacement("threadStop", "(Ljava/lang/Thread;)V")),
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/Thread", "suspend", "()V"),
+              new Replacement("threadSuspend", "(Ljava/lang/Thread;)V")),
+          Map.entry(
+              new Call(Opcodes.INVOKEVIRTUAL, "java/lang/ThreadGroup", "interrupt", "()V"),
+              new Replacement("threadGroupInterrupt", "(Ljava/lang/ThreadGroup;)V")));
 
   /** Method names that must appear in a class's constant pool for it to need rewriting. */
   private static final byte[][] TELLTALES = {
-    ascii("exit"), ascii("halt"), ascii("getenv"), ascii("ShutdownHook")
+    ascii("exit"), ascii("halt"), ascii("getenv"), ascii("ShutdownHook"), ascii("interrupt"), ascii("stop"), ascii("suspend")
   };
 
   private BytecodeRewriter() {}

@@ -63,13 +63,13 @@ public final class FunctionClassLoader extends URLClassLoader {
    *
    * @throws IOException if the file is not a readable jar
    */
-  public static FunctionClassLoader open(String sandboxId, Path jarPath, Map<String, String> env)
+  public static FunctionClassLoader open(String sandboxId, Path jarPath, Map<String, String> env, ThreadGroup threads)
       throws IOException {
     Path path = jarPath.toAbsolutePath();
     JarFile jar = new JarFile(path.toFile(), true, ZipFile.OPEN_READ, Runtime.version());
     try {
       return new FunctionClassLoader(
-          "roost-fn " + sandboxId, path, path.toUri().toURL(), jar, new GuestState(sandboxId, env));
+          "roost-fn " + sandboxId, path, path.toUri().toURL(), jar, new GuestState(sandboxId, env, threads));
     } catch (IOException | RuntimeException e) {
       jar.close();
       throw e;

@@ -5,21 +5,25 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a function's rewritten calls to System.getenv and
- * Runtime.addShutdownHook see: its own environment, and a record of the
- * shutdown hooks it registered so that unloading can take them back.
+ * What a function's rewritten calls to System.getenv, Runtime.addShutdownHook
+ * and Thread.interrupt see: its own environment, a record of the shutdown
+ * hooks it registered so that unloading can take them back, and which threads
+ * are its own.
  */
 public final class GuestState {
   /** For a caller that is not function code: an empty environment, untracked hooks. */
-  public static final GuestState NONE = new GuestState("", Map.of());
+  public static final GuestState NONE = new GuestState("", Map.of(), null);
 
   private final String sandboxId;
   private final Map<String, String> env;
+  /** Every thread running the function's code is in it, or in a group below it. */
+  private final ThreadGroup threads;
   private final List<Thread> shutdownHooks = new ArrayList<>();
 
-  GuestState(String sandboxId, Map<String, String> env) {
+  GuestState(String sandboxId, Map<String, String> env, ThreadGroup threads) {
     this.sandboxId = sandboxId;
     this.env = Map.copyOf(env);
+    this.threads = threads;
   }
 
   /** The state of the function that defined {@code caller}, or NONE. */
@@ -31,6 +35,21 @@ public final class GuestState {
 
   public String sandboxId() {
     return sandboxId;
+  }
+
+  /**
+   * Whether {@code thread} is one of the function's own (or has ended, when
+   * touching it changes nothing); the bridge's threads and its neighbours' are
+   * not. NONE owns none.
+   */
+  public boolean owns(Thread thread) {
+    ThreadGroup group = thread.getThreadGroup();
+    return group == null || owns(group);
+  }
+
+  /** Whether {@code group} is the function's, or below it. */
+  public boolean owns(ThreadGroup group) {
+    return threads != null && threads.parentOf(group);
   }
 
   /** Immutable, as the JDK's System.getenv() is. */

@@ -76,12 +76,12 @@ final class Sandbox {
    */
   void startLoad(Path jar, HandlerSpec handlerSpec, Consumer<OutOfMemoryError> onOutOfMemory, HealthCall done)
       throws BridgeError {
+    threads = new FunctionThreadGroup(id, log, onOutOfMemory);
     try {
-      loader = FunctionClassLoader.open(id.toString(), jar, spec.env());
+      loader = FunctionClassLoader.open(id.toString(), jar, spec.env(), threads);
     } catch (IOException e) {
       throw new BridgeError(ErrorCode.ROOST_JAVA_JAR_UNREADABLE, "cannot open " + jar + " as a jar: " + e.getMessage(), e);
     }
-    threads = new FunctionThreadGroup(id, log, onOutOfMemory);
     executor = newExecutor();
     FunctionClassLoader functionLoader = loader;
     executor.execute(

@@ -22,7 +22,6 @@ import java.nio.channels.SocketChannel;
  */
 final class FrameInput implements AutoCloseable {
   private static final int BUFFER_BYTES = 64 * 1024;
-  private static final long CLOSED_CHECK_MS = 500;
 
   private final SocketChannel channel;
   private final Selector readable;
@@ -93,7 +92,7 @@ final class FrameInput implements AutoCloseable {
       // write, the bridge stopping) does not wake a select: it is looked at
       // every so often. Nothing else stops this thread; an interrupt would
       // make every select return at once, and is cleared.
-      readable.select(CLOSED_CHECK_MS);
+      readable.select(InvokeFrameServer.CLOSED_CHECK_MS);
       readable.selectedKeys().clear();
       Thread.interrupted();
       if (!channel.isOpen()) throw new ClosedChannelException();

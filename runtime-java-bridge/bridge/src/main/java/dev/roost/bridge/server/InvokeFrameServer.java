@@ -20,6 +20,8 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Invocations on a Unix socket of their own, in the frames the Node path
@@ -63,6 +66,9 @@ public final class InvokeFrameServer {
   static final int MAX_RESULT_BYTES = MAX_FRAME_BYTES - 64 * 1024;
   /** Until the hello, a peer may send no more than this. */
   private static final int HELLO_MAX_BYTES = 4096;
+
+  /** How often a wait for a new connection looks whether the listener was closed. */
+  static final long CLOSED_CHECK_MS = 500;
 
   /** A connection that has not shown the secret by then is closed. */
   private static final long HELLO_TIMEOUT_MS = 10_000;
@@ -121,15 +127,33 @@ public final class InvokeFrameServer {
     for (SocketChannel connection : connections) closeQuietly(connection);
   }
 
+  /**
+   * Accepts without blocking, waiting on a selector: an interrupt of a thread
+   * blocked in accept would close the listener, and function code can reach
+   * every thread of the JVM. A closed listener does not wake the select; it is
+   * looked at every {@link #CLOSED_CHECK_MS}.
+   */
   private void acceptLoop() {
-    while (listener.isOpen()) {
-      try {
-        SocketChannel channel = listener.accept();
-        connections.add(channel);
-        BridgeThreads.daemon("roost-bridge-frames-read", () -> serve(channel)).start();
-      } catch (IOException e) {
-        if (!listener.isOpen()) return;
+    try (Selector acceptable = Selector.open()) {
+      listener.configureBlocking(false);
+      listener.register(acceptable, SelectionKey.OP_ACCEPT);
+      while (listener.isOpen()) {
+        acceptable.select(CLOSED_CHECK_MS);
+        acceptable.selectedKeys().clear();
+        Thread.interrupted();
+        try {
+          for (SocketChannel channel; (channel = listener.accept()) != null; ) {
+            SocketChannel accepted = channel;
+            connections.add(accepted);
+            BridgeThreads.daemon("roost-bridge-frames-read", () -> serve(accepted)).start();
+          }
+        } catch (IOException e) {
+          // Out of file descriptors, say: tried again after a pause, not in a loop that spins.
+          if (listener.isOpen()) LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(CLOSED_CHECK_MS));
+        }
       }
+    } catch (IOException e) {
+      // The listener was closed (stopAccepting) or could not be watched: no more connections.
     }
   }
 

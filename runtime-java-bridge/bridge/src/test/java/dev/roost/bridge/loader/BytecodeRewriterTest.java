@@ -30,6 +30,9 @@ class BytecodeRewriterTest {
         public static Map<String, String> all() { return System.getenv(); }
         public static Thread hook() { Thread t = new Thread(() -> {}); Runtime.getRuntime().addShutdownHook(t); return t; }
         public static boolean unhook(Thread t) { return Runtime.getRuntime().removeShutdownHook(t); }
+        public static void interrupt(Thread t) { t.interrupt(); }
+        public static void stop(Thread t) { t.stop(); }
+        public static void interruptGroup(ThreadGroup g) { g.interrupt(); }
       }
       """;
 
@@ -72,14 +75,60 @@ class BytecodeRewriterTest {
   }
 
   @Test
+  void aFunctionInterruptsOrStopsOnlyItsOwnThreads() throws Exception {
+    ThreadGroup own = new ThreadGroup("roost-fn ns/calls");
+    Class<?> calls = load(Map.of(), own);
+    Method interrupt = calls.getMethod("interrupt", Thread.class);
+    Method stop = calls.getMethod("stop", Thread.class);
+    Method interruptGroup = calls.getMethod("interruptGroup", ThreadGroup.class);
+    Object parked = new Object();
+    Thread mine = new Thread(new ThreadGroup(own, "its own below"), () -> park(parked), "mine");
+    Thread bridges = new Thread(() -> park(parked), "bridge-thread");
+    mine.start();
+    bridges.start();
+    try {
+      interrupt.invoke(null, mine);
+      mine.join(5_000);
+      assertTrue(!mine.isAlive(), "its own thread was interrupted");
+      for (Method call : new Method[] {interrupt, stop}) {
+        InvocationTargetException thrown = assertThrows(InvocationTargetException.class, () -> call.invoke(null, bridges));
+        assertSame(SecurityException.class, thrown.getCause().getClass());
+        assertTrue(thrown.getCause().getMessage().contains("only its own threads, not bridge-thread"), thrown.getCause().getMessage());
+      }
+      InvocationTargetException thrown =
+          assertThrows(InvocationTargetException.class, () -> interruptGroup.invoke(null, bridges.getThreadGroup()));
+      assertSame(SecurityException.class, thrown.getCause().getClass());
+      assertTrue(bridges.isAlive() && !bridges.isInterrupted(), "the other thread was not touched");
+    } finally {
+      bridges.interrupt();
+      bridges.join(5_000);
+    }
+  }
+
+  /** Waits until interrupted. */
+  private static void park(Object monitor) {
+    synchronized (monitor) {
+      try {
+        monitor.wait();
+      } catch (InterruptedException done) {
+        // Ends the thread.
+      }
+    }
+  }
+
+  @Test
   void classesThatCallNoneOfThemAreLeftByteForByte() {
     byte[] plain = {(byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 0, 0, 0, 61};
     assertSame(plain, BytecodeRewriter.rewrite(plain));
   }
 
   private Class<?> load(Map<String, String> env) throws Exception {
+    return load(env, null);
+  }
+
+  private Class<?> load(Map<String, String> env, ThreadGroup threads) throws Exception {
     Path jar = TestJars.compile(dir, Map.of("com.example.Calls", CALLS), Map.of());
-    FunctionClassLoader loader = FunctionClassLoader.open("ns/calls", jar, env);
+    FunctionClassLoader loader = FunctionClassLoader.open("ns/calls", jar, env, threads);
     return loader.loadClass("com.example.Calls");
   }
 }

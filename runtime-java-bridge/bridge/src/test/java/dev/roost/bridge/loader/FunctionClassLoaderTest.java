@@ -28,7 +28,7 @@ class FunctionClassLoaderTest {
                 "com.amazonaws.services.lambda.runtime.Context",
                     "package com.amazonaws.services.lambda.runtime; public interface Context {}"),
             Map.of("config.properties", "from=jar".getBytes(StandardCharsets.UTF_8)));
-    try (FunctionClassLoader loader = FunctionClassLoader.open("ns/name", jar, Map.of())) {
+    try (FunctionClassLoader loader = FunctionClassLoader.open("ns/name", jar, Map.of(), null)) {
       assertSame(loader, loader.loadClass("com.example.Own").getClassLoader());
       assertSame(Context.class, loader.loadClass("com.amazonaws.services.lambda.runtime.Context"));
       assertSame(String.class, loader.loadClass("java.lang.String"));
@@ -40,7 +40,7 @@ class FunctionClassLoaderTest {
   @Test
   void nothingOfTheBridgeIsVisible() throws Exception {
     Path jar = TestJars.compile(dir, Map.of("com.example.Own", "package com.example; public class Own {}"), Map.of());
-    try (FunctionClassLoader loader = FunctionClassLoader.open("ns/name", jar, Map.of())) {
+    try (FunctionClassLoader loader = FunctionClassLoader.open("ns/name", jar, Map.of(), null)) {
       for (String internal :
           new String[] {
             "io.grpc.Server", "com.google.protobuf.Message", "com.fasterxml.jackson.databind.ObjectMapper",
@@ -55,8 +55,8 @@ class FunctionClassLoaderTest {
   @Test
   void twoLoadersOfOneJarDefineTwoSeparateClasses() throws Exception {
     Path jar = TestJars.compile(dir, Map.of("com.example.Own", "package com.example; public class Own { public static int n; }"), Map.of());
-    try (FunctionClassLoader a = FunctionClassLoader.open("ns/a", jar, Map.of());
-        FunctionClassLoader b = FunctionClassLoader.open("ns/b", jar, Map.of())) {
+    try (FunctionClassLoader a = FunctionClassLoader.open("ns/a", jar, Map.of(), null);
+        FunctionClassLoader b = FunctionClassLoader.open("ns/b", jar, Map.of(), null)) {
       Class<?> first = a.loadClass("com.example.Own");
       Class<?> second = b.loadClass("com.example.Own");
       assertNotSame(first, second);
