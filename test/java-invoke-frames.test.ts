@@ -28,6 +28,24 @@ function loadFixture(
   });
 }
 
+/** Loads a handler class of the abuse fixture jar as a Sandbox. */
+function loadAbuse(
+  client: JavaBridge['client'],
+  sandboxId: string,
+  handlerClass: string,
+  memoryMib = 128,
+) {
+  return client.load({
+    sandboxId,
+    jarPath: fixtureJar('abuse'),
+    handler: `com.example.abuse.${handlerClass}::handleRequest`,
+    functionName: handlerClass.toLowerCase(),
+    functionVersion: '1',
+    memoryMib,
+    timeoutMs: 10_000,
+  });
+}
+
 let bridge: JavaBridge;
 let loaded: string;
 let sleeper: string;
@@ -55,8 +73,8 @@ afterAll(async () => {
 const invokeSocket = () => `${bridge.socketPath}.invoke`;
 
 /** The secret the bridge was started with, from its environment (a peer of the same user can read it). */
-function bridgeSecret(): string {
-  const environ = readFileSync(`/proc/${bridge.pid}/environ`, 'utf8').split('\0');
+function bridgeSecret(of: JavaBridge = bridge): string {
+  const environ = readFileSync(`/proc/${of.pid}/environ`, 'utf8').split('\0');
   const entry = environ.find((variable) => variable.startsWith('ROOST_BRIDGE_SECRET='));
   if (!entry) throw new Error('the bridge has no ROOST_BRIDGE_SECRET in its environment');
   return entry.slice('ROOST_BRIDGE_SECRET='.length);
@@ -77,13 +95,13 @@ function socketsAt(path: string): number {
 }
 
 /** A raw connection to the invocation socket, and every frame the bridge sends on it. */
-async function rawConnection(): Promise<{
+async function rawConnection(of: JavaBridge = bridge): Promise<{
   socket: Socket;
   writer: FrameWriter;
   frames: Record<string, unknown>[];
   closed: Promise<void>;
 }> {
-  const socket = connect({ path: invokeSocket() });
+  const socket = connect({ path: `${of.socketPath}.invoke` });
   await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const frames: Record<string, unknown>[] = [];
   const reader = new FrameReader({
@@ -162,15 +180,7 @@ describe('the bridge invocation socket', () => {
   });
 
   test('a result over the frame limit fails that invocation alone; one running beside it answers', async () => {
-    await bridge.client.load({
-      sandboxId: 'frames-test/big',
-      jarPath: fixtureJar('abuse'),
-      handler: 'com.example.abuse.BigResult::handleRequest',
-      functionName: 'big',
-      functionVersion: '1',
-      memoryMib: 256,
-      timeoutMs: 10_000,
-    });
+    await loadAbuse(bridge.client, 'frames-test/big', 'BigResult', 256);
     const beside = invokeJson(bridge.client, sleeper, 500);
     const big = await invokeJson(bridge.client, 'frames-test/big', 17 * 1024 * 1024);
     expect(big).toMatchObject({
@@ -267,15 +277,7 @@ describe('the bridge invocation socket', () => {
   });
 
   test('a function that returns with its thread interrupted fails nothing on the connection it shares', async () => {
-    await bridge.client.load({
-      sandboxId: 'frames-test/reinterrupt',
-      jarPath: fixtureJar('abuse'),
-      handler: 'com.example.abuse.Reinterrupt::handleRequest',
-      functionName: 'reinterrupt',
-      functionVersion: '1',
-      memoryMib: 128,
-      timeoutMs: 5_000,
-    });
+    await loadAbuse(bridge.client, 'frames-test/reinterrupt', 'Reinterrupt');
     // A neighbour's invocation in flight on the same connection while the interrupted thread writes its answer.
     const beside = invokeJson(bridge.client, sleeper, 300);
     const answers = await Promise.all(
@@ -289,15 +291,7 @@ describe('the bridge invocation socket', () => {
     const own = await startTestBridge({ restart: false });
     try {
       await loadFixture(own.client, 'frames-test/neighbour', 'Hello', 5_000);
-      await own.client.load({
-        sandboxId: 'frames-test/interrupter',
-        jarPath: fixtureJar('abuse'),
-        handler: 'com.example.abuse.InterruptSiblings::handleRequest',
-        functionName: 'interrupter',
-        functionVersion: '1',
-        memoryMib: 128,
-        timeoutMs: 5_000,
-      });
+      await loadAbuse(own.client, 'frames-test/interrupter', 'InterruptSiblings');
       // Its threads answer for the connection too, while being interrupted.
       const rounds = Array.from({ length: 20 }, async (_, round) => {
         const [mine, neighbour] = await Promise.all([
@@ -318,15 +312,7 @@ describe('the bridge invocation socket', () => {
     const own = await startTestBridge({ restart: false });
     try {
       await loadFixture(own.client, 'frames-test/neighbour', 'Hello', 5_000);
-      await own.client.load({
-        sandboxId: 'frames-test/everyone',
-        jarPath: fixtureJar('abuse'),
-        handler: 'com.example.abuse.InterruptEveryone::handleRequest',
-        functionName: 'everyone',
-        functionVersion: '1',
-        memoryMib: 128,
-        timeoutMs: 5_000,
-      });
+      await loadAbuse(own.client, 'frames-test/everyone', 'InterruptEveryone');
       expect(resultOf(await invokeJson(own.client, 'frames-test/everyone', {}))).toBe(
         'interrupting',
       );
@@ -339,21 +325,9 @@ describe('the bridge invocation socket', () => {
         Array.from({ length: 20 }, (_, i) => `n${i}`),
       );
       // A new connection is still accepted and served (the sidecar's, after a restart of its own).
-      const fresh = connect({ path: `${own.socketPath}.invoke` });
-      const frames: Record<string, unknown>[] = [];
-      const reader = new FrameReader({
-        maxFrameBytes: 1 << 20,
-        codecs: [RESULT_HEADER],
-        onFrame: (header: Record<string, unknown>) => frames.push(header),
-      });
-      fresh.on('data', (chunk: Buffer) => reader.push(chunk));
-      const writer = new FrameWriter(fresh);
-      const secret = readFileSync(`/proc/${own.pid}/environ`, 'utf8')
-        .split('\0')
-        .find((variable) => variable.startsWith('ROOST_BRIDGE_SECRET='))!
-        .slice('ROOST_BRIDGE_SECRET='.length);
-      writer.write({ type: 'hello', token: secret, binaryHeaders: true });
-      writer.write(
+      const fresh = await rawConnection(own);
+      fresh.writer.write({ type: 'hello', token: bridgeSecret(own), binaryHeaders: true });
+      fresh.writer.write(
         {
           id: 1,
           namespace: '',
@@ -362,10 +336,15 @@ describe('the bridge invocation socket', () => {
           timeoutMs: 5_000,
         },
         Buffer.from('{"name":"fresh"}'),
+        INVOKE_HEADER,
       );
-      await until(() => frames.some((frame) => frame.id === 1));
-      expect(frames.find((frame) => frame.id === 1)).toMatchObject({ rejection: null });
-      fresh.destroy();
+      await until(() => fresh.frames.some((frame) => frame.id === 1));
+      expect(
+        JSON.parse(fresh.frames.find((frame) => frame.id === 1)!.body as string),
+      ).toMatchObject({
+        hello: 'fresh',
+      });
+      fresh.socket.destroy();
     } finally {
       await own.stop();
     }
