@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { INVOKE_HEADER, RESULT_HEADER } from '../proto/invoke-frames.ts';
 import { encodeFrame, FrameReader, FrameWriter } from '../runtime-node/frames.js';
 import { JavaBridgeCallError, type JavaBridge } from '../sidecar/java/bridge-process.ts';
+import { eventually } from './support/cluster.ts';
 import { fixtureJar, invokeJson, resultOf, startTestBridge } from './support/java-bridge.ts';
 
 /** Loads a handler class of the hello fixture jar as a Sandbox. */
@@ -80,12 +81,9 @@ function bridgeSecret(of: JavaBridge = bridge): string {
   return entry.slice('ROOST_BRIDGE_SECRET='.length);
 }
 
-async function until(done: () => boolean): Promise<void> {
-  for (let waited = 0; !done(); waited += 10) {
-    if (waited > 10_000) throw new Error('timed out waiting for the bridge’s frames');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Until the bridge's frames say so. */
+const until = (done: () => boolean) =>
+  eventually(done, { intervalMs: 10, timeoutMs: 10_000, what: 'the bridge’s frames' });
 
 /** Unix sockets bound to a path, as the kernel lists them: the listener and each connection it accepted. */
 function socketsAt(path: string): number {

@@ -136,13 +136,13 @@ final class FrameHeaders {
       buffer.put(RESULT_TAG);
     }
 
-    int length() {
-      return buffer.position();
+    /** The header's bytes are the first {@link #length()} of it. */
+    byte[] array() {
+      return buffer.array();
     }
 
-    /** Puts the header's bytes into {@code frame}. */
-    void copyTo(ByteBuffer frame) {
-      frame.put(buffer.array(), 0, buffer.position());
+    int length() {
+      return buffer.position();
     }
 
     private void f64(double value) {

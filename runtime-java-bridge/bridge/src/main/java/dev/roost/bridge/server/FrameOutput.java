@@ -1,5 +1,6 @@
 package dev.roost.bridge.server;
 
+import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
@@ -39,6 +40,12 @@ final class FrameOutput implements AutoCloseable {
   private final ConcurrentLinkedQueue<ByteBuffer> queued = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean writing = new AtomicBoolean();
 
+  /**
+   * The peer's hello offered binary headers and was welcomed: answers go with
+   * them. Set by the reader before it hands on any invocation.
+   */
+  volatile boolean binaryHeaders;
+
   /** {@code channel} must be non-blocking. */
   FrameOutput(SocketChannel channel) throws IOException {
     this.channel = channel;
@@ -46,9 +53,15 @@ final class FrameOutput implements AutoCloseable {
     channel.register(writable, SelectionKey.OP_WRITE);
   }
 
-  /** Sends one whole frame (flipped, ready to read), now or with the write under way. */
-  void send(ByteBuffer frame) {
-    queued.add(frame);
+  /**
+   * Sends one frame (its length, its header's length, the first {@code
+   * headerBytes} of {@code header}, the body), now or with the write under way.
+   */
+  void send(byte[] header, int headerBytes, ByteString body) {
+    ByteBuffer frame = ByteBuffer.allocate(8 + headerBytes + body.size());
+    frame.putInt(4 + headerBytes + body.size()).putInt(headerBytes).put(header, 0, headerBytes);
+    body.copyTo(frame);
+    queued.add(frame.flip());
     // The writer checks the queue again after it lets go, so a frame queued
     // while it was finishing is not left behind by a thread that gave way.
     while (!queued.isEmpty() && writing.compareAndSet(false, true)) {

@@ -18,7 +18,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -160,7 +159,6 @@ public final class InvokeFrameServer {
   /** Reads one connection's frames until it closes; a peer out of step is closed. */
   private void serve(SocketChannel channel) {
     boolean authorised = false;
-    boolean binary = false;
     ScheduledFuture<?> helloDeadline =
         HELLO_DEADLINES.schedule(() -> closeQuietly(channel), HELLO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     try {
@@ -188,7 +186,7 @@ public final class InvokeFrameServer {
             authorised = true;
             helloDeadline.cancel(false);
             if (hello.path("binaryHeaders").asBoolean(false)) {
-              binary = true;
+              output.binaryHeaders = true;
               ObjectNode welcome = JSON.createObjectNode();
               welcome.put("type", "welcome");
               welcome.put("binaryHeaders", true);
@@ -204,12 +202,11 @@ public final class InvokeFrameServer {
               refuse(output, Status.Code.INVALID_ARGUMENT.value(), e.getMessage());
               return;
             }
-            invoke(output, binary, header.id(), header.sandbox(), header.requestId(), (int) header.timeoutMs(), header.httpRequest(), payload);
+            invoke(output, header.id(), header.sandbox(), header.requestId(), (int) header.timeoutMs(), header.httpRequest(), payload);
           } else {
             JsonNode header = JSON.readTree(bytes, 0, headerBytes);
             invoke(
                 output,
-                binary,
                 header.path("id").asLong(-1),
                 header.path("sandbox").asText(),
                 header.path("requestId").asText(),
@@ -236,7 +233,6 @@ public final class InvokeFrameServer {
    */
   private void invoke(
       FrameOutput output,
-      boolean binary,
       double id,
       String sandbox,
       String requestId,
@@ -245,7 +241,7 @@ public final class InvokeFrameServer {
       ByteString payload) {
     if (httpRequest) {
       // The sidecar builds the function URL event for a Java function; a compact HTTP request here is a peer out of step.
-      reject(output, binary, id, new BridgeError(ErrorCode.ROOST_JAVA_BAD_REQUEST, "the bridge takes the event as JSON, not a compact HTTP request"));
+      reject(output, id, new BridgeError(ErrorCode.ROOST_JAVA_BAD_REQUEST, "the bridge takes the event as JSON, not a compact HTTP request"));
       return;
     }
     BridgeInvokeRequest request =
@@ -256,15 +252,15 @@ public final class InvokeFrameServer {
             .setPayload(payload)
             .build();
     try {
-      sandboxes.invoke(request, answer -> answer(output, binary, id, answer));
+      sandboxes.invoke(request, answer -> answer(output, id, answer));
     } catch (BridgeError e) {
-      reject(output, binary, id, e);
+      reject(output, id, e);
     }
   }
 
-  private void reject(FrameOutput output, boolean binary, double id, BridgeError e) {
+  private void reject(FrameOutput output, double id, BridgeError e) {
     int code = Status.Code.valueOf(e.code().grpcStatus()).value();
-    if (binary) {
+    if (output.binaryHeaders) {
       write(output, FrameHeaders.rejection(id, code, e.getMessage(), true, e.code().name()), ByteString.EMPTY);
       return;
     }
@@ -278,7 +274,7 @@ public final class InvokeFrameServer {
     write(output, frame);
   }
 
-  private void answer(FrameOutput output, boolean binary, double id, InvokeResponse answer) {
+  private void answer(FrameOutput output, double id, InvokeResponse answer) {
     // A frame the sidecar would refuse would end the connection under every
     // other invocation on it: a result that large fails alone, as Node's do.
     if (answer.getResult().size() > MAX_RESULT_BYTES)
@@ -291,7 +287,7 @@ public final class InvokeFrameServer {
                   "the result of " + answer.getResult().size() + " bytes is over the limit of " + MAX_RESULT_BYTES + " bytes")
               .clearStackTrace()
               .build();
-    if (binary) {
+    if (output.binaryHeaders) {
       write(output, FrameHeaders.result(id, answer), answer.getResult());
       return;
     }
@@ -331,25 +327,11 @@ public final class InvokeFrameServer {
       output.close();
       return;
     }
-    write(output, json, body);
+    output.send(json, json.length, body);
   }
 
-  private void write(FrameOutput output, FrameHeaders.Writer header, ByteString body) {
-    ByteBuffer frame = ByteBuffer.allocate(8 + header.length() + body.size());
-    frame.putInt(4 + header.length() + body.size()).putInt(header.length());
-    header.copyTo(frame);
-    send(output, frame, body);
-  }
-
-  private void write(FrameOutput output, byte[] header, ByteString body) {
-    ByteBuffer frame = ByteBuffer.allocate(8 + header.length + body.size());
-    frame.putInt(4 + header.length + body.size()).putInt(header.length).put(header);
-    send(output, frame, body);
-  }
-
-  private static void send(FrameOutput output, ByteBuffer frame, ByteString body) {
-    body.copyTo(frame);
-    output.send(frame.flip());
+  private static void write(FrameOutput output, FrameHeaders.Writer header, ByteString body) {
+    output.send(header.array(), header.length(), body);
   }
 
   private boolean tokenMatches(String given) {
